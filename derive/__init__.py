@@ -1,0 +1,38 @@
+"""derive — symbolic backpropagation that shows its work and proves it.
+
+Public surface:
+
+* :func:`derive` builds a registered :class:`Derivation` (``derive("shared_bias")``);
+* :func:`names` lists the registered derivations;
+* :class:`Graph`, :func:`backprop` and :func:`prove` are the engine, for new models;
+* :data:`ACTIVATIONS`, :data:`LOSSES` and :func:`activation` / :func:`loss` are the registries.
+
+This package never imports JAX.
+"""
+from . import models  # noqa: F401  (registers the derivations)
+from .derivation import Derivation, derive
+from .engine import Sweep, backprop
+from .errors import UsageError
+from .functions import ACTIVATIONS, LOSSES, activation, loss
+from .graph import Graph
+from .proof import ProofResult, prove
+from .registry import REGISTRY, Spec, names, register
+
+__all__ = [
+    "ACTIVATIONS",
+    "Derivation",
+    "Graph",
+    "LOSSES",
+    "ProofResult",
+    "REGISTRY",
+    "Spec",
+    "Sweep",
+    "UsageError",
+    "activation",
+    "backprop",
+    "derive",
+    "loss",
+    "names",
+    "prove",
+    "register",
+]

@@ -1,0 +1,127 @@
+"""The command line: parse, call, print. All output is built elsewhere."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import UsageError
+
+__all__ = ["main", "build_parser"]
+
+EPILOG = """\
+examples:
+  python -m derive list
+  python -m derive shared_bias
+  python -m derive shared_bias --activation sigmoid --output-activation sigmoid --loss bce
+  python -m derive shared_bias --latex -o shared_bias.tex
+  python -m derive shared_bias --check --seed 1
+  python -m derive shared_bias --check --params params.json --activation tanh --output-activation softmax --loss ce
+
+--params FILE.json for shared_bias: {"W": m×d, "U": k×m (k = m), "b": m, "x": d, "y": k}
+as nested lists of finite numbers.
+
+exit status: 0 ok, 1 a check failed, 2 bad usage or bad input.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, via UsageError
+        raise UsageError(f"{message} (see: python -m derive --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m derive", description="Derive, prove and export neural-network gradients.",
+                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", help="a derivation name, or 'list'")
+    p.add_argument("--activation", help="hidden activation: g (generic), sigmoid, tanh, relu, softplus, identity")
+    p.add_argument("--output-activation", dest="output_activation",
+                   help="output activation: g1 (generic), sigmoid, tanh, relu, softplus, identity, softmax")
+    p.add_argument("--loss", help="loss: l (generic ℓ), mse, bce, ce")
+    p.add_argument("--wrt", help="comma-separated parameters to differentiate (default: the problem's)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--latex", action="store_true", help="LaTeX (a fragment; -o FILE.tex writes a document)")
+    fmt.add_argument("--markdown", action="store_true", help="Markdown with $…$ math")
+    fmt.add_argument("--json", action="store_true", help="JSON (schema in the README)")
+    p.add_argument("-o", "--output", help="write to FILE instead of stdout")
+    p.add_argument("--no-proof", action="store_true", help="skip the symbolic proof")
+    p.add_argument("--check", action="store_true",
+                   help="check numerically against JAX and finite differences (exit 1 on disagreement)")
+    p.add_argument("--seed", type=int, default=0, help="seed for random check points (default 0)")
+    p.add_argument("--params", help="JSON file of parameter values for --check")
+    return p
+
+
+def _options(args):
+    return {k: getattr(args, k) for k in ("activation", "output_activation", "loss") if getattr(args, k)}
+
+
+def run(argv) -> tuple[int, str]:
+    """Run the CLI on ``argv``; returns (exit status, text to print)."""
+    from . import derive, names
+    from .registry import REGISTRY
+
+    args = build_parser().parse_args(argv)
+    if args.name == "list":
+        width = max(len(n) for n in names())
+        return 0, "\n".join(f"{n:<{width}}  {REGISTRY[n].description}" for n in names()) + "\n"
+    wrt = [w.strip() for w in args.wrt.split(",") if w.strip()] if args.wrt else None
+    if args.check:
+        # numbers live in checks/ and numeric/ (JAX); imported only when asked for
+        checks_cli = importlib.import_module("checks.cli")
+        return checks_cli.run_check(args.name, _options(args), seed=args.seed, params=args.params,
+                                    as_json=args.json, wrt=wrt)
+    d = derive(args.name, wrt=wrt, **_options(args))
+    proof = not args.no_proof
+    if args.output and args.output.endswith(".tex"):
+        args.latex = True
+    if args.latex:
+        body = d.latex(proof=proof)
+        if args.output and args.output.endswith(".tex"):
+            body = standalone(body)
+        return 0, body
+    if args.markdown:
+        return 0, d.markdown(proof=proof)
+    if args.json:
+        return 0, d.json(proof=proof) + "\n"
+    return 0, d.text(proof=proof)
+
+
+def standalone(body: str) -> str:
+    """Wrap a LaTeX body in a document that compiles with pdflatex."""
+    return "\n".join([
+        r"\documentclass[11pt]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage{amsmath,amssymb}",
+        r"\allowdisplaybreaks",
+        r"\begin{document}",
+        body,
+        r"\end{document}",
+        "",
+    ])
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        status, text = run(argv)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
+    args_out = None
+    if "-o" in argv or "--output" in argv:
+        i = argv.index("-o") if "-o" in argv else argv.index("--output")
+        args_out = argv[i + 1] if i + 1 < len(argv) else None
+    if args_out:
+        try:
+            with open(args_out, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as e:
+            print(f"error: cannot write {args_out!r}: {e.strerror}", file=sys.stderr)
+            return 2
+        print(f"wrote {args_out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return status

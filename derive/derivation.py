@@ -1,0 +1,380 @@
+"""A finished derivation: the model, the recorded sweep, the proof, and renderers.
+
+``derive(name, **options)`` builds one. Rendering is pure: ``text()``,
+``latex()``, ``markdown()`` and ``to_dict()`` return values; only the CLI prints.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy as sp
+
+from .engine import Sweep, backprop
+from .errors import UsageError
+from .printing import latex as _latex, unicode as _unicode
+from .proof import ProofResult, prove
+from .registry import Spec, get
+
+__all__ = ["Derivation", "derive"]
+
+_INDEX = ("i", "j")
+_SUMS = ("j", "l", "p", "q", "r")
+
+
+def derive(name: str, *, wrt=None, **options) -> "Derivation":
+    """Build the derivation registered as ``name``.
+
+    >>> d = derive("shared_bias")
+    >>> d.formula("b")
+    'δ_hidden + δ_out'
+    """
+    entry = get(name)
+    opts = dict(entry.defaults)
+    for k, v in options.items():
+        if k not in opts:
+            raise UsageError(f"derivation {name!r} has no option {k!r}; options: {', '.join(sorted(opts))}")
+        if v is not None:
+            opts[k] = v
+    if wrt:
+        bad = [p for p in wrt if p not in entry.choices_wrt]
+        if bad:
+            raise UsageError(f"cannot differentiate {name} with respect to {bad[0]!r}; "
+                             f"choose from: {', '.join(entry.choices_wrt)}")
+        spec = entry.build(wrt=tuple(wrt), **opts)
+    else:
+        spec = entry.build(**opts)
+    return Derivation(name, entry.description, entry.problem, opts, spec)
+
+
+def _rename_dummies(expr):
+    """Name SymPy's summation dummies j, l, p, … avoiding the free indices."""
+    taken = {s.name for s in expr.free_symbols}
+    free = [n for n in _SUMS if n not in taken]
+    dummies = sorted(expr.atoms(sp.Dummy), key=lambda d: d.dummy_index)
+    return expr.xreplace({d: sp.Symbol(free[n % len(free)]) for n, d in enumerate(dummies)})
+
+
+@dataclass
+class Derivation:
+    name: str
+    description: str
+    problem: str
+    options: dict
+    spec: Spec
+    _proof: ProofResult | None = field(default=None, repr=False)
+
+    # -- computed parts ------------------------------------------------------
+    @cached_property
+    def sweep(self) -> Sweep:
+        return backprop(self.spec.graph, self.spec.wrt)
+
+    @property
+    def graph(self):
+        return self.spec.graph
+
+    @property
+    def names(self):
+        return self.sweep.names
+
+    @property
+    def proof(self) -> ProofResult:
+        """The symbolic proof at the spec's small sizes (computed once)."""
+        if self._proof is None:
+            self._proof = prove(self.sweep, self.spec.proof_sizes)
+        return self._proof
+
+    def u(self, expr) -> str:
+        return _unicode(expr, self.names)
+
+    def tex(self, expr) -> str:
+        return _latex(expr, self.names)
+
+    def formula(self, param, form="matrix") -> str:
+        """∂L/∂param as Unicode: ``matrix`` (δ terms), ``expanded`` or ``elementwise``."""
+        g = self.sweep.gradients[param]
+        if form == "matrix":
+            return self.u(g.total)
+        if form == "expanded":
+            return self.u(g.expanded)
+        return self.u(self.elementwise(param)[1])
+
+    def elementwise(self, param, expanded=True):
+        """(index symbols, component expression) of ∂L/∂param."""
+        g = self.sweep.gradients[param]
+        node = self.graph.nodes[param]
+        idx = sp.symbols(_INDEX[: 1 if node.shape[1] == 1 else 2])
+        expr = g.expanded if expanded else g.total
+        comp = expr[idx[0], 0] if len(idx) == 1 else expr[idx[0], idx[1]]
+        return idx, _rename_dummies(comp)
+
+    def delta_elementwise(self):
+        """Component i of each named adjoint (δ), in terms of later δ's."""
+        out = []
+        i = sp.Symbol("i")
+        for st in self.sweep.steps:
+            if not st.lhs.name.startswith(("bar_", "grad_")) and st.lhs.name in self.sweep.definitions:
+                comp = _rename_dummies(st.value[i, 0])
+                out.append((st.lhs, comp))
+        return out
+
+    # -- pieces shared by the renderers -----------------------------------------
+    def forward(self):
+        """[(lhs, rhs unicode, rhs latex, note)] of the forward pass."""
+        rows = []
+        for n in self.graph.nodes.values():
+            N = self.graph.nodes
+            if n.kind == "affine":
+                u = " + ".join(f"{N[a].unicode} {N[v].unicode}" for a, v in n.terms)
+                t = " + ".join(f"{N[a].latex} {N[v].latex}" for a, v in n.terms)
+                if n.bias:
+                    u, t = u + f" + {N[n.bias].unicode}", t + f" + {N[n.bias].latex}"
+                rows.append((n, u, t, f"{n.path} affine map" if n.path else "affine map"))
+            elif n.kind == "activation":
+                a = n.activation
+                lab_u = a.label
+                lab_t = _latex_label_for(a)
+                rows.append((n, f"{lab_u}({N[n.arg].unicode})", rf"{lab_t}\left({N[n.arg].latex}\right)",
+                             a.description if not a.generic else "elementwise activation"))
+            elif n.kind == "loss":
+                lo = n.loss
+                rows.append((n, f"ℓ({N[n.arg].unicode}, {N[n.target].unicode})",
+                             rf"\ell\left({N[n.arg].latex}, {N[n.target].latex}\right)",
+                             lo.description))
+        return rows
+
+    def shapes(self):
+        out = []
+        for n in self.graph.nodes.values():
+            r, c = n.shape
+            out.append((n.name, n.unicode, str(r), str(c)))
+        return out
+
+    def steps_rows(self):
+        """[(rule, note, [unicode forms], [latex forms])] with lhs first."""
+        rows = []
+        for st in self.sweep.steps:
+            lhs = self.u(st.lhs) + (f" = {st.alias}" if st.alias else "")
+            lhs_t = self.tex(st.lhs) + (f" = {self.names.get('', ('', ''))[1]}" if False else "")
+            if st.alias:
+                lhs_t += " = " + _alias_tex(st, self)
+            forms = [st.rhs] + [v for v in (st.expanded, st.simplified) if v is not None]
+            rows.append((st.rule, st.note, [lhs] + [self.u(f) for f in forms],
+                         [lhs_t] + [self.tex(f) for f in forms]))
+        return rows
+
+    # -- renderers ------------------------------------------------------------
+    def text(self, proof=True) -> str:
+        """The whole derivation as readable Unicode text."""
+        L = []
+        title = f"{self.name} — {self.spec.title}"
+        L += [title, "=" * len(title), ""]
+        opts = ", ".join(f"{k} = {v}" for k, v in self.options.items())
+        L += [f"{self.description}", f"options: {opts}", ""]
+        L += ["Forward pass"]
+        for n, u, _, note in self.forward():
+            L.append(f"  {_pad(n.unicode, 4)} = {_pad(u, 22)} {note}")
+        L += ["", "Shapes"]
+        L.append("  " + ", ".join(f"{u}: {r}×{c}" for _, u, r, c in self.shapes()))
+        for c in self.spec.constraints:
+            L.append(f"  {c}")
+        for p in self.spec.wrt:
+            L += self._paths_text(p)
+        L += ["", "Backpropagation, step by step (reverse sweep; x̄ means ∂L/∂x, ⊙ is the elementwise product)"]
+        for rule, note, forms, _ in self.steps_rows():
+            L.append(f"  [{rule}]" + (f"  {note}" if note else ""))
+            L.append("    " + " = ".join(forms))
+        for p in self.spec.wrt:
+            L += self._result_text(p)
+        if proof:
+            L += ["", *self.proof_text()]
+        if self.spec.discussion:
+            L += ["", "Discussion"]
+            for para in self.spec.discussion:
+                L.append("  " + para)
+        return "\n".join(L) + "\n"
+
+    def _paths_text(self, p):
+        g = self.sweep.gradients[p]
+        node = self.graph.nodes[p]
+        L = [""]
+        if len(g.contributions) > 1:
+            occ = ", ".join(f"{self.names[c.occurrence.name][0]} in {self.graph.nodes[c.site].unicode}"
+                            for c in g.contributions)
+            L.append(f"Occurrences of {node.unicode}: used at {len(g.contributions)} sites; untie them as {occ}")
+        L.append(f"Computational paths from {node.unicode} to L")
+        n = 0
+        for c in g.contributions:
+            occ_u = self.names[c.occurrence.name][0]
+            for path, chain in zip(c.paths, c.chains):
+                n += 1
+                names = " → ".join([occ_u] + [self.graph.nodes[x].unicode for x in path])
+                L.append(f"  {n}. {c.path} path: {names}")
+                L.append(f"     ∂L/∂{occ_u} = " + " ".join(lab for lab, _ in chain))
+                L.append("              = " + " · ".join(self.u(f) for _, f in chain))
+            if c.slot == "matrix":
+                L.append(f"  {c.path}: {self.u(c.symbol)} = {self.u(c.expr)} (outer product)")
+        return L
+
+    def _result_text(self, p):
+        g = self.sweep.gradients[p]
+        node = self.graph.nodes[p]
+        L = ["", f"Result: ∂L/∂{node.unicode}"]
+        if len(g.contributions) > 1:
+            L.append("  " + " + ".join(f"{self.u(c.symbol)} ({c.path} path)" for c in g.contributions)
+                     + f", each evaluated at the shared value {node.unicode}:")
+        L.append(f"  ∂L/∂{node.unicode} = {self.u(g.total)}")
+        if g.expanded != g.total:
+            L.append(f"  {' ' * len(node.unicode)}     = {self.u(g.expanded)}")
+        idx, comp_d = self.elementwise(p, expanded=False)
+        _, comp = self.elementwise(p)
+        ix = ",".join(str(s) for s in idx)
+        L.append(f"  component {ix}:  ∂L/∂{node.unicode}[{ix}] = {self.u(comp_d)}")
+        if comp != comp_d:
+            L.append(f"  {' ' * (len(ix) + 14 + len(node.unicode))}= {self.u(comp)}")
+        if p == self.spec.wrt[0]:
+            for lhs, comp in self.delta_elementwise():
+                L.append(f"  where {self.u(lhs)}[i] = {self.u(comp)}")
+        return L
+
+    def proof_text(self):
+        pr = self.proof
+        sizes = ", ".join(f"{k} = {v}" for k, v in pr.sizes.items())
+        L = [f"Proof against sympy.diff of the explicit scalar loss ({sizes}): "
+             + ("HOLDS" if pr.holds else "FAILS")]
+        for c in pr.checks:
+            what = {"occurrence": f"occurrence ({c.label} path): p̄₍ᵢ₎ = ∂L/∂p₍ᵢ₎ of the untied model",
+                    "path": f"chain rule along the {c.label} path(s) = that occurrence's adjoint",
+                    "total": f"total {c.label} = sympy.diff of the tied loss"}[c.what]
+            L.append(f"  {'✓' if c.holds else '✗'} {c.param}: {what} [{c.components} components]")
+        for a in pr.assumptions:
+            L.append(f"  assuming {a}")
+        return L
+
+    def to_dict(self, proof=True) -> dict:
+        """A JSON-ready description (schema in the README)."""
+        grads = {}
+        for p in self.spec.wrt:
+            g = self.sweep.gradients[p]
+            idx, comp = self.elementwise(p)
+            _, comp_d = self.elementwise(p, expanded=False)
+            grads[p] = {
+                "matrix": self.u(g.total),
+                "expanded": self.u(g.expanded),
+                "latex": self.tex(g.expanded),
+                "elementwise": {"index": [str(s) for s in idx], "adjoints": self.u(comp_d),
+                                "expanded": self.u(comp), "latex": self.tex(comp)},
+                "contributions": [
+                    {"occurrence": self.names[c.occurrence.name][0], "site": c.site, "path": c.path,
+                     "adjoint": self.u(c.expr),
+                     "paths": [[self.names[c.occurrence.name][0]] + [self.graph.nodes[x].unicode for x in pth]
+                               for pth in c.paths],
+                     "chains": [[{"factor": lab, "value": self.u(f)} for lab, f in ch] for ch in c.chains]}
+                    for c in g.contributions],
+            }
+        out = {
+            "name": self.name,
+            "description": self.description,
+            "problem": self.problem,
+            "options": dict(self.options),
+            "forward": [{"lhs": n.unicode, "rhs": u, "latex": f"{n.latex} = {t}", "note": note}
+                        for n, u, t, note in self.forward()],
+            "shapes": {name: [r, c] for name, _, r, c in self.shapes()},
+            "steps": [{"rule": rule, "note": note, "forms": forms, "latex": tex}
+                      for rule, note, forms, tex in self.steps_rows()],
+            "gradients": grads,
+        }
+        if proof:
+            pr = self.proof
+            out["proof"] = {"sizes": pr.sizes, "holds": pr.holds, "assumptions": pr.assumptions,
+                            "checks": [{"kind": c.what, "param": c.param, "label": c.label,
+                                        "holds": c.holds, "components": c.components} for c in pr.checks]}
+        return out
+
+    def json(self, proof=True) -> str:
+        return json.dumps(self.to_dict(proof), ensure_ascii=False, indent=2)
+
+    def latex(self, proof=True) -> str:
+        """LaTeX body: the forward pass and one aligned step per line."""
+        L = [r"\section*{%s}" % self.spec.title.replace("_", r"\_"), r"\paragraph{Forward pass.}",
+             r"\begin{align*}"]
+        L.append(r" \\" "\n".join(f"  {n.latex} &= {t}" for n, _, t, _ in self.forward()))
+        L += [r"\end{align*}", r"\paragraph{Backpropagation.}", r"\begin{align*}"]
+        lines = []
+        for rule, note, _, tex in self.steps_rows():
+            lines.append(f"  {tex[0]} &= " + " = ".join(tex[1:]) + r" && \text{%s}" % _tex_text(rule))
+        L.append(" \\\\\n".join(lines))
+        L.append(r"\end{align*}")
+        for p in self.spec.wrt:
+            g = self.sweep.gradients[p]
+            node = self.graph.nodes[p]
+            idx, comp = self.elementwise(p)
+            ix = "".join(str(s) for s in idx)
+            L += [r"\paragraph{Result.}", r"\begin{align*}",
+                  rf"  \frac{{\partial L}}{{\partial {node.latex}}} &= {self.tex(g.total)} \\",
+                  rf"  &= {self.tex(g.expanded)} \\",
+                  rf"  \frac{{\partial L}}{{\partial {node.latex}_{{{ix}}}}} &= {self.tex(comp)}",
+                  r"\end{align*}"]
+        if proof:
+            L.append(r"\paragraph{Proof.} " + _tex_text(self.proof_text()[0]))
+        return "\n".join(L) + "\n"
+
+    def markdown(self, proof=True) -> str:
+        """GitHub/Jupyter Markdown with $…$ and $$…$$ math."""
+        L = [f"## {self.name}: {self.spec.title}", "", self.description, "", "**Forward pass**", "", "$$",
+             r"\begin{aligned}"]
+        L.append(" \\\\\n".join(f"{n.latex} &= {t}" for n, _, t, _ in self.forward()))
+        L += [r"\end{aligned}", "$$", "", "**Backpropagation, step by step**", ""]
+        for rule, note, _, tex in self.steps_rows():
+            L.append(f"- *{rule}*{': ' + note if note else ''}: ${tex[0]} = " + " = ".join(tex[1:]) + "$")
+        for p in self.spec.wrt:
+            g = self.sweep.gradients[p]
+            node = self.graph.nodes[p]
+            L += ["", f"**Result**", "", "$$", rf"\frac{{\partial L}}{{\partial {node.latex}}} = "
+                  f"{self.tex(g.total)} = {self.tex(g.expanded)}", "$$"]
+        if proof:
+            L += ["", "**Proof:** " + self.proof_text()[0]]
+        return "\n".join(L) + "\n"
+
+    def _repr_latex_(self):
+        g = self.sweep.gradients[self.spec.wrt[0]]
+        node = self.graph.nodes[self.spec.wrt[0]]
+        return rf"$\frac{{\partial L}}{{\partial {node.latex}}} = {self.tex(g.total)} = {self.tex(g.expanded)}$"
+
+    def _repr_markdown_(self):
+        return self.markdown(proof=False)
+
+
+def _pad(s: str, width: int) -> str:
+    """Left-justify by displayed width (combining marks take no column)."""
+    import unicodedata
+
+    shown = sum(1 for ch in s if not unicodedata.combining(ch))
+    return s + " " * max(0, width - shown)
+
+
+def _tex_text(s: str) -> str:
+    table = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "ᵢ": "i", "₍": "(", "₎": ")"}
+    return "".join(table.get(ch, ch) for ch in s)
+
+
+def _latex_label_for(a):
+    from .printing import _latex_label
+
+    if a.generic:
+        from .printing import _fname
+
+        return _fname(a.name, tex=True)
+    return _latex_label(a.label)
+
+
+def _alias_tex(st, d):
+    # the alias is the node adjoint (z̄₂) that a named δ stands for
+    node_name = None
+    for n in d.graph.nodes.values():
+        if n.adjoint == st.lhs.name:
+            node_name = n
+    from .engine import bar
+
+    return bar(node_name.unicode, node_name.latex)[1] if node_name else ""

@@ -1,0 +1,382 @@
+"""The reverse sweep: one rule per node kind, every step recorded.
+
+Rules (z̄ is the adjoint ∂L/∂z, a column vector like z):
+
+* loss ``ℓ(ŷ, y)``             ŷ̄ += ∇ŷℓ            (computed by SymPy from the loss)
+* activation ``h = f(z)``      z̄ += f′(z) ⊙ h̄      (softmax: (diag(ŷ) − ŷŷᵀ) h̄)
+* affine ``z = Σ A v + c``     v̄ += Aᵀ z̄,  Ā += z̄ vᵀ,  c̄ += z̄
+
+A parameter used at several sites is untied into occurrences p₍₁₎…p₍ₖ₎; each
+gets its own adjoint, and ∂L/∂p = Σᵢ p̄₍ᵢ₎ at p₍ᵢ₎ = p. The same untying gives
+the computational paths from p to L.
+
+Canonical pairs (sigmoid + bce, softmax + ce) are not special-cased: when an
+output activation feeds a concrete loss, SymPy multiplies the activation's
+local derivative into the loss gradient at explicit size and simplifies; if
+the result is an elementwise function of (ŷ, y) simpler than the product, the
+step records the simplification.
+"""
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy import Identity, MatAdd, MatrixSymbol, Transpose
+from sympy.matrices.expressions.diagonal import DiagMatrix
+
+from .functions import Activation, Loss
+from .graph import Graph, Node, display
+from .matexpr import Pointwise, hadamard
+
+__all__ = ["Step", "Contribution", "Gradient", "Sweep", "backprop"]
+
+_s, _t = sp.symbols("s t")
+_K0 = 3  # explicit size at which loss gradients are computed and lifted
+
+
+@dataclass
+class Step:
+    """One recorded line of the reverse sweep: ``lhs = rhs [= expanded] [= simplified]``."""
+
+    rule: str
+    lhs: MatrixSymbol
+    rhs: object
+    expanded: object = None
+    simplified: object = None
+    note: str = ""
+    alias: str = ""  # e.g. the node adjoint z̄₂ that δ_out names
+
+    @property
+    def value(self):
+        """The form later steps build on."""
+        for v in (self.simplified, self.expanded, self.rhs):
+            if v is not None:
+                return v
+
+
+@dataclass
+class Contribution:
+    """The adjoint of one occurrence of a parameter."""
+
+    param: str
+    index: int
+    site: str
+    slot: str
+    path: str
+    symbol: MatrixSymbol  # p̄₍ᵢ₎
+    occurrence: MatrixSymbol  # p₍ᵢ₎
+    expr: object  # in terms of named adjoints (δ)
+    paths: list = field(default_factory=list)  # node chains site → loss
+    chains: list = field(default_factory=list)  # per path: [(label, factor), ...]
+
+
+@dataclass
+class Gradient:
+    param: str
+    contributions: list
+    total: object  # sum of contributions, in δ terms
+    expanded: object  # in forward quantities only
+    symbol: MatrixSymbol
+
+
+@dataclass
+class Sweep:
+    graph: Graph
+    wrt: list
+    steps: list
+    gradients: dict
+    names: dict  # MatrixSymbol name -> (unicode, latex)
+    definitions: dict  # adjoint symbol name -> defining expression (value)
+    opaque: dict  # symbol name -> callable(env) -> explicit Matrix (generic ∇ℓ)
+
+    def expand(self, expr, keep=()):
+        """Replace adjoint symbols by their definitions until only forward
+        quantities (and the symbols named in ``keep``) remain."""
+        for _ in range(len(self.definitions) + 1):
+            subs = {MatrixSymbol(n, *e.shape): e for n, e in self.definitions.items()
+                    if n not in keep and expr.has(MatrixSymbol(n, *e.shape))}
+            if not subs:
+                return expr
+            expr = expr.xreplace(subs)
+        return expr
+
+
+def _bar(node: Node) -> tuple[str, str]:
+    return bar(node.unicode, node.latex)
+
+
+def bar(u: str, t: str) -> tuple[str, str]:
+    """The adjoint's name: a macron over the base letter (h₁ → h̄₁, \\bar{h}_{1})."""
+    n = 1
+    while n < len(u) and unicodedata.combining(u[n]):
+        n += 1
+    if "_" in t:
+        base, sub = t.split("_", 1)
+        tex = r"\bar{%s}_%s" % (base, sub)
+    else:
+        tex = r"\bar{%s}" % t
+    return u[:n] + "\u0304" + u[n:], tex
+
+
+def _lift(components, yhat, y):
+    """If every component i is the same function of (ŷᵢ, yᵢ), return it as a
+    Lambda((s, t), …); otherwise None."""
+    cand = sp.factor(sp.cancel(sp.together(components[0].subs({yhat[0]: _s, y[0]: _t}, simultaneous=True))))
+    if not cand.free_symbols <= {_s, _t}:
+        return None
+    for i in range(1, len(components)):
+        if sp.simplify(components[i] - cand.subs({_s: yhat[i], _t: y[i]}, simultaneous=True)) != 0:
+            return None
+    return sp.Lambda((_s, _t), cand)
+
+
+def _explicit_symbols():
+    yhat = sp.symbols(f"yhat0:{_K0}")
+    y = sp.symbols(f"y0:{_K0}")
+    return yhat, y
+
+
+def loss_gradient(loss: Loss):
+    """∇ŷℓ as an elementwise Lambda((ŷ, y), …), computed by SymPy; None when
+    the loss is generic or not separable."""
+    if loss.generic:
+        return None
+    yhat, y = _explicit_symbols()
+    L = loss.explicit(yhat, y)
+    return _lift([sp.diff(L, a) for a in yhat], yhat, y)
+
+
+def composite_delta(act: Activation, loss: Loss):
+    """δ = (∂ŷ/∂z)ᵀ ∇ŷℓ simplified by SymPy at explicit size, as an elementwise
+    Lambda((ŷ, y), …) when it is one and is simpler than the plain product."""
+    if loss.generic or act.generic:
+        return None
+    yhat, y = _explicit_symbols()
+    grad = sp.Matrix([sp.diff(loss.explicit(yhat, y), a) for a in yhat])
+    if act.vector:
+        jac = sp.diag(*yhat) - sp.Matrix(yhat) * sp.Matrix(yhat).T
+    elif act.output_identity is not None:
+        jac = sp.diag(*[act.output_identity(a) for a in yhat])
+    else:
+        return None
+    comps = list(jac.T * grad)
+    if loss.simplex_targets:
+        last = {y[-1]: 1 - sum(y[:-1])}
+        comps = [sp.simplify(c.subs(last)) for c in comps]
+        check = _lift_simplex(comps, yhat, y, last)
+    else:
+        check = _lift(comps, yhat, y)
+    if check is None:
+        return None
+    plain = sp.count_ops(list(jac.T * grad)[0])
+    if sp.count_ops(check.expr) >= plain:
+        return None
+    return check
+
+
+def _lift_simplex(components, yhat, y, last):
+    cand = sp.factor(components[0].subs({yhat[0]: _s, y[0]: _t}, simultaneous=True))
+    if not cand.free_symbols <= {_s, _t}:
+        return None
+    for i in range(len(components)):
+        want = cand.subs({_s: yhat[i], _t: y[i]}, simultaneous=True).subs(last)
+        if sp.simplify(components[i] - want) != 0:
+            return None
+    return sp.Lambda((_s, _t), cand)
+
+
+def _derivative(act: Activation, z, h):
+    """(label form, identity form or None, identity note) of f′(z) as matrices."""
+    label = act.label + "′"
+    raw = Pointwise(sp.Lambda(_t, act.derivative(_t)), z, label=label)
+    if act.output_identity is not None:
+        return raw, Pointwise(sp.Lambda(_t, act.output_identity(_t)), h), act.identity_name
+    return raw, None, ""
+
+
+def backprop(graph: Graph, wrt) -> Sweep:
+    """Run the reverse sweep of ``graph`` for the parameters in ``wrt``."""
+    nodes = graph.nodes
+    names = {n.name: (n.unicode, n.latex) for n in nodes.values()}
+    wrt = list(wrt)
+
+    # nodes that depend on some parameter in wrt: only their adjoints are needed
+    needed = set(wrt)
+    for n in nodes.values():
+        if any(i in needed for i in n.inputs()):
+            needed.add(n.name)
+
+    occ = {p: graph.occurrences(p) for p in wrt}
+    contribs = defaultdict(list)  # node -> [(expr, rule, note)]
+    steps, definitions, opaque = [], {}, {}
+    param_parts = defaultdict(list)
+
+    for node in reversed(list(nodes.values())):
+        if node.name not in needed or node.kind in ("param", "input", "target"):
+            continue
+        if node.kind == "loss":
+            pred = nodes[node.arg]
+            lam = loss_gradient(node.loss)
+            if lam is not None:
+                grad = Pointwise(lam, pred.symbol, nodes[node.target].symbol)
+            else:
+                gname = f"grad_{pred.name}_{node.name}"
+                grad = MatrixSymbol(gname, *pred.shape)
+                names[gname] = ("∇" + pred.unicode + node.loss.label,
+                                r"\nabla_{%s}%s" % (pred.latex, node.loss.latex))
+                opaque[gname] = (node.loss, pred.name, node.target)
+            contribs[pred.name].append(_Part(grad, "loss gradient", node.loss.description, loss=node))
+            continue
+
+        # the node's adjoint: the sum of what its consumers sent back
+        parts = contribs[node.name]
+        sym_name = node.adjoint or f"bar_{node.name}"
+        alias = _bar(node)[0] if node.adjoint else ""
+        sym = MatrixSymbol(sym_name, *node.shape)
+        rhs = parts[0].expr if len(parts) == 1 else MatAdd(*[p.expr for p in parts])
+        rules = sorted({p.rule for p in parts})
+        step = Step(rules[0] if len(rules) == 1 else "sum over consumers", sym, rhs, alias=alias,
+                    note=parts[0].note if len(parts) == 1 else f"{node.unicode} feeds {len(parts)} nodes")
+        if len(parts) == 1 and (parts[0].expanded is not None or parts[0].simplified is not None):
+            step.expanded, step.simplified = parts[0].expanded, parts[0].simplified
+        else:
+            inl = _inline_bars(rhs, definitions)
+            step.expanded = inl if inl != rhs else None
+        names[sym_name] = display(node.adjoint) if node.adjoint else _bar(node)
+        steps.append(step)
+        definitions[sym_name] = step.value
+
+        if node.kind == "activation":
+            z = nodes[node.arg]
+            if z.name in needed:
+                contribs[z.name].append(_activation_rule(node, z, sym, parts, nodes, definitions))
+            continue
+
+        # affine: z = Σ A v + c
+        for A, v in node.terms:
+            if v in needed and nodes[v].kind != "param":
+                contribs[v].append(_Part(Transpose(nodes[A].symbol) * sym, f"affine {node.unicode}: input"))
+            if v in wrt:
+                param_parts[v].append((node, "vector", Transpose(nodes[A].symbol) * sym))
+            if A in wrt:
+                param_parts[A].append((node, "matrix", sym * Transpose(nodes[v].symbol)))
+        if node.bias in wrt:
+            param_parts[node.bias].append((node, "bias", sym))
+
+    gradients = {}
+    for p in wrt:
+        pnode = nodes[p]
+        sites = occ[p]
+        order = {s: i for i, s in enumerate(sites)}
+        parts = sorted(param_parts[p], key=lambda t: order[(t[0].name, t[1])])
+        many = len(parts) > 1
+        cs = []
+        for i, (site, slot, expr) in enumerate(parts, start=1):
+            occ_name = f"{p}_occ{i}" if many else p
+            bar_name = f"bar_{occ_name}"
+            u = pnode.unicode + (f"₍{str(i).translate(_SUBS)}₎" if many else "")
+            t = pnode.latex + (f"_{{({i})}}" if many else "")
+            names[occ_name] = (u, t)
+            names[bar_name] = bar(u, t)
+            symb = MatrixSymbol(bar_name, *pnode.shape)
+            label = site.path or site.unicode
+            c = Contribution(p, i, site.name, slot, label, symb, MatrixSymbol(occ_name, *pnode.shape), expr)
+            if slot != "matrix":
+                c.paths = graph.paths(site.name)
+                c.chains = [_chain(graph, c, path, names) for path in c.paths]
+            steps.append(Step(f"affine {site.unicode}: {slot}", symb, expr,
+                              note=f"{label} path" if site.path else ""))
+            cs.append(c)
+        total = cs[0].expr if len(cs) == 1 else MatAdd(*[c.expr for c in cs])
+        gsym = MatrixSymbol(f"grad_{p}", *pnode.shape)
+        names[gsym.name] = (f"∂L/∂{pnode.unicode}", r"\frac{\partial L}{\partial %s}" % pnode.latex)
+        sweep_tmp = Sweep(graph, wrt, steps, {}, names, definitions, opaque)
+        gradients[p] = Gradient(p, cs, total, sweep_tmp.expand(total), gsym)
+        if many:
+            steps.append(Step(f"sum over occurrences of {pnode.unicode}", gsym,
+                              MatAdd(*[c.symbol for c in cs]), expanded=total,
+                              note=f"evaluated at {' = '.join(names[c.occurrence.name][0] for c in cs)} = {pnode.unicode}"))
+    return Sweep(graph, wrt, steps, gradients, names, definitions, opaque)
+
+
+_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+@dataclass
+class _Part:
+    """One adjoint contribution sent back to a node by one of its consumers."""
+
+    expr: object
+    rule: str
+    note: str = ""
+    loss: Node | None = None  # set when the contribution is a loss gradient
+    expanded: object = None
+    simplified: object = None
+
+
+def _activation_rule(node: Node, z: Node, sym, parts, nodes, definitions) -> _Part:
+    """z̄ += f′(z) ⊙ h̄ (softmax: (diag(ŷ) − ŷŷᵀ) h̄), with the named identity
+    for f′ and, when h feeds a concrete loss directly, SymPy's simplification
+    of the composite."""
+    act = node.activation
+    loss_fed = len(parts) == 1 and parts[0].loss is not None
+    incoming = parts[0].expr if loss_fed else _inline_bars(sym, definitions)
+    if act.vector:
+        jac = DiagMatrix(node.symbol) - node.symbol * node.symbol.T
+        part = _Part(jac * sym, f"activation {act.label}", "softmax Jacobian diag(ŷ) − ŷŷᵀ")
+        part.expanded = jac * incoming
+    elif act.name == "identity":
+        part = _Part(sym, "activation id", "identity: f′ = 1")
+    else:
+        raw, ident, idname = _derivative(act, z.symbol, node.symbol)
+        part = _Part(hadamard(raw, sym), f"activation {act.label}")
+        if ident is not None:
+            part.expanded, part.note = hadamard(ident, incoming), idname
+        elif incoming != sym:
+            part.expanded = hadamard(raw, incoming)
+    if loss_fed:
+        lnode = parts[0].loss
+        lam = composite_delta(act, lnode.loss)
+        if lam is not None:
+            part.simplified = Pointwise(lam, node.symbol, nodes[lnode.target].symbol)
+            assumption = ", targets summing to 1" if lnode.loss.simplex_targets else ""
+            part.note = f"canonical pair {act.name} + {lnode.loss.name}: SymPy cancels the product{assumption}"
+    return part
+
+
+def _inline_bars(expr, definitions):
+    """Inline plain adjoint symbols (bar_*) but keep named ones (δ)."""
+    subs = {}
+    for s in expr.atoms(MatrixSymbol):
+        if s.name.startswith("bar_") and s.name in definitions:
+            subs[s] = definitions[s.name]
+    return expr.xreplace(subs) if subs else expr
+
+
+def _chain(graph: Graph, c: Contribution, path, names):
+    """The chain rule along one path, as transposed local Jacobians:
+    [(label, factor)], read left to right as a matrix product."""
+    nodes = graph.nodes
+    occ_u = names[c.occurrence.name][0]
+    first = nodes[path[0]]
+    factors = [(f"(∂{first.unicode}/∂{occ_u})ᵀ", Identity(first.shape[0]) if c.slot == "bias"
+                else Transpose(nodes[[a for a, v in first.terms if v == c.param][0]].symbol))]
+    for u, v in zip(path, path[1:]):
+        un, vn = nodes[u], nodes[v]
+        lab = f"(∂{vn.unicode}/∂{un.unicode})ᵀ"
+        if vn.kind == "affine":
+            mats = [a for a, w in vn.terms if w == u]
+            f = Transpose(nodes[mats[0]].symbol) if mats else Identity(un.shape[0])
+        elif vn.kind == "activation" and vn.activation.vector:
+            f = DiagMatrix(vn.symbol) - vn.symbol * vn.symbol.T
+        elif vn.kind == "activation":
+            f = DiagMatrix(_derivative(vn.activation, un.symbol, vn.symbol)[0])
+        else:  # loss
+            lam = loss_gradient(vn.loss)
+            lab = f"∂{vn.unicode}/∂{un.unicode}"
+            f = (Pointwise(lam, un.symbol, nodes[vn.target].symbol) if lam is not None
+                 else MatrixSymbol(f"grad_{un.name}_{vn.name}", *un.shape))
+        factors.append((lab, f))
+    return factors

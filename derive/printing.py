@@ -1,0 +1,361 @@
+"""Printers: SymPy's own, subclassed so the output reads as a person writes it.
+
+``UnicodePrinter`` (a ``StrPrinter``) and ``LatexPrinter`` (SymPy's) add one
+``_print_<Class>`` method per node kind the engine emits: adjoints as h̄ and δ,
+Hadamard products as ⊙, generic derivatives as g′(z₁), elementwise bodies
+with the vectors in place of their scalar arguments, sums as Σⱼ.
+"""
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter as _SympyLatex
+from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.printing.str import StrPrinter
+
+from .functions import is_generic
+from .matexpr import Pointwise
+
+__all__ = ["UnicodePrinter", "LatexPrinter", "unicode", "latex"]
+
+_SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _fname(name: str, tex: bool) -> str:
+    """Display name of an undefined function class: g1' → g₁′, dl_2 → ∂ℓ/∂ŷ₃."""
+    m = re.fullmatch(r"dl_(\d+)", name)
+    if m:
+        i = int(m.group(1)) + 1
+        return r"\partial_{%d}\ell" % i if tex else f"∂{i}ℓ"
+    if name == "ell":
+        return r"\ell" if tex else "ℓ"
+    prime = name.endswith("'")
+    base = name.rstrip("'")
+    digits = re.search(r"\d+$", base)
+    if digits:
+        base = base[: digits.start()]
+        base = base + (f"_{{{digits.group()}}}" if tex else digits.group().translate(_SUB))
+    return base + ("'" if tex else "′") * prime if prime else base
+
+
+def _compound_pointwise(a) -> bool:
+    """An unlabelled elementwise body that needs brackets next to ⊙ or a product."""
+    if not isinstance(a, Pointwise) or a.label:
+        return False
+    body = a.fn.expr
+    return isinstance(body, sp.Add) or sp.fraction(body)[1] != 1 or body.could_extract_minus_sign()
+
+
+def _positive_first(terms):
+    """ŷ − y rather than −y + ŷ: terms with a leading minus go last."""
+    terms = list(terms)
+    return [t for t in terms if not t.could_extract_minus_sign()] + [t for t in terms if t.could_extract_minus_sign()]
+
+
+def _order(args):
+    # labelled pointwise factors (g′(z)) read first, as in g′(z₁) ⊙ (Uᵀ δ)
+    return sorted(args, key=lambda a: (not isinstance(a, Pointwise), not getattr(a, "label", "")))
+
+
+class UnicodePrinter(StrPrinter):
+    """One-line Unicode output; ``names`` maps symbol names to (unicode, latex)."""
+
+    _default_settings = dict(StrPrinter._default_settings, names={}, index_names={})
+
+    def _name(self, s):
+        return self._settings["names"].get(s, (s, s))[0]
+
+    def _as_ordered_terms(self, expr, order=None):
+        return _positive_first(super()._as_ordered_terms(expr, order))
+
+    def _print_MatrixSymbol(self, e):
+        return self._name(e.name)
+
+    def _print_Symbol(self, e):
+        return self._settings["index_names"].get(e.name, self._name(e.name))
+
+    _print_Dummy = _print_Symbol
+
+    def _print_Transpose(self, e):
+        inner = self._print(e.arg)
+        if not isinstance(e.arg, (sp.MatrixSymbol,)):
+            inner = f"({inner})"
+        return inner + "ᵀ"
+
+    def _print_MatMul(self, e):
+        coeff, mats = e.as_coeff_matrices()
+        parts = []
+        for m in mats:
+            s = self._print(m)
+            if isinstance(m, (sp.MatAdd, sp.HadamardProduct)) or _compound_pointwise(m):
+                s = f"({s})"
+            parts.append(s)
+        out = " ".join(parts)
+        if coeff == -1:
+            return "-" + out
+        if coeff != 1:
+            return f"{self._print(coeff)} {out}"
+        return out
+
+    def _print_MatAdd(self, e):
+        terms = [self._print(a) for a in e.args]
+        terms = [t for t in terms if not t.startswith("-")] + [t for t in terms if t.startswith("-")]
+        out = ""
+        for i, t in enumerate(terms):
+            if t.startswith("-"):
+                out += (" - " if i else "-") + t[1:]
+            else:
+                out += (" + " if i else "") + t
+        return out
+
+    def _print_HadamardProduct(self, e):
+        parts = []
+        for a in _order(e.args):
+            s = self._print(a)
+            if isinstance(a, (sp.MatAdd, sp.MatMul)) or _compound_pointwise(a):
+                s = f"({s})"
+            parts.append(s)
+        return " ⊙ ".join(parts)
+
+    def _print_DiagMatrix(self, e):
+        return f"diag({self._print(e.args[0])})"
+
+    def _print_Identity(self, e):
+        return "I"
+
+    def _print_OneMatrix(self, e):
+        return "1"
+
+    def _print_Pointwise(self, e):
+        args = ", ".join(self._print(a) for a in e.operands)
+        if e.label:
+            base = e.label.rstrip("′")
+            return f"{_fname(base, tex=False)}{e.label[len(base):]}({args})"
+        subs = {v: sp.Symbol(f"\x00{k}") for k, v in enumerate(e.fn.variables)}
+        body = e.fn.expr.xreplace(subs)
+        text = _ElementwiseBody(_pick(self._settings)).doprint(body)
+        for k, a in enumerate(e.operands):
+            s = self._print(a)
+            text = text.replace(f"\x00{k}", s)
+        return text
+
+    def _print_MatrixElement(self, e):
+        parent = e.parent
+        name = self._print(parent)
+        if parent.name.startswith("grad_"):
+            name = f"({name})"
+        if parent.shape[1] == 1:
+            return f"{name}[{self._print(e.i)}]"
+        return f"{name}[{self._print(e.i)},{self._print(e.j)}]"
+
+    def _print_Sum(self, e):
+        body = self._print(e.function)
+        if isinstance(e.function, sp.Add):
+            body = f"({body})"
+        var = "".join(self._print(lim[0]) for lim in e.limits)
+        return f"Σ_{var} {body}"
+
+    def _print_Heaviside(self, e):
+        return f"𝟙[{self._print(e.args[0])} > 0]"
+
+    def _print_Function(self, e):
+        name = _fname(type(e).__name__, tex=False)
+        return f"{name}({', '.join(self._print(a) for a in e.args)})"
+
+    def _print_Mul(self, e):
+        s = super()._print_Mul(e)
+        return s.replace("*", "·")
+
+    def _print_Pow(self, e, rational=False):
+        if e.exp.is_Integer and e.exp > 1:
+            base = self._print(e.base)
+            if not (e.base.is_Atom or isinstance(e.base, (MatrixElement, sp.Function))):
+                base = f"({base})"
+            return base + str(e.exp).translate(_SUP)
+        return super()._print_Pow(e, rational)
+
+
+
+def _pick(settings):
+    return {"names": settings["names"], "index_names": settings["index_names"]}
+
+
+def _fraction(e):
+    """numerator, denominator factors, with a minus sign moved into a
+    denominator factor when that reads better: −(ŷ − y)/(ŷ(ŷ − 1)) → (ŷ − y)/(ŷ(1 − ŷ))."""
+    num, den = sp.fraction(e)
+    dens = list(sp.Mul.make_args(den))
+    if den != 1 and num.could_extract_minus_sign():
+        for i, f in enumerate(dens):
+            if isinstance(f, sp.Add) and f.could_extract_minus_sign() is False:
+                dens[i] = sp.Add(*[-a for a in f.args], evaluate=False)
+                num = -num
+                break
+    if num.could_extract_minus_sign() and isinstance(num, sp.Add):
+        pass
+    coeff, rest = num.as_coeff_Mul()
+    if isinstance(rest, sp.Add) and rest.could_extract_minus_sign():
+        coeff, rest = -coeff, sp.Add(*[-a for a in rest.args])
+    return coeff, [f for f in sp.Mul.make_args(rest) if f != 1], [f for f in dens if f != 1]
+
+
+class _ElementwiseBody(UnicodePrinter):
+    """Print a scalar body whose symbols stand for whole vectors: products of
+    vectors are Hadamard products (⊙), quotients elementwise (⊘)."""
+
+    def _print_Mul(self, e):
+        coeff, nums, dens = _fraction(e)
+        text = " ⊙ ".join(self._paren(f, len(nums) > 1 or coeff != 1 or dens) for f in nums) or "1"
+        if coeff == -1:
+            text = "-" + text
+        elif coeff != 1:
+            text = f"{self._print(coeff)} {text}"
+        if dens:
+            if len(nums) > 1 or coeff != 1:
+                text = f"({text})"
+            d = " ⊙ ".join(self._paren(f, len(dens) > 1) for f in dens)
+            text = f"{text} ⊘ " + (f"({d})" if len(dens) > 1 else d)
+        return text
+
+    def _paren(self, f, need=True):
+        s = self._print(f)
+        return f"({s})" if need and isinstance(f, sp.Add) else s
+
+
+class LatexPrinter(_SympyLatex):
+    """LaTeX with the same conventions; ``names`` supplies the LaTeX names."""
+
+    _default_settings = dict(_SympyLatex._default_settings, names={}, index_names={})
+
+    def _name(self, s):
+        return self._settings["names"].get(s, (s, s))[1]
+
+    def _as_ordered_terms(self, expr, order=None):
+        return _positive_first(super()._as_ordered_terms(expr, order))
+
+    def _print_MatrixSymbol(self, e):
+        return self._name(e.name)
+
+    def _print_Symbol(self, e, style="plain"):
+        if e.name in self._settings["index_names"]:
+            return self._settings["index_names"][e.name]
+        if e.name in self._settings["names"]:
+            return self._name(e.name)
+        return super()._print_Symbol(e)
+
+    def _print_Transpose(self, e):
+        inner = self._print(e.arg)
+        if not isinstance(e.arg, sp.MatrixSymbol):
+            inner = rf"\left({inner}\right)"
+        return inner + r"^{\top}"
+
+    def _print_MatMul(self, e):
+        coeff, mats = e.as_coeff_matrices()
+        parts = []
+        for m in mats:
+            s = self._print(m)
+            if isinstance(m, (sp.MatAdd, sp.HadamardProduct)) or _compound_pointwise(m):
+                s = rf"\left({s}\right)"
+            parts.append(s)
+        out = " ".join(parts)
+        if coeff == -1:
+            return "-" + out
+        if coeff != 1:
+            return f"{self._print(coeff)} {out}"
+        return out
+
+    def _print_HadamardProduct(self, e):
+        parts = []
+        for a in _order(e.args):
+            s = self._print(a)
+            if isinstance(a, (sp.MatAdd, sp.MatMul)) or _compound_pointwise(a):
+                s = rf"\left({s}\right)"
+            parts.append(s)
+        return r" \odot ".join(parts)
+
+    def _print_DiagMatrix(self, e):
+        return rf"\operatorname{{diag}}\left({self._print(e.args[0])}\right)"
+
+    def _print_Identity(self, e):
+        return "I"
+
+    def _print_OneMatrix(self, e):
+        return r"\mathbf{1}"
+
+    def _print_Pointwise(self, e):
+        args = ", ".join(self._print(a) for a in e.operands)
+        if e.label:
+            return rf"{_latex_label(e.label)}\left({args}\right)"
+        subs = {v: sp.Symbol(f"XARG{k}X") for k, v in enumerate(e.fn.variables)}
+        text = _LatexElementwiseBody(_pick(self._settings)).doprint(e.fn.expr.xreplace(subs))
+        for k, a in enumerate(e.operands):
+            text = text.replace(f"XARG{k}X", self._print(a))
+        return text
+
+    def _print_MatrixElement(self, e):
+        name = self._print(e.parent)
+        idx = self._print(e.i) if e.parent.shape[1] == 1 else f"{self._print(e.i)}{self._print(e.j)}"
+        if "_" in name or "^" in name or "\\" in name:
+            name = rf"\left({name}\right)"
+        return f"{name}_{{{idx}}}"
+
+    def _print_Sum(self, e):
+        var = "".join(self._print(lim[0]) for lim in e.limits)
+        body = self._print(e.function)
+        if isinstance(e.function, sp.Add):
+            body = rf"\left({body}\right)"
+        return rf"\sum_{{{var}}} {body}"
+
+    def _print_Heaviside(self, e, exp=None):
+        return rf"\mathbb{{1}}\left[{self._print(e.args[0])} > 0\right]"
+
+    def _print_Function(self, e, exp=None):
+        cls = type(e).__name__
+        if is_generic(e):
+            name = _fname(cls, tex=True)
+            s = rf"{name}\left({', '.join(self._print(a) for a in e.args)}\right)"
+            return s if exp is None else rf"{s}^{{{exp}}}"
+        return super()._print_Function(e, exp)
+
+
+def _latex_label(label: str) -> str:
+    table = {"σ": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{relu}",
+             "softplus": r"\operatorname{softplus}", "id": r"\operatorname{id}"}
+    base = label.rstrip("′")
+    primes = "'" * (len(label) - len(base))
+    if base in table:
+        return table[base] + primes
+    return _fname(base, tex=True) + primes
+
+
+class _LatexElementwiseBody(LatexPrinter):
+    def _print_Mul(self, e):
+        coeff, nums, dens = _fraction(e)
+        text = r" \odot ".join(self._paren(f, len(nums) > 1 or coeff != 1 or dens) for f in nums) or "1"
+        if coeff == -1:
+            text = "-" + text
+        elif coeff != 1:
+            text = f"{self._print(coeff)} {text}"
+        if dens:
+            if len(nums) > 1 or coeff != 1:
+                text = rf"\left({text}\right)"
+            d = r" \odot ".join(self._paren(f, len(dens) > 1) for f in dens)
+            text = rf"{text} \oslash " + (rf"\left({d}\right)" if len(dens) > 1 else d)
+        return text
+
+    def _paren(self, f, need=True):
+        s = self._print(f)
+        return rf"\left({s}\right)" if need and isinstance(f, sp.Add) else s
+
+
+def unicode(expr, names=None, index_names=None) -> str:
+    """Unicode one-line rendering of an engine expression."""
+    text = UnicodePrinter({"names": names or {}, "index_names": index_names or {}}).doprint(expr)
+    return text.replace("-", "−")
+
+
+def latex(expr, names=None, index_names=None) -> str:
+    """LaTeX rendering of an engine expression (pure; nothing is printed)."""
+    return LatexPrinter({"names": names or {}, "index_names": index_names or {}}).doprint(expr)
