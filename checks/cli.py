@@ -1,0 +1,53 @@
+"""Text and JSON rendering of ``python -m derive NAME --check``."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .compare import TOLERANCES
+from .derivation_check import check_derivation
+
+__all__ = ["run_check", "render"]
+
+
+def _vec(v):
+    return "[" + ", ".join(f"{x: .10g}" for x in np.ravel(v)) + "]"
+
+
+def render(report) -> str:
+    sizes = ", ".join(f"{k} = {v}" for k, v in report.sizes.items())
+    L = [f"{report.name} --check  (params: {report.params_label()}, sizes: {sizes})",
+         f"tolerances: relative error ≤ {TOLERANCES['jax']:g} vs JAX, ≤ {TOLERANCES['finite_difference']:g} "
+         f"vs finite differences (Richardson), loss ≤ {TOLERANCES['loss']:g} vs the independent forward", ""]
+    params = next(iter(report.checks[0].gradients)) if report.checks else "b"
+    head = f"{'activation':<10} {'output':<9} {'loss':<5} {'L':>13}  {'param':<5} {'err JAX':>9} {'err FD':>9}  ok"
+    L += [head, "-" * len(head)]
+    for c in report.checks:
+        for k, (p, g) in enumerate(c.gradients.items()):
+            lead = (f"{c.activation:<10} {c.output_activation:<9} {c.loss:<5} {c.loss_value:>13.8g}" if k == 0
+                    else " " * 40)
+            L.append(f"{lead}  {p:<5} {g['rel_error_jax']:>9.2e} {g['rel_error_fd']:>9.2e}  "
+                     f"{'✓' if g['passed'] and c.passed else '✗'}")
+    if len(report.checks) == 1:
+        c = report.checks[0]
+        L += ["", f"loss: graph {c.loss_value:.15g}, independent forward {c.loss_independent:.15g}"]
+        for p, g in c.gradients.items():
+            L.append(f"∂L/∂{p}:")
+            L.append(f"  derived            {_vec(g['derived'])}")
+            L.append(f"  JAX                {_vec(g['jax'])}")
+            L.append(f"  finite differences {_vec(g['finite_difference'])}  (error estimate {g['fd_error_estimate']:.1e})")
+            for part in c.contributions.get(p, []):
+                if len(c.contributions[p]) > 1:
+                    L.append(f"  {part['path'] + ' path':<18} {_vec(part['value'])}")
+    n_ok = sum(c.passed for c in report.checks)
+    L += ["", f"{n_ok} of {len(report.checks)} checks passed" + ("" if report.passed else " — CHECK FAILED")]
+    del params
+    return "\n".join(L) + "\n"
+
+
+def run_check(name, options, *, seed=0, params=None, as_json=False, wrt=None):
+    """(exit status, text) for the CLI."""
+    report = check_derivation(name, options, seed=seed, params=params, wrt=wrt)
+    text = json.dumps(report.to_dict(), indent=2) + "\n" if as_json else render(report)
+    return (0 if report.passed else 1), text

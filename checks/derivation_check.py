@@ -1,0 +1,159 @@
+"""``--check``: a derivation's gradient, lambdified, against JAX and finite differences.
+
+For each activation/loss combination: the loss of the symbolic graph must
+equal the independent forward function's loss, and the derived gradient must
+match ``jax.grad`` of the independent JAX forward and Richardson-extrapolated
+central differences of the independent NumPy forward.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from derive import derive
+from derive.errors import UsageError
+from numeric import FORWARDS, compile_sweep, richardson
+
+from .compare import TOLERANCES, relative_error
+from .params import load_params, random_params
+
+__all__ = ["CheckReport", "ComboCheck", "check_derivation", "combinations", "GRID_HIDDEN", "GRID_OUTPUT"]
+
+GRID_HIDDEN = ("sigmoid", "tanh", "relu", "softplus")
+GRID_OUTPUT = (("identity", "mse"), ("sigmoid", "bce"), ("softmax", "ce"), ("tanh", "mse"))
+DEFAULT_OUTPUT = {"mse": "identity", "bce": "sigmoid", "ce": "softmax"}
+OUTPUTS_FOR = {"bce": ("sigmoid", "softmax"), "ce": ("softmax", "sigmoid")}
+CHECK_SIZES = {"shared_bias": {"d": 3, "m": 3}}
+
+
+@dataclass
+class ComboCheck:
+    activation: str
+    output_activation: str
+    loss: str
+    loss_value: float
+    loss_independent: float
+    gradients: dict
+    contributions: dict
+    passed: bool
+
+    def to_dict(self):
+        return {
+            "activation": self.activation,
+            "output_activation": self.output_activation,
+            "loss": self.loss,
+            "loss_value": self.loss_value,
+            "loss_independent": self.loss_independent,
+            "loss_rel_error": relative_error(self.loss_value, self.loss_independent),
+            "gradients": self.gradients,
+            "contributions": self.contributions,
+            "passed": self.passed,
+        }
+
+
+@dataclass
+class CheckReport:
+    name: str
+    seed: int
+    sizes: dict
+    source: str
+    checks: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    def params_label(self) -> str:
+        return f"random, seed {self.seed}" if self.source == "random" else self.source
+
+    def to_dict(self):
+        return {"name": self.name, "passed": self.passed, "seed": self.seed, "sizes": self.sizes,
+                "params": self.source, "tolerances": dict(TOLERANCES),
+                "checks": [c.to_dict() for c in self.checks]}
+
+
+def combinations(options: dict):
+    """The (activation, output activation, loss) triples to check: the grid,
+    narrowed by whatever the user fixed."""
+    from derive.functions import ACTIVATIONS, LOSSES
+
+    a, o, l = options.get("activation"), options.get("output_activation"), options.get("loss")
+    for name, kind, table in ((a, "activation", ACTIVATIONS), (o, "output activation", ACTIVATIONS),
+                              (l, "loss", LOSSES)):
+        if name is not None and name not in table:
+            raise UsageError(f"--check needs a concrete {kind}; got {name!r}; choose one of: "
+                             f"{', '.join(sorted(table))}")
+    if a == "softmax":
+        raise UsageError("softmax is an output activation; choose a hidden --activation from: "
+                         f"{', '.join(GRID_HIDDEN + ('identity',))}")
+    hidden = (a,) if a else GRID_HIDDEN
+    pairs = [(oo, ll) for oo, ll in GRID_OUTPUT if (o in (None, oo)) and (l in (None, ll))]
+    if not pairs:
+        pairs = [(o or DEFAULT_OUTPUT[l], l or "mse")]
+    for oo, ll in pairs:
+        if ll in OUTPUTS_FOR and oo not in OUTPUTS_FOR[ll]:
+            raise UsageError(f"loss {ll!r} needs outputs in {LOSS_RANGE[ll]}; output activation {oo!r} "
+                             f"does not give that; use --output-activation {' or '.join(OUTPUTS_FOR[ll])}")
+    return [(h, oo, ll) for h in hidden for oo, ll in pairs]
+
+
+LOSS_RANGE = {"bce": "(0, 1)", "ce": "(0, 1) summing to 1"}
+
+
+def _check_targets(values, loss):
+    y = values["y"]
+    if loss == "ce" and abs(float(np.sum(y)) - 1.0) > 1e-9:
+        raise UsageError(f"--params: key 'y' must sum to 1 for loss 'ce' (a one-hot or probability vector); "
+                         f"got sum {float(np.sum(y)):.6g}")
+
+
+def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, params=None,
+                     wrt=None, sizes=None) -> CheckReport:
+    """Run the numeric checks of derivation ``name``; ``params`` is a path to
+    a JSON file or a dict of arrays (then every combination uses it)."""
+    from numeric.autodiff import jax_grad
+
+    options = dict(options or {})
+    combos = combinations(options)
+    forward = FORWARDS[name]
+    sizes = dict(sizes or CHECK_SIZES[name])
+    report = CheckReport(name, seed, sizes, "random" if params is None else
+                         (params if isinstance(params, str) else "given"))
+    fixed = None
+    for n, (a, o, l) in enumerate(combos):
+        d = derive(name, wrt=wrt, activation=a, output_activation=o, loss=l)
+        if fixed is None and params is not None:
+            if isinstance(params, str):
+                fixed, report.sizes = load_params(d.graph, params)
+            else:
+                fixed = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+        if fixed is not None:
+            values = fixed
+            _check_targets(values, l)
+        else:
+            values = random_params(d.graph, sizes, l, np.random.default_rng([seed, n]))
+        report.checks.append(check_values(d, values, forward, jax_grad))
+    return report
+
+
+def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
+    """Compare one derivation at one point. ``gradient_fn(values)`` may replace
+    the derived gradients (tests plant wrong ones through it)."""
+    a, o, l = d.options["activation"], d.options["output_activation"], d.options["loss"]
+    result = compile_sweep(d.sweep)(values)
+    derived = gradient_fn(values) if gradient_fn else result["gradients"]
+    loss_ind = float(forward(values, a, o, l))
+    jg = jax_grad(lambda q, xp: forward(q, a, o, l, xp), values, list(derived))
+    passed = relative_error(result["loss"], loss_ind) <= TOLERANCES["loss"]
+    grads, contribs = {}, {}
+    for p, g in derived.items():
+        fd, est = richardson(lambda v: forward({**values, p: v}, a, o, l), values[p])
+        e_j, e_f = relative_error(g, jg[p]), relative_error(g, fd)
+        ok = e_j <= TOLERANCES["jax"] and e_f <= TOLERANCES["finite_difference"]
+        passed = passed and ok
+        grads[p] = {"derived": g.tolist(), "jax": jg[p].tolist(), "finite_difference": fd.tolist(),
+                    "fd_error_estimate": float(np.max(est)), "rel_error_jax": e_j, "rel_error_fd": e_f,
+                    "passed": ok}
+        contribs[p] = [{"path": path, "value": v.tolist()} for path, v in result["contributions"][p]]
+    return ComboCheck(a, o, l, result["loss"], loss_ind, grads, contribs, bool(passed))

@@ -1,0 +1,125 @@
+"""Parameter files: read, validate against the model's declared shapes, or draw at random.
+
+Every problem is reported in one line naming the key, what was received and
+what was expected, as a :class:`derive.UsageError`.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import sympy as sp
+
+from derive.errors import UsageError
+
+__all__ = ["load_params", "validate_params", "random_params", "leaves"]
+
+
+def leaves(graph):
+    """The nodes a parameter file must give: inputs, targets, parameters."""
+    return [n for n in graph.nodes.values() if n.kind in ("input", "target", "param")]
+
+
+def _describe(shape):
+    return "×".join(str(s) for s in shape) if shape else "a number"
+
+
+def _array(key, value):
+    def bad(why):
+        return UsageError(f"--params: key {key!r} {why}; expected a nested list of finite numbers")
+
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise bad(f"is not a rectangular list of numbers (got {json.dumps(value)[:60]})") from None
+    if arr.dtype == object or isinstance(value, (str, bool)):
+        raise bad(f"has non-numeric entries (got {json.dumps(value)[:60]})")
+    if not np.all(np.isfinite(arr)):
+        raise bad("contains NaN or Inf")
+    return arr
+
+
+def validate_params(graph, raw: dict) -> tuple[dict, dict]:
+    """Check ``raw`` (parsed JSON) against the graph; returns (arrays, sizes).
+
+    Sizes are bound from the first key that mentions each dimension.
+    """
+    if not isinstance(raw, dict):
+        raise UsageError(f"--params: expected a JSON object with keys "
+                         f"{', '.join(n.name for n in leaves(graph))}; got {type(raw).__name__}")
+    want = leaves(graph)
+    missing = [n.name for n in want if n.name not in raw]
+    if missing:
+        raise UsageError(f"--params: missing key {missing[0]!r}; required keys: "
+                         f"{', '.join(n.name for n in want)}")
+    extra = sorted(set(raw) - {n.name for n in want})
+    if extra:
+        raise UsageError(f"--params: unknown key {extra[0]!r}; expected keys: {', '.join(n.name for n in want)}")
+    bound, origin, values = {}, {}, {}
+    for n in want:
+        arr = _array(n.name, raw[n.name])
+        is_vec = n.shape[1] == 1
+        if (is_vec and arr.ndim != 1) or (not is_vec and arr.ndim != 2) or arr.size == 0:
+            expect = "a vector (list of numbers)" if is_vec else "a matrix (list of rows)"
+            raise UsageError(f"--params: key {n.name!r} has shape {_describe(arr.shape)} but must be {expect} "
+                             f"of shape {_sym(n.shape)}")
+        got = arr.shape if not is_vec else (arr.shape[0],)
+        dims = n.shape if not is_vec else n.shape[:1]
+        for size, dim in zip(got, dims):
+            key = str(dim)
+            if key in bound and bound[key] != size:
+                raise UsageError(
+                    f"--params: key {n.name!r} has shape {_describe(got)} but expected {_sym(n.shape)} = "
+                    f"{_describe(tuple(bound.get(str(d), '?') for d in dims))} "
+                    f"({key} = {bound[key]} from {origin[key]!r})")
+            bound.setdefault(key, size)
+            origin.setdefault(key, n.name)
+        values[n.name] = arr
+    return values, bound
+
+
+def _sym(shape):
+    r, c = shape
+    return f"{r}" if c == 1 else f"{r}×{c}"
+
+
+def load_params(graph, path) -> tuple[dict, dict]:
+    """Read and validate a JSON parameter file."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as e:
+        raise UsageError(f"--params: cannot read {path!r}: {e.strerror}") from None
+    try:
+        raw = json.loads(text, parse_constant=lambda c: math.nan)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"--params: {path!r} is not valid JSON ({e.msg} at line {e.lineno} "
+                         f"column {e.colno})") from None
+    return validate_params(graph, raw)
+
+
+def random_params(graph, sizes: dict, loss_name: str, rng: np.random.Generator) -> dict:
+    """Seeded values at ``sizes``; targets suited to the loss (probabilities
+    for bce, a probability vector for ce)."""
+    dims = {graph.dim(k): v for k, v in sizes.items()}
+
+    def shape(n):
+        r, c = (int(sp.sympify(s).subs(dims)) for s in n.shape)
+        return (r,) if c == 1 else (r, c)
+
+    out = {}
+    for n in leaves(graph):
+        s = shape(n)
+        if n.kind == "target":
+            if loss_name == "bce":
+                out[n.name] = rng.uniform(0.05, 0.95, size=s)
+            elif loss_name == "ce":
+                out[n.name] = rng.dirichlet(np.ones(s[0]))
+            else:
+                out[n.name] = rng.normal(size=s)
+        elif n.kind == "param" and len(s) == 2:
+            out[n.name] = rng.normal(size=s) / np.sqrt(s[1])
+        else:
+            out[n.name] = rng.normal(size=s)
+    return out

@@ -1,0 +1,20 @@
+"""numeric — independent forward functions, finite differences, JAX autodiff, codegen.
+
+JAX is imported only by :mod:`numeric.autodiff`, on first use.
+"""
+from .codegen import compile_sweep, evaluate
+from .finite_differences import central_difference, richardson, step
+from .functions import ACTIVATIONS, LOSSES
+from .models import FORWARDS, shared_bias_loss
+
+__all__ = [
+    "ACTIVATIONS",
+    "FORWARDS",
+    "LOSSES",
+    "central_difference",
+    "compile_sweep",
+    "evaluate",
+    "richardson",
+    "shared_bias_loss",
+    "step",
+]
