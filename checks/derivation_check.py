@@ -141,9 +141,13 @@ def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
     """Compare one derivation at one point. ``gradient_fn(values)`` may replace
     the derived gradients (tests plant wrong ones through it)."""
     a, o, l = d.options["activation"], d.options["output_activation"], d.options["loss"]
-    result = compile_sweep(d.sweep)(values)
+    with np.errstate(all="ignore"):
+        result = compile_sweep(d.sweep)(values)
+        loss_ind = float(forward(values, a, o, l))
+    if not (np.isfinite(result["loss"]) and np.isfinite(loss_ind)):
+        raise UsageError(f"the loss is not finite at these values ({a}, {o}, {l}: L = {loss_ind}); "
+                         f"the outputs leave the loss's domain — for bce/ce they must stay inside (0, 1)")
     derived = gradient_fn(values) if gradient_fn else result["gradients"]
-    loss_ind = float(forward(values, a, o, l))
     jg = jax_grad(lambda q, xp: forward(q, a, o, l, xp), values, list(derived))
     passed = relative_error(result["loss"], loss_ind) <= TOLERANCES["loss"]
     grads, contribs = {}, {}

@@ -104,9 +104,9 @@ def random_params(graph, sizes: dict, loss_name: str, rng: np.random.Generator) 
     for bce, a probability vector for ce)."""
     dims = {graph.dim(k): v for k, v in sizes.items()}
 
-    def shape(n):
+    def shape(n):  # a declared column vector is 1-D; a matrix stays 2-D even with one column
         r, c = (int(sp.sympify(s).subs(dims)) for s in n.shape)
-        return (r,) if c == 1 else (r, c)
+        return (r,) if n.shape[1] == 1 else (r, c)
 
     out = {}
     for n in leaves(graph):

@@ -14,6 +14,7 @@ Dimensions are named; ``dims`` maps each name to a SymPy symbol name, so
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -55,7 +56,7 @@ def display(name: str) -> tuple[str, str]:
         if sub:
             parts.append(r"\text{%s}" % sub if not sub.isdigit() else sub)
         tex += "_{" + ",".join(parts) + "}"
-    return uni, tex
+    return unicodedata.normalize("NFC", uni), tex
 
 
 @dataclass

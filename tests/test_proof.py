@@ -1,0 +1,111 @@
+"""The engine's results are proved against sympy.diff, and the proof can fail."""
+import pytest
+import sympy as sp
+
+from derive import derive
+from derive.engine import Step
+from derive.matexpr import Pointwise
+
+COMBOS = [
+    ("g", "g1", "l"),
+    ("sigmoid", "sigmoid", "bce"),
+    ("tanh", "softmax", "ce"),
+    ("relu", "identity", "mse"),
+    ("softplus", "tanh", "mse"),
+]
+
+
+@pytest.mark.parametrize("act,out,loss", COMBOS)
+def test_shared_bias_proof_holds_per_occurrence_path_and_total(act, out, loss):
+    d = derive("shared_bias", activation=act, output_activation=out, loss=loss)
+    proof = d.proof
+    kinds = sorted((c.what, c.label) for c in proof.checks)
+    assert kinds == [("occurrence", "hidden"), ("occurrence", "output"), ("path", "hidden"),
+                     ("path", "output"), ("total", "∂L/∂b")]
+    assert proof.holds, [c for c in proof.checks if not c.holds]
+
+
+def test_weight_gradients_are_proved_too():
+    d = derive("shared_bias", activation="tanh", output_activation="sigmoid", loss="bce", wrt=["b", "W", "U"])
+    assert d.proof.holds
+    assert {c.param for c in d.proof.checks} == {"b", "W", "U"}
+    assert d.formula("W") == "δ_hidden xᵀ"
+    assert d.formula("U") == "δ_out h₁ᵀ"
+
+
+def test_total_is_sum_of_the_two_occurrences():
+    d = derive("shared_bias")
+    g = d.sweep.gradients["b"]
+    assert [c.path for c in g.contributions] == ["hidden", "output"]
+    assert d.formula("b") == "δ_hidden + δ_out"
+    assert d.formula("b", "expanded") == "g′(z₁) ⊙ (Uᵀ (g₁′(z₂) ⊙ ∇ŷℓ)) + g₁′(z₂) ⊙ ∇ŷℓ"
+    assert [len(c.paths) for c in g.contributions] == [1, 1]
+    assert g.contributions[0].paths[0] == ["z1", "h1", "z2", "yhat", "L"]
+    assert g.contributions[1].paths[0] == ["z2", "yhat", "L"]
+
+
+@pytest.mark.parametrize("out,loss", [("sigmoid", "bce"), ("softmax", "ce")])
+def test_canonical_pairs_reduce_to_yhat_minus_y(out, loss):
+    d = derive("shared_bias", activation="g", output_activation=out, loss=loss)
+    step = next(s for s in d.sweep.steps if s.lhs.name == "delta_out")
+    assert isinstance(step.simplified, Pointwise)
+    s, t = step.simplified.fn.variables
+    assert step.simplified.fn.expr == s - t
+    assert d.u(step.simplified) == "ŷ − y"
+    assert "canonical pair" in step.note
+
+
+def test_no_canonical_simplification_when_nothing_cancels():
+    d = derive("shared_bias", activation="g", output_activation="tanh", loss="mse")
+    step = next(s for s in d.sweep.steps if s.lhs.name == "delta_out")
+    assert step.simplified is None
+    assert d.u(step.expanded) == "(1 − ŷ²) ⊙ (ŷ − y)"
+
+
+def _plant(d, total):
+    g = d.sweep.gradients["b"]
+    g.total = total
+    d._proof = None
+    return d.proof
+
+
+def test_proof_fails_when_the_hidden_path_is_dropped():
+    d = derive("shared_bias", activation="sigmoid", output_activation="sigmoid", loss="bce")
+    g = d.sweep.gradients["b"]
+    proof = _plant(d, g.contributions[1].expr)  # δ_out only
+    total = [c for c in proof.checks if c.what == "total"]
+    assert not total[0].holds and not proof.holds
+
+
+def test_proof_fails_when_a_sign_is_flipped():
+    d = derive("shared_bias")
+    g = d.sweep.gradients["b"]
+    proof = _plant(d, sp.MatAdd(g.contributions[0].expr, -g.contributions[1].expr))
+    assert not proof.holds
+
+
+def test_proof_fails_when_an_adjoint_rule_is_wrong():
+    # plant U instead of Uᵀ in the hidden adjoint: the per-occurrence check must catch it
+    d = derive("shared_bias", activation="tanh", output_activation="identity", loss="mse", wrt=["b"])
+    d.spec.proof_sizes = {"d": 2, "m": 3}
+    defs = d.sweep.definitions
+    U = sp.MatrixSymbol("U", *d.graph.nodes["U"].shape)
+    defs["delta_hidden"] = defs["delta_hidden"].xreplace({sp.Transpose(U): U})
+    proof = d.proof
+    assert not [c for c in proof.checks if c.label == "hidden" and c.what == "occurrence"][0].holds
+    assert [c for c in proof.checks if c.label == "output" and c.what == "occurrence"][0].holds
+
+
+def test_activation_identities_are_proved_by_sympy():
+    from derive.functions import ACTIVATIONS
+
+    for a in ACTIVATIONS.values():
+        assert a.check_identity(), a.name
+
+
+def test_steps_are_recorded_in_reverse_order():
+    d = derive("shared_bias")
+    assert all(isinstance(s, Step) for s in d.sweep.steps)
+    assert [s.rule for s in d.sweep.steps] == [
+        "loss gradient", "activation g₁", "affine z₂: input", "activation g", "affine z₁: bias",
+        "affine z₂: bias", "sum over occurrences of b"]

@@ -1,0 +1,90 @@
+"""Hypothesis: derived gradient vs JAX vs finite differences over sizes,
+activations, losses and random parameters."""
+from functools import lru_cache
+
+import numpy as np
+from hypothesis import assume, given, strategies as st
+
+from checks import TOLERANCES, check_values, random_params, relative_error
+from derive import derive
+from numeric import FORWARDS, compile_sweep, richardson
+from numeric.autodiff import jax_grad
+
+HIDDEN = ["sigmoid", "tanh", "relu", "softplus", "identity"]
+OUTPUT_LOSS = [("identity", "mse"), ("sigmoid", "bce"), ("softmax", "ce"), ("tanh", "mse"),
+               ("sigmoid", "mse"), ("softplus", "mse"), ("softmax", "bce")]
+
+
+@lru_cache(maxsize=None)
+def _derivation(act, out, loss):
+    d = derive("shared_bias", activation=act, output_activation=out, loss=loss, wrt=["b", "W", "U"])
+    return d, compile_sweep(d.sweep)
+
+
+@given(
+    d=st.integers(1, 4),
+    m=st.integers(1, 4),
+    act=st.sampled_from(HIDDEN),
+    out_loss=st.sampled_from(OUTPUT_LOSS),
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.floats(0.3, 2.0),
+)
+def test_derived_matches_jax_and_finite_differences(d, m, act, out_loss, seed, scale):
+    out, loss = out_loss
+    assume(not (out == "softmax" and loss == "bce" and m == 1))  # ŷ ≡ 1: bce undefined
+    deriv, _ = _derivation(act, out, loss)
+    values = random_params(deriv.graph, {"d": d, "m": m}, loss, np.random.default_rng(seed))
+    for k in ("W", "U", "b"):
+        values[k] = values[k] * scale
+    if act == "relu":  # keep clear of the kink, where no gradient exists
+        z1 = values["W"] @ values["x"] + values["b"]
+        values["b"] = values["b"] + np.where(np.abs(z1) < 1e-2, 0.1, 0.0)
+    report = check_values(deriv, values, FORWARDS["shared_bias"], jax_grad)
+    assert report.passed, report.to_dict()
+    for p, g in report.gradients.items():
+        assert g["rel_error_jax"] <= TOLERANCES["jax"]
+        assert g["rel_error_fd"] <= TOLERANCES["finite_difference"]
+
+
+@given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 4))
+def test_contributions_sum_to_the_gradient(seed, m):
+    deriv, run = _derivation("tanh", "sigmoid", "bce")
+    values = random_params(deriv.graph, {"d": 2, "m": m}, "bce", np.random.default_rng(seed))
+    r = run(values)
+    parts = [v for _, v in r["contributions"]["b"]]
+    assert len(parts) == 2
+    np.testing.assert_allclose(parts[0] + parts[1], r["gradients"]["b"], rtol=0, atol=1e-15)
+
+
+def test_planted_wrong_gradients_fail_the_check(rng):
+    deriv, run = _derivation("sigmoid", "sigmoid", "bce")
+    values = random_params(deriv.graph, {"d": 3, "m": 3}, "bce", rng)
+    fwd = FORWARDS["shared_bias"]
+
+    def only_output_path(v):
+        r = run(v)
+        return {"b": r["contributions"]["b"][1][1]}
+
+    def sign_flipped(v):
+        return {"b": -run(v)["gradients"]["b"]}
+
+    def scaled(v):  # autograd's classic plant: a gradient off by 0.1 %
+        return {"b": run(v)["gradients"]["b"] * 1.001}
+
+    for planted in (only_output_path, sign_flipped, scaled):
+        report = check_values(deriv, values, fwd, jax_grad, gradient_fn=planted)
+        assert not report.passed, planted.__name__
+        g = report.gradients["b"]
+        assert g["rel_error_jax"] > 1e-4 and g["rel_error_fd"] > 1e-4
+    honest = check_values(deriv, values, fwd, jax_grad)
+    assert honest.passed
+
+
+def test_finite_differences_agree_with_jax_on_the_independent_forward(rng):
+    deriv, _ = _derivation("softplus", "softmax", "ce")
+    values = random_params(deriv.graph, {"d": 4, "m": 3}, "ce", rng)
+    f = FORWARDS["shared_bias"]
+    fd, est = richardson(lambda b: f({**values, "b": b}, "softplus", "softmax", "ce"), values["b"])
+    jg = jax_grad(lambda q, xp: f(q, "softplus", "softmax", "ce", xp), values, ["b"])["b"]
+    assert relative_error(fd, jg) < 1e-9
+    assert np.all(est < 1e-6)
