@@ -56,12 +56,17 @@ def _options(args):
     return {k: getattr(args, k) for k in ("activation", "output_activation", "loss") if getattr(args, k)}
 
 
-def run(argv) -> tuple[int, str]:
-    """Run the CLI on ``argv``; returns (exit status, text to print)."""
+def run(argv) -> tuple[int, str, str | None]:
+    """Run the CLI on ``argv``; returns (exit status, text, output path or None)."""
+    args = build_parser().parse_args(argv)
+    status, text = _dispatch(args)
+    return status, text, args.output
+
+
+def _dispatch(args) -> tuple[int, str]:
     from . import derive, names
     from .registry import REGISTRY
 
-    args = build_parser().parse_args(argv)
     if args.name == "list":
         width = max(len(n) for n in names())
         return 0, "\n".join(f"{n:<{width}}  {REGISTRY[n].description}" for n in names()) + "\n"
@@ -104,16 +109,12 @@ def standalone(body: str) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        status, text = run(argv)
+        status, text, args_out = run(argv)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except SystemExit as e:  # --help
         return int(e.code or 0)
-    args_out = None
-    if "-o" in argv or "--output" in argv:
-        i = argv.index("-o") if "-o" in argv else argv.index("--output")
-        args_out = argv[i + 1] if i + 1 < len(argv) else None
     if args_out:
         try:
             with open(args_out, "w", encoding="utf-8") as fh:

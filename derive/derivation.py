@@ -13,7 +13,7 @@ import sympy as sp
 
 from .engine import Sweep, backprop
 from .errors import UsageError
-from .printing import latex as _latex, unicode as _unicode
+from .printing import latex as _latex, tex_text, unicode as _unicode
 from .proof import ProofResult, prove
 from .registry import Spec, get
 
@@ -211,8 +211,8 @@ class Derivation:
                 n += 1
                 names = " → ".join([occ_u] + [self.graph.nodes[x].unicode for x in path])
                 L.append(f"  {n}. {c.path} path: {names}")
-                L.append(f"     ∂L/∂{occ_u} = " + " ".join(lab for lab, _ in chain))
-                L.append("              = " + " · ".join(self.u(f) for _, f in chain))
+                L.append(f"     ∂L/∂{occ_u} = " + " ".join(f.label for f in chain))
+                L.append("              = " + " · ".join(self.u(f.value) for f in chain))
             if c.slot == "matrix":
                 L.append(f"  {c.path}: {self.u(c.symbol)} = {self.u(c.expr)} (outer product)")
         return L
@@ -270,7 +270,8 @@ class Derivation:
                      "adjoint": self.u(c.expr),
                      "paths": [[self.names[c.occurrence.name][0]] + [self.graph.nodes[x].unicode for x in pth]
                                for pth in c.paths],
-                     "chains": [[{"factor": lab, "value": self.u(f)} for lab, f in ch] for ch in c.chains]}
+                     "chains": [[{"factor": f.label, "value": self.u(f.value), "latex": self.tex(f.value)}
+                                 for f in ch] for ch in c.chains]}
                     for c in g.contributions],
             }
         out = {
@@ -295,46 +296,110 @@ class Derivation:
     def json(self, proof=True) -> str:
         return json.dumps(self.to_dict(proof), ensure_ascii=False, indent=2)
 
+    # -- LaTeX and Markdown share these blocks ----------------------------------
+    def _shapes_tex(self):
+        parts = []
+        for n in self.graph.nodes.values():
+            if n.kind == "loss":
+                continue
+            r, c = n.shape
+            space = f"{r}" if c == 1 else rf"{r} \times {c}"
+            parts.append(rf"{n.latex} \in \mathbb{{R}}^{{{space}}}")
+        return parts
+
+    def _path_blocks(self, p):
+        """[(heading text, chain-label line, chain-value line)] for parameter p."""
+        g = self.sweep.gradients[p]
+        out = []
+        for c in g.contributions:
+            occ_u, occ_t = self.names[c.occurrence.name]
+            for path, chain in zip(c.paths, c.chains):
+                nodes = " \\to ".join([occ_t] + [self.graph.nodes[x].latex for x in path])
+                lhs = rf"\frac{{\partial L}}{{\partial {occ_t}}}"
+                out.append((f"{c.path} path", nodes, lhs, " ".join(f.latex for f in chain),
+                            r" \cdot ".join(self.tex(f.value) for f in chain)))
+        return out
+
+    def _result_tex(self, p):
+        g = self.sweep.gradients[p]
+        node = self.graph.nodes[p]
+        idx, comp = self.elementwise(p)
+        _, comp_d = self.elementwise(p, expanded=False)
+        ix = "".join(str(s) for s in idx)
+        lines = [rf"\frac{{\partial L}}{{\partial {node.latex}}} &= {self.tex(g.total)}"]
+        if g.expanded != g.total:
+            lines.append(rf"&= {self.tex(g.expanded)}")
+        lines.append(rf"\frac{{\partial L}}{{\partial {node.latex}_{{{ix}}}}} &= {self.tex(comp_d)}")
+        if comp != comp_d:
+            lines.append(rf"&= {self.tex(comp)}")
+        if p == self.spec.wrt[0]:
+            for lhs, c in self.delta_elementwise():
+                lines.append(rf"\left({self.tex(lhs)}\right)_{{i}} &= {self.tex(c)}")
+        return lines
+
     def latex(self, proof=True) -> str:
-        """LaTeX body: the forward pass and one aligned step per line."""
-        L = [r"\section*{%s}" % self.spec.title.replace("_", r"\_"), r"\paragraph{Forward pass.}",
-             r"\begin{align*}"]
-        L.append(r" \\" "\n".join(f"  {n.latex} &= {t}" for n, _, t, _ in self.forward()))
-        L += [r"\end{align*}", r"\paragraph{Backpropagation.}", r"\begin{align*}"]
-        lines = []
-        for rule, note, _, tex in self.steps_rows():
-            lines.append(f"  {tex[0]} &= " + " = ".join(tex[1:]) + r" && \text{%s}" % _tex_text(rule))
-        L.append(" \\\\\n".join(lines))
-        L.append(r"\end{align*}")
+        """LaTeX body (amsmath): every section of the text rendering, one step per line."""
+        T = tex_text
+        L = [r"\section*{%s}" % T(f"{self.name}: {self.spec.title}"), T(self.description), "",
+             r"\paragraph{Forward pass.}", r"\begin{align*}",
+             " \\\\\n".join(f"  {n.latex} &= {t}" for n, _, t, _ in self.forward()), r"\end{align*}",
+             "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + "."]
+        L += [T(c) + "." for c in self.spec.constraints]
         for p in self.spec.wrt:
-            g = self.sweep.gradients[p]
+            blocks = self._path_blocks(p)
+            if not blocks:
+                continue
             node = self.graph.nodes[p]
-            idx, comp = self.elementwise(p)
-            ix = "".join(str(s) for s in idx)
-            L += [r"\paragraph{Result.}", r"\begin{align*}",
-                  rf"  \frac{{\partial L}}{{\partial {node.latex}}} &= {self.tex(g.total)} \\",
-                  rf"  &= {self.tex(g.expanded)} \\",
-                  rf"  \frac{{\partial L}}{{\partial {node.latex}_{{{ix}}}}} &= {self.tex(comp)}",
+            L += ["", r"\paragraph{Computational paths from $%s$ to $L$.}" % node.latex, r"\begin{enumerate}"]
+            for head, nodes, lhs, labels, values in blocks:
+                L += [rf"\item {T(head)}: ${nodes}$", r"\begin{align*}",
+                      f"  {lhs} &= {labels} \\\\", f"  &= {values}", r"\end{align*}"]
+            L.append(r"\end{enumerate}")
+        L += ["", r"\paragraph{Backpropagation, step by step.} "
+              r"$\bar{x}$ denotes $\partial L/\partial x$; $\odot$ is the elementwise product.",
+              r"\begin{align*}"]
+        rows = []
+        for rule, note, _, tex in self.steps_rows():
+            head = T(rule) + (": " + T(note) if note else "")
+            body = f"  {tex[0]} &= {tex[1]}" + "".join(f" \\\\\n  &= {t}" for t in tex[2:])
+            rows.append(r"\intertext{\emph{%s}}" % head + "\n" + body)
+        L += [" \\\\\n".join(rows), r"\end{align*}"]
+        for p in self.spec.wrt:
+            L += [r"\paragraph{Result.}", r"\begin{align*}", " \\\\\n".join(self._result_tex(p)),
                   r"\end{align*}"]
         if proof:
-            L.append(r"\paragraph{Proof.} " + _tex_text(self.proof_text()[0]))
+            lines = self.proof_text()
+            L += [r"\paragraph{Proof.} " + T(lines[0]), r"\begin{itemize}"]
+            L += [r"\item " + T(x.strip()) for x in lines[1:]]
+            L.append(r"\end{itemize}")
+        if self.spec.discussion:
+            L += [r"\paragraph{Discussion.}"] + [T(x) + "\n" for x in self.spec.discussion]
         return "\n".join(L) + "\n"
 
     def markdown(self, proof=True) -> str:
         """GitHub/Jupyter Markdown with $…$ and $$…$$ math."""
-        L = [f"## {self.name}: {self.spec.title}", "", self.description, "", "**Forward pass**", "", "$$",
-             r"\begin{aligned}"]
-        L.append(" \\\\\n".join(f"{n.latex} &= {t}" for n, _, t, _ in self.forward()))
-        L += [r"\end{aligned}", "$$", "", "**Backpropagation, step by step**", ""]
+        L = [f"## {self.name}: {self.spec.title}", "", self.description, "", "**Forward pass**", "",
+             "$$", r"\begin{aligned}",
+             " \\\\\n".join(f"{n.latex} &= {t}" for n, _, t, _ in self.forward()),
+             r"\end{aligned}", "$$", "", "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + ".", ""]
+        L += [c + "." for c in self.spec.constraints]
+        for p in self.spec.wrt:
+            blocks = self._path_blocks(p)
+            if blocks:
+                L += ["", f"**Computational paths from ${self.graph.nodes[p].latex}$ to $L$**", ""]
+            for k, (head, nodes, lhs, labels, values) in enumerate(blocks, 1):
+                L += [f"{k}. {head}: ${nodes}$", "", "$$", rf"{lhs} = {labels} = {values}", "$$", ""]
+        L += ["", "**Backpropagation, step by step** ($\\bar{x}$ is $\\partial L/\\partial x$)", ""]
         for rule, note, _, tex in self.steps_rows():
             L.append(f"- *{rule}*{': ' + note if note else ''}: ${tex[0]} = " + " = ".join(tex[1:]) + "$")
         for p in self.spec.wrt:
-            g = self.sweep.gradients[p]
-            node = self.graph.nodes[p]
-            L += ["", f"**Result**", "", "$$", rf"\frac{{\partial L}}{{\partial {node.latex}}} = "
-                  f"{self.tex(g.total)} = {self.tex(g.expanded)}", "$$"]
+            L += ["", "**Result**", "", "$$", r"\begin{aligned}", " \\\\\n".join(self._result_tex(p)),
+                  r"\end{aligned}", "$$"]
         if proof:
-            L += ["", "**Proof:** " + self.proof_text()[0]]
+            lines = self.proof_text()
+            L += ["", "**Proof:** " + lines[0], ""] + [f"- {x.strip()}" for x in lines[1:]]
+        if self.spec.discussion:
+            L += ["", "**Discussion**", ""] + [x + "\n" for x in self.spec.discussion]
         return "\n".join(L) + "\n"
 
     def _repr_latex_(self):
@@ -352,11 +417,6 @@ def _pad(s: str, width: int) -> str:
 
     shown = sum(1 for ch in s if not unicodedata.combining(ch))
     return s + " " * max(0, width - shown)
-
-
-def _tex_text(s: str) -> str:
-    table = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "ᵢ": "i", "₍": "(", "₎": ")"}
-    return "".join(table.get(ch, ch) for ch in s)
 
 
 def _latex_label_for(a):

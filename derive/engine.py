@@ -21,6 +21,7 @@ from __future__ import annotations
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sympy as sp
 from sympy import Identity, MatAdd, MatrixSymbol, Transpose
@@ -355,17 +356,35 @@ def _inline_bars(expr, definitions):
     return expr.xreplace(subs) if subs else expr
 
 
+class Factor(NamedTuple):
+    """One transposed local Jacobian on a path: its label and its value."""
+
+    label: str
+    value: object
+    latex: str
+
+
+def _jac_label(num, den, num_t, den_t, transpose=True):
+    u = f"∂{num}/∂{den}"
+    t = r"\frac{\partial %s}{\partial %s}" % (num_t, den_t)
+    if transpose:
+        return f"({u})ᵀ", r"\left(%s\right)^{\top}" % t
+    return u, t
+
+
 def _chain(graph: Graph, c: Contribution, path, names):
-    """The chain rule along one path, as transposed local Jacobians:
-    [(label, factor)], read left to right as a matrix product."""
+    """The chain rule along one path, as transposed local Jacobians, read left
+    to right as a matrix product."""
     nodes = graph.nodes
-    occ_u = names[c.occurrence.name][0]
+    occ_u, occ_t = names[c.occurrence.name]
     first = nodes[path[0]]
-    factors = [(f"(∂{first.unicode}/∂{occ_u})ᵀ", Identity(first.shape[0]) if c.slot == "bias"
-                else Transpose(nodes[[a for a, v in first.terms if v == c.param][0]].symbol))]
+    factors = [Factor(*_jac_label(first.unicode, occ_u, first.latex, occ_t)[:1],
+                      Identity(first.shape[0]) if c.slot == "bias"
+                      else Transpose(nodes[[a for a, v in first.terms if v == c.param][0]].symbol),
+                      _jac_label(first.unicode, occ_u, first.latex, occ_t)[1])]
     for u, v in zip(path, path[1:]):
         un, vn = nodes[u], nodes[v]
-        lab = f"(∂{vn.unicode}/∂{un.unicode})ᵀ"
+        lab = _jac_label(vn.unicode, un.unicode, vn.latex, un.latex, transpose=vn.kind != "loss")
         if vn.kind == "affine":
             mats = [a for a, w in vn.terms if w == u]
             f = Transpose(nodes[mats[0]].symbol) if mats else Identity(un.shape[0])
@@ -375,8 +394,7 @@ def _chain(graph: Graph, c: Contribution, path, names):
             f = DiagMatrix(_derivative(vn.activation, un.symbol, vn.symbol)[0])
         else:  # loss
             lam = loss_gradient(vn.loss)
-            lab = f"∂{vn.unicode}/∂{un.unicode}"
             f = (Pointwise(lam, un.symbol, nodes[vn.target].symbol) if lam is not None
                  else MatrixSymbol(f"grad_{un.name}_{vn.name}", *un.shape))
-        factors.append((lab, f))
+        factors.append(Factor(lab[0], f, lab[1]))
     return factors

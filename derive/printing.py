@@ -59,13 +59,16 @@ def _order(args):
     return sorted(args, key=lambda a: (not isinstance(a, Pointwise), not getattr(a, "label", "")))
 
 
-class UnicodePrinter(StrPrinter):
-    """One-line Unicode output; ``names`` maps symbol names to (unicode, latex)."""
+class _MatrixForms:
+    """Transpose, matrix product and Hadamard product, shared by both printers;
+    each printer supplies ``_wrap`` (brackets) and its operator symbols."""
 
-    _default_settings = dict(StrPrinter._default_settings, names={}, index_names={})
+    _T = "ᵀ"
+    _ODOT = " ⊙ "
+    _NAME_INDEX = 0  # which of (unicode, latex) in the ``names`` setting
 
     def _name(self, s):
-        return self._settings["names"].get(s, (s, s))[0]
+        return self._settings["names"].get(s, (s, s))[self._NAME_INDEX]
 
     def _as_ordered_terms(self, expr, order=None):
         return _positive_first(super()._as_ordered_terms(expr, order))
@@ -73,31 +76,45 @@ class UnicodePrinter(StrPrinter):
     def _print_MatrixSymbol(self, e):
         return self._name(e.name)
 
-    def _print_Symbol(self, e):
-        return self._settings["index_names"].get(e.name, self._name(e.name))
-
-    _print_Dummy = _print_Symbol
+    def _wrap(self, s):
+        return f"({s})"
 
     def _print_Transpose(self, e):
         inner = self._print(e.arg)
-        if not isinstance(e.arg, (sp.MatrixSymbol,)):
-            inner = f"({inner})"
-        return inner + "ᵀ"
+        return (inner if isinstance(e.arg, sp.MatrixSymbol) else self._wrap(inner)) + self._T
 
     def _print_MatMul(self, e):
         coeff, mats = e.as_coeff_matrices()
         parts = []
         for m in mats:
             s = self._print(m)
-            if isinstance(m, (sp.MatAdd, sp.HadamardProduct)) or _compound_pointwise(m):
-                s = f"({s})"
-            parts.append(s)
+            compound = isinstance(m, (sp.MatAdd, sp.HadamardProduct)) or _compound_pointwise(m)
+            parts.append(self._wrap(s) if compound else s)
         out = " ".join(parts)
         if coeff == -1:
             return "-" + out
-        if coeff != 1:
-            return f"{self._print(coeff)} {out}"
-        return out
+        return out if coeff == 1 else f"{self._print(coeff)} {out}"
+
+    def _print_HadamardProduct(self, e):
+        parts = []
+        for a in _order(e.args):
+            s = self._print(a)
+            compound = isinstance(a, (sp.MatAdd, sp.MatMul)) or _compound_pointwise(a)
+            parts.append(self._wrap(s) if compound else s)
+        return self._ODOT.join(parts)
+
+
+class UnicodePrinter(_MatrixForms, StrPrinter):
+    """One-line Unicode output; ``names`` maps symbol names to (unicode, latex)."""
+
+    _default_settings = dict(StrPrinter._default_settings, names={}, index_names={})
+
+    _NAME_INDEX = 0
+
+    def _print_Symbol(self, e):
+        return self._settings["index_names"].get(e.name, self._name(e.name))
+
+    _print_Dummy = _print_Symbol
 
     def _print_MatAdd(self, e):
         terms = [self._print(a) for a in e.args]
@@ -109,15 +126,6 @@ class UnicodePrinter(StrPrinter):
             else:
                 out += (" + " if i else "") + t
         return out
-
-    def _print_HadamardProduct(self, e):
-        parts = []
-        for a in _order(e.args):
-            s = self._print(a)
-            if isinstance(a, (sp.MatAdd, sp.MatMul)) or _compound_pointwise(a):
-                s = f"({s})"
-            parts.append(s)
-        return " ⊙ ".join(parts)
 
     def _print_DiagMatrix(self, e):
         return f"diag({self._print(e.args[0])})"
@@ -201,42 +209,47 @@ def _fraction(e):
     return coeff, [f for f in sp.Mul.make_args(rest) if f != 1], [f for f in dens if f != 1]
 
 
-class _ElementwiseBody(UnicodePrinter):
+class _ElementwiseMul:
     """Print a scalar body whose symbols stand for whole vectors: products of
     vectors are Hadamard products (⊙), quotients elementwise (⊘)."""
 
+    _OSLASH = " ⊘ "
+
     def _print_Mul(self, e):
         coeff, nums, dens = _fraction(e)
-        text = " ⊙ ".join(self._paren(f, len(nums) > 1 or coeff != 1 or dens) for f in nums) or "1"
+        text = self._ODOT.join(self._paren(f, len(nums) > 1 or coeff != 1 or dens) for f in nums) or "1"
         if coeff == -1:
             text = "-" + text
         elif coeff != 1:
             text = f"{self._print(coeff)} {text}"
         if dens:
             if len(nums) > 1 or coeff != 1:
-                text = f"({text})"
-            d = " ⊙ ".join(self._paren(f, len(dens) > 1) for f in dens)
-            text = f"{text} ⊘ " + (f"({d})" if len(dens) > 1 else d)
+                text = self._wrap(text)
+            d = self._ODOT.join(self._paren(f, len(dens) > 1) for f in dens)
+            text = text + self._OSLASH + (self._wrap(d) if len(dens) > 1 else d)
         return text
 
     def _paren(self, f, need=True):
         s = self._print(f)
-        return f"({s})" if need and isinstance(f, sp.Add) else s
+        return self._wrap(s) if need and isinstance(f, sp.Add) else s
 
 
-class LatexPrinter(_SympyLatex):
+class _ElementwiseBody(_ElementwiseMul, UnicodePrinter):
+    pass
+
+
+class LatexPrinter(_MatrixForms, _SympyLatex):
     """LaTeX with the same conventions; ``names`` supplies the LaTeX names."""
+
+    _T = r"^{\top}"
+    _ODOT = r" \odot "
+
+    def _wrap(self, s):
+        return rf"\left({s}\right)"
 
     _default_settings = dict(_SympyLatex._default_settings, names={}, index_names={})
 
-    def _name(self, s):
-        return self._settings["names"].get(s, (s, s))[1]
-
-    def _as_ordered_terms(self, expr, order=None):
-        return _positive_first(super()._as_ordered_terms(expr, order))
-
-    def _print_MatrixSymbol(self, e):
-        return self._name(e.name)
+    _NAME_INDEX = 1
 
     def _print_Symbol(self, e, style="plain"):
         if e.name in self._settings["index_names"]:
@@ -244,36 +257,6 @@ class LatexPrinter(_SympyLatex):
         if e.name in self._settings["names"]:
             return self._name(e.name)
         return super()._print_Symbol(e)
-
-    def _print_Transpose(self, e):
-        inner = self._print(e.arg)
-        if not isinstance(e.arg, sp.MatrixSymbol):
-            inner = rf"\left({inner}\right)"
-        return inner + r"^{\top}"
-
-    def _print_MatMul(self, e):
-        coeff, mats = e.as_coeff_matrices()
-        parts = []
-        for m in mats:
-            s = self._print(m)
-            if isinstance(m, (sp.MatAdd, sp.HadamardProduct)) or _compound_pointwise(m):
-                s = rf"\left({s}\right)"
-            parts.append(s)
-        out = " ".join(parts)
-        if coeff == -1:
-            return "-" + out
-        if coeff != 1:
-            return f"{self._print(coeff)} {out}"
-        return out
-
-    def _print_HadamardProduct(self, e):
-        parts = []
-        for a in _order(e.args):
-            s = self._print(a)
-            if isinstance(a, (sp.MatAdd, sp.MatMul)) or _compound_pointwise(a):
-                s = rf"\left({s}\right)"
-            parts.append(s)
-        return r" \odot ".join(parts)
 
     def _print_DiagMatrix(self, e):
         return rf"\operatorname{{diag}}\left({self._print(e.args[0])}\right)"
@@ -325,29 +308,14 @@ def _latex_label(label: str) -> str:
              "softplus": r"\operatorname{softplus}", "id": r"\operatorname{id}"}
     base = label.rstrip("′")
     primes = "'" * (len(label) - len(base))
+    base = base.translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
     if base in table:
         return table[base] + primes
     return _fname(base, tex=True) + primes
 
 
-class _LatexElementwiseBody(LatexPrinter):
-    def _print_Mul(self, e):
-        coeff, nums, dens = _fraction(e)
-        text = r" \odot ".join(self._paren(f, len(nums) > 1 or coeff != 1 or dens) for f in nums) or "1"
-        if coeff == -1:
-            text = "-" + text
-        elif coeff != 1:
-            text = f"{self._print(coeff)} {text}"
-        if dens:
-            if len(nums) > 1 or coeff != 1:
-                text = rf"\left({text}\right)"
-            d = r" \odot ".join(self._paren(f, len(dens) > 1) for f in dens)
-            text = rf"{text} \oslash " + (rf"\left({d}\right)" if len(dens) > 1 else d)
-        return text
-
-    def _paren(self, f, need=True):
-        s = self._print(f)
-        return rf"\left({s}\right)" if need and isinstance(f, sp.Add) else s
+class _LatexElementwiseBody(_ElementwiseMul, LatexPrinter):
+    _OSLASH = r" \oslash "
 
 
 def unicode(expr, names=None, index_names=None) -> str:
@@ -359,3 +327,65 @@ def unicode(expr, names=None, index_names=None) -> str:
 def latex(expr, names=None, index_names=None) -> str:
     """LaTeX rendering of an engine expression (pure; nothing is printed)."""
     return LatexPrinter({"names": names or {}, "index_names": index_names or {}}).doprint(expr)
+
+
+_TEXT_MATH = {
+    "σ": r"\sigma", "δ": r"\delta", "ℓ": r"\ell", "∇": r"\nabla", "∂": r"\partial", "Σ": r"\Sigma",
+    "⊙": r"\odot", "⊘": r"\oslash", "→": r"\to", "−": "-", "·": r"\cdot", "′": "'", "ᵀ": r"^{\top}",
+    "²": "^{2}", "≤": r"\le", "∈": r"\in", "ℝ": r"\mathbb{R}", "×": r"\times", "‖": r"\|",
+    "½": r"\tfrac{1}{2}", "𝟙": r"\mathbb{1}", "ᵐ": "^{m}", "ᵏ": "^{k}", "ᵈ": "^{d}", "≡": r"\equiv",
+    "Δ": r"\Delta", "ŷ": r"\hat{y}", "ε": r"\varepsilon", "θ": r"\theta", "μ": r"\mu", "τ": r"\tau",
+}
+_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₍₎ᵢⱼ", "0123456789()ij"))
+_ACCENTS = {"\u0304": r"\bar", "\u0302": r"\hat"}
+_TEXT_ESCAPE = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
+                "✓": r"$\checkmark$", "✗": r"$\times$", "—": "---", "–": "--", "^": r"\^{}"}
+
+
+def tex_text(s: str) -> str:
+    """Prose with Unicode math (rule names, notes) → LaTeX text mode that
+    pdflatex accepts: z₂ → $z_{2}$, σ′ → $\\sigma'$, h̄₁ → $\\bar{h}_{1}$.
+
+    >>> tex_text("affine z₂: input")
+    'affine $z_{2}$: input'
+    """
+    import unicodedata as ud
+
+    s = ud.normalize("NFD", s.replace("ŷ", "y\u0302"))
+    pieces = []  # (is_math, text)
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        nxt = s[i + 1] if i + 1 < len(s) else ""
+        if ch in _SUBSCRIPTS:
+            j = i
+            while j < len(s) and s[j] in _SUBSCRIPTS:
+                j += 1
+            pieces.append((True, "_{" + "".join(_SUBSCRIPTS[c] for c in s[i:j]) + "}"))
+            i = j
+            continue
+        if ch.isalpha() and ch.isascii() and (nxt in _ACCENTS or nxt in _SUBSCRIPTS) and \
+                not (i > 0 and s[i - 1].isalpha() and s[i - 1].isascii()):
+            tok, i = ch, i + 1
+            while i < len(s) and s[i] in _ACCENTS:
+                tok = _ACCENTS[s[i]] + "{" + tok + "}"
+                i += 1
+            pieces.append((True, tok))
+            continue
+        if ch in _TEXT_MATH:
+            pieces.append((True, _TEXT_MATH[ch] + (" " if _TEXT_MATH[ch][-1].isalpha() else "")))
+        elif ch in _ACCENTS:
+            pieces.append((True, ""))
+        else:
+            pieces.append((False, _TEXT_ESCAPE.get(ch, ch)))
+        i += 1
+    out, math = [], []
+    for is_math, t in pieces + [(False, "")]:
+        if is_math:
+            math.append(t)
+            continue
+        if math:
+            out.append("$" + "".join(math).strip() + "$")
+            math = []
+        out.append(t)
+    return "".join(out)

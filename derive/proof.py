@@ -187,8 +187,8 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
             total = None
             for chain in c.chains:
                 prod = None
-                for _, f in chain:
-                    v = explicit(f, derived, dims)
+                for factor in chain:
+                    v = explicit(factor.value, derived, dims)
                     prod = v if prod is None else prod * v
                 total = prod if total is None else total + prod
             mine = list(explicit(c.expr, derived, dims))
