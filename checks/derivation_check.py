@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from derive import derive
+from derive.registry import get
 from derive.errors import UsageError
 from numeric import FORWARDS, compile_sweep, richardson
 
@@ -24,7 +25,6 @@ GRID_HIDDEN = ("sigmoid", "tanh", "relu", "softplus")
 GRID_OUTPUT = (("identity", "mse"), ("sigmoid", "bce"), ("softmax", "ce"), ("tanh", "mse"))
 DEFAULT_OUTPUT = {"mse": "identity", "bce": "sigmoid", "ce": "softmax"}
 OUTPUTS_FOR = {"bce": ("sigmoid", "softmax"), "ce": ("softmax", "sigmoid")}
-CHECK_SIZES = {"shared_bias": {"d": 3, "m": 3}}
 
 
 @dataclass
@@ -73,12 +73,20 @@ class CheckReport:
                 "checks": [c.to_dict() for c in self.checks]}
 
 
-def combinations(options: dict):
-    """The (activation, output activation, loss) triples to check: the grid,
-    narrowed by whatever the user fixed."""
+def combinations(options: dict, defaults: dict | None = None):
+    """The (activation, output activation, loss) triples to check: what the
+    user fixed, else the derivation's own concrete default, else the grid."""
     from derive.functions import ACTIVATIONS, LOSSES
 
-    a, o, l = options.get("activation"), options.get("output_activation"), options.get("loss")
+    defaults = defaults or {"activation": "g", "output_activation": "g1", "loss": "l"}
+
+    def pick(key):
+        value = options.get(key)
+        if value is None and defaults.get(key) in ACTIVATIONS.keys() | LOSSES.keys():
+            value = defaults[key]
+        return value
+
+    a, o, l = pick("activation"), pick("output_activation"), pick("loss")
     for name, kind, table in ((a, "activation", ACTIVATIONS), (o, "output activation", ACTIVATIONS),
                               (l, "loss", LOSSES)):
         if name is not None and name not in table:
@@ -115,14 +123,18 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
     from numeric.autodiff import jax_grad
 
     options = dict(options or {})
-    combos = combinations(options)
+    defaults = get(name).defaults
+    combos = combinations(options, defaults)
+    extra = {k: v for k, v in options.items() if k not in ("activation", "output_activation", "loss")}
     forward = FORWARDS[name]
-    sizes = dict(sizes or CHECK_SIZES[name])
-    report = CheckReport(name, seed, sizes, "random" if params is None else
+    report = CheckReport(name, seed, dict(sizes or {}), "random" if params is None else
                          (params if isinstance(params, str) else "given"))
     fixed = None
     for n, (a, o, l) in enumerate(combos):
-        d = derive(name, wrt=wrt, activation=a, output_activation=o, loss=l)
+        d = derive(name, wrt=wrt, activation=a, output_activation=o, loss=l, **extra)
+        if not report.sizes:
+            report.sizes = dict(d.spec.check_sizes)
+        sizes = report.sizes
         if fixed is None and params is not None:
             if isinstance(params, str):
                 fixed, report.sizes = load_params(d.graph, params)
@@ -140,19 +152,20 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
 def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
     """Compare one derivation at one point. ``gradient_fn(values)`` may replace
     the derived gradients (tests plant wrong ones through it)."""
-    a, o, l = d.options["activation"], d.options["output_activation"], d.options["loss"]
+    opts = dict(d.options)
+    a, o, l = opts["activation"], opts["output_activation"], opts["loss"]
     with np.errstate(all="ignore"):
         result = compile_sweep(d.sweep)(values)
-        loss_ind = float(forward(values, a, o, l))
+        loss_ind = float(forward(values, xp=np, **opts))
     if not (np.isfinite(result["loss"]) and np.isfinite(loss_ind)):
         raise UsageError(f"the loss is not finite at these values ({a}, {o}, {l}: L = {loss_ind}); "
                          f"the outputs leave the loss's domain — for bce/ce they must stay inside (0, 1)")
     derived = gradient_fn(values) if gradient_fn else result["gradients"]
-    jg = jax_grad(lambda q, xp: forward(q, a, o, l, xp), values, list(derived))
+    jg = jax_grad(lambda q, xp: forward(q, xp=xp, **opts), values, list(derived))
     passed = relative_error(result["loss"], loss_ind) <= TOLERANCES["loss"]
     grads, contribs = {}, {}
     for p, g in derived.items():
-        fd, est = richardson(lambda v: forward({**values, p: v}, a, o, l), values[p])
+        fd, est = richardson(lambda v: forward({**values, p: v}, xp=np, **opts), values[p])
         e_j, e_f = relative_error(g, jg[p]), relative_error(g, fd)
         ok = e_j <= TOLERANCES["jax"] and e_f <= TOLERANCES["finite_difference"]
         passed = passed and ok

@@ -60,6 +60,10 @@ def validate_params(graph, raw: dict) -> tuple[dict, dict]:
     for n in want:
         arr = _array(n.name, raw[n.name])
         is_vec = n.shape[1] == 1
+        if is_vec and n.shape[0] == 1 and arr.ndim == 0:
+            arr = arr.reshape(1)  # a length-1 vector may be written as a number
+        if not is_vec and n.shape[0] == 1 and arr.ndim == 1:
+            arr = arr.reshape(1, -1)  # a one-row matrix may be written as a flat list
         if (is_vec and arr.ndim != 1) or (not is_vec and arr.ndim != 2) or arr.size == 0:
             expect = "a vector (list of numbers)" if is_vec else "a matrix (list of rows)"
             raise UsageError(f"--params: key {n.name!r} has shape {_describe(arr.shape)} but must be {expect} "

@@ -17,9 +17,14 @@ examples:
   python -m derive shared_bias --latex -o shared_bias.tex
   python -m derive shared_bias --check --seed 1
   python -m derive shared_bias --check --params params.json --activation tanh --output-activation softmax --loss ce
+  python -m derive input_gradient --layers 1 --activation sigmoid
+  python -m derive sigmoid_mlp --wrt b1,W1,x --check
 
---params FILE.json for shared_bias: {"W": m×d, "U": k×m (k = m), "b": m, "x": d, "y": k}
-as nested lists of finite numbers.
+--params FILE.json: the derivation's inputs, targets and parameters as nested lists of
+finite numbers (vectors as lists, matrices as lists of rows); sizes come from the file.
+  shared_bias:     W (m×d), U (k×m, k = m), b (m), x (d), y (k)
+  input_gradient:  W1 (m1×d), b1 (m1), …, W{L+1} (k×mL), b{L+1} (k), x (d), y (k, summing to 1 for ce)
+  sigmoid_mlp:     W1 (H×M), b1 (H), W2 (1×H or a list of H), b2 (number), x (M), y (number)
 
 exit status: 0 ok, 1 a check failed, 2 bad usage or bad input.
 """
@@ -38,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-activation", dest="output_activation",
                    help="output activation: g1 (generic), sigmoid, tanh, relu, softplus, identity, softmax")
     p.add_argument("--loss", help="loss: l (generic ℓ), mse, bce, ce")
-    p.add_argument("--wrt", help="comma-separated parameters to differentiate (default: the problem's)")
+    p.add_argument("--layers", type=int, help="input_gradient: number of hidden layers, 1 to 5 (default 2)")
+    p.add_argument("--wrt", help="comma-separated parameters or inputs to differentiate (default: the problem's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="LaTeX (a fragment; -o FILE.tex writes a document)")
     fmt.add_argument("--markdown", action="store_true", help="Markdown with $…$ math")
@@ -53,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args):
-    return {k: getattr(args, k) for k in ("activation", "output_activation", "loss") if getattr(args, k)}
+    return {k: getattr(args, k) for k in ("activation", "output_activation", "loss", "layers")
+            if getattr(args, k) is not None}
 
 
 def run(argv) -> tuple[int, str, str | None]:

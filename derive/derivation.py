@@ -13,14 +13,14 @@ import sympy as sp
 
 from .engine import Sweep, backprop
 from .errors import UsageError
-from .printing import latex as _latex, tex_text, unicode as _unicode
+from .printing import code, code_name, compound_pointwise, latex as _latex, tex_text, unicode as _unicode
 from .proof import ProofResult, prove
 from .registry import Spec, get
 
 __all__ = ["Derivation", "derive"]
 
 _INDEX = ("i", "j")
-_SUMS = ("j", "l", "p", "q", "r")
+_SUMS = ("j", "l", "p", "q", "r", "s")
 
 
 def derive(name: str, *, wrt=None, **options) -> "Derivation":
@@ -37,14 +37,14 @@ def derive(name: str, *, wrt=None, **options) -> "Derivation":
             raise UsageError(f"derivation {name!r} has no option {k!r}; options: {', '.join(sorted(opts))}")
         if v is not None:
             opts[k] = v
+    spec = entry.build(**opts)
     if wrt:
-        bad = [p for p in wrt if p not in entry.choices_wrt]
+        choices = [n.name for n in spec.graph.nodes.values() if n.kind in ("param", "input")]
+        bad = [p for p in wrt if p not in choices]
         if bad:
             raise UsageError(f"cannot differentiate {name} with respect to {bad[0]!r}; "
-                             f"choose from: {', '.join(entry.choices_wrt)}")
-        spec = entry.build(wrt=tuple(wrt), **opts)
-    else:
-        spec = entry.build(**opts)
+                             f"choose from: {', '.join(choices)}")
+        spec.wrt = list(dict.fromkeys(wrt))
     return Derivation(name, entry.description, entry.problem, opts, spec)
 
 
@@ -85,11 +85,36 @@ class Derivation:
             self._proof = prove(self.sweep, self.spec.proof_sizes)
         return self._proof
 
+    @cached_property
+    def ranks(self) -> dict:
+        """Symbol name → position nearest the loss: a computed node's own
+        position, a leaf's first consumer's; adjoints and loss gradients rank last."""
+        order = list(self.graph.nodes)
+        ranks = {}
+        for pos, name in enumerate(order):
+            node = self.graph.nodes[name]
+            if node.kind in ("input", "target", "param"):  # just before its first consumer
+                consumers = self.graph.consumers(name)
+                ranks[name] = min((order.index(c) for c in consumers), default=pos) - 0.5
+            else:
+                ranks[name] = pos
+        top = len(order)
+        for name in self.names:
+            ranks.setdefault(name, top)
+        return ranks
+
+    def _factor(self, f, tex=False):
+        """A factor of a chain-rule product, bracketed when it is a sum or quotient."""
+        text = self.tex(f) if tex else self.u(f)
+        if isinstance(f, sp.MatAdd) or compound_pointwise(f):
+            return rf"\left({text}\right)" if tex else f"({text})"
+        return text
+
     def u(self, expr) -> str:
-        return _unicode(expr, self.names)
+        return _unicode(expr, self.names, ranks=self.ranks)
 
     def tex(self, expr) -> str:
-        return _latex(expr, self.names)
+        return _latex(expr, self.names, ranks=self.ranks)
 
     def formula(self, param, form="matrix") -> str:
         """∂L/∂param as Unicode: ``matrix`` (δ terms), ``expanded`` or ``elementwise``."""
@@ -101,22 +126,33 @@ class Derivation:
         return self.u(self.elementwise(param)[1])
 
     def elementwise(self, param, expanded=True):
-        """(index symbols, component expression) of ∂L/∂param."""
+        """(index symbols, component expression) of ∂L/∂param; a dimension of
+        size 1 takes no index (W₂ ∈ ℝ^{1×H} has components W₂[h])."""
         g = self.sweep.gradients[param]
-        node = self.graph.nodes[param]
-        idx = sp.symbols(_INDEX[: 1 if node.shape[1] == 1 else 2])
-        expr = g.expanded if expanded else g.total
-        comp = expr[idx[0], 0] if len(idx) == 1 else expr[idx[0], idx[1]]
-        return idx, _rename_dummies(comp)
+        return self.component(param, g.expanded if expanded else g.total)
 
-    def delta_elementwise(self):
-        """Component i of each named adjoint (δ), in terms of later δ's."""
+    def component(self, param, expr):
+        """Index ``expr`` (shaped like ``param``) at the param's named indices."""
+        rows, cols = self.graph.nodes[param].shape
+        n_free = (rows != 1) + (cols != 1)
+        names = self.spec.indices.get(param) or _INDEX[:n_free]
+        idx = tuple(sp.Symbol(n) for n in names[:n_free])
+        if n_free == 0:
+            at = (0, 0)
+        elif n_free == 2:
+            at = idx
+        else:
+            at = (idx[0], 0) if cols == 1 else (0, idx[0])
+        return idx, _rename_dummies(expr[at[0], at[1]].doit())
+
+    def delta_elementwise(self, index="i"):
+        """Component ``index`` of each named adjoint (δ), in terms of later δ's."""
         out = []
-        i = sp.Symbol("i")
+        i = sp.Symbol(index)
         for st in self.sweep.steps:
             if not st.lhs.name.startswith(("bar_", "grad_")) and st.lhs.name in self.sweep.definitions:
-                comp = _rename_dummies(st.value[i, 0])
-                out.append((st.lhs, comp))
+                at = 0 if st.lhs.shape[0] == 1 else i
+                out.append((st.lhs, at, _rename_dummies(st.value[at, 0].doit())))
         return out
 
     # -- pieces shared by the renderers -----------------------------------------
@@ -151,6 +187,59 @@ class Derivation:
             out.append((n.name, n.unicode, str(r), str(c)))
         return out
 
+    def pseudocode(self) -> list:
+        """The forward pass and the recorded reverse sweep as NumPy-style code."""
+        nodes = self.graph.nodes
+        leaves = [n.name for n in nodes.values() if n.kind in ("input", "target", "param")]
+        wrt = ", ".join(self.spec.wrt)
+        L = [f"def gradient_{'_'.join(self.spec.wrt)}({', '.join(leaves)}):",
+             "    # forward pass (one data point; a batch of column vectors works the same)"]
+        for n in nodes.values():
+            if n.kind == "affine":
+                rhs = " + ".join(f"{a} @ {v}" for a, v in n.terms) + (f" + {n.bias}" if n.bias else "")
+            elif n.kind == "activation":
+                rhs = f"{n.activation.name}({n.arg})"
+            elif n.kind == "loss":
+                rhs = f"{n.loss.name if not n.loss.generic else 'loss'}({n.arg}, {n.target})"
+            else:
+                continue
+            L.append(f"    {n.name} = {rhs}")
+        L.append("    # backward sensitivities (reverse sweep)")
+        for st in self.sweep.steps:
+            name = st.lhs.name
+            if name in self.sweep.definitions and name.startswith("bar_"):
+                continue  # intermediate adjoints are inlined where they are used
+            value = st.value if name in self.sweep.definitions else st.rhs
+            L.append(f"    {code_name(name)} = {code(value)}")
+        outs = ", ".join(code_name(self.sweep.gradients[p].symbol.name) if len(
+            self.sweep.gradients[p].contributions) > 1 else code_name(self.sweep.gradients[p].contributions[0].symbol.name)
+            for p in self.spec.wrt)
+        L.append(f"    return {outs}    # ∂L/∂{wrt}".replace("∂L/∂", "dL/d"))
+        return L
+
+    def sections(self):
+        """Extra blocks the model declares: [(heading, kind, lines)], kind 'code' or 'prose'."""
+        out = []
+        for heading, lines in self.spec.sections:
+            if lines == "@pseudocode":
+                out.append((heading, "code", self.pseudocode()))
+            else:
+                out.append((heading, "code" if heading.lower().startswith("pseudocode") else "prose", lines))
+        return out
+
+    def _shapes_text(self):
+        rows = self.shapes()
+        if not self.spec.batch:
+            return ["", "Shapes", "  " + ", ".join(f"{u}: {r}×{c}" for _, u, r, c in rows)]
+        N = self.spec.batch
+        L = ["", f"Shapes (one data point | a batch of {N} points as columns)"]
+        for name, u, r, c in rows:
+            node = self.graph.nodes[name]
+            batched = node.kind not in ("param", "loss")
+            L.append(f"  {_pad(u, 4)} {_pad(f'{r}×{c}', 8)} {f'{r}×{N}' if batched else f'{r}×{c}'}"
+                     + ("   (L summed over the batch)" if node.kind == "loss" else ""))
+        return L
+
     def steps_rows(self):
         """[(rule, note, [unicode forms], [latex forms])] with lhs first."""
         rows = []
@@ -175,8 +264,7 @@ class Derivation:
         L += ["Forward pass"]
         for n, u, _, note in self.forward():
             L.append(f"  {_pad(n.unicode, 4)} = {_pad(u, 22)} {note}")
-        L += ["", "Shapes"]
-        L.append("  " + ", ".join(f"{u}: {r}×{c}" for _, u, r, c in self.shapes()))
+        L += self._shapes_text()
         for c in self.spec.constraints:
             L.append(f"  {c}")
         for p in self.spec.wrt:
@@ -187,6 +275,9 @@ class Derivation:
             L.append("    " + " = ".join(forms))
         for p in self.spec.wrt:
             L += self._result_text(p)
+        L += self._deltas_text()
+        for heading, kind, lines in self.sections():
+            L += ["", heading] + [("    " if kind == "code" else "  ") + x for x in lines]
         if proof:
             L += ["", *self.proof_text()]
         if self.spec.discussion:
@@ -211,10 +302,20 @@ class Derivation:
                 n += 1
                 names = " → ".join([occ_u] + [self.graph.nodes[x].unicode for x in path])
                 L.append(f"  {n}. {c.path} path: {names}")
-                L.append(f"     ∂L/∂{occ_u} = " + " ".join(f.label for f in chain))
-                L.append("              = " + " · ".join(self.u(f.value) for f in chain))
+                head = f"     ∂L/∂{occ_u} = "
+                L.append(head + " ".join(f.label for f in chain))
+                L.append(" " * (_width(head) - 2) + "= " + " · ".join(self._factor(f.value) for f in chain))
             if c.slot == "matrix":
-                L.append(f"  {c.path}: {self.u(c.symbol)} = {self.u(c.expr)} (outer product)")
+                n += 1
+                idx, comp = self.component(p, c.expr)
+                ix = ",".join(str(s) for s in idx)
+                site = self.graph.nodes[c.site]
+                i0 = str(idx[0]) if site.shape[0] != 1 and idx else ""
+                z_i = site.unicode + (f"[{i0}]" if i0 else "")
+                w_ij = f"{occ_u}[{ix}]" if ix else occ_u
+                L.append(f"  {n}. {c.path}: {occ_u} enters only {site.unicode} = … + {occ_u} "
+                         f"{self._vector_of(site, p)}; outer-product rule {self.u(c.symbol)} = {self.u(c.expr)}")
+                L.append(f"     ∂L/∂{w_ij} = ∂L/∂{z_i} · ∂{z_i}/∂{w_ij} = {self.u(comp)}")
         return L
 
     def _result_text(self, p):
@@ -230,13 +331,28 @@ class Derivation:
         idx, comp_d = self.elementwise(p, expanded=False)
         _, comp = self.elementwise(p)
         ix = ",".join(str(s) for s in idx)
-        L.append(f"  component {ix}:  ∂L/∂{node.unicode}[{ix}] = {self.u(comp_d)}")
-        if comp != comp_d:
-            L.append(f"  {' ' * (len(ix) + 14 + len(node.unicode))}= {self.u(comp)}")
-        if p == self.spec.wrt[0]:
-            for lhs, comp in self.delta_elementwise():
-                L.append(f"  where {self.u(lhs)}[i] = {self.u(comp)}")
+        lhs = f"∂L/∂{node.unicode}" + (f"[{ix}]" if ix else "")
+        forms = [f for f in dict.fromkeys([self.u(comp_d), self.u(comp)])
+                 if f not in (self.u(g.total), self.u(g.expanded))]
+        if forms:
+            head = f"  {'component ' + ix if ix else 'as a scalar'}:  {lhs} = "
+            L.append(head + forms[0])
+            L += [" " * (_width(head) - 2) + "= " + f for f in forms[1:]]
         return L
+
+    def _deltas_text(self):
+        idx = next((self.elementwise(p)[0] for p in self.spec.wrt if self.elementwise(p)[0]), ())
+        i = str(idx[0]) if idx else "i"
+        rows = self.delta_elementwise(i)
+        if not rows:
+            return []
+        L = ["", "Adjoints component by component"]
+        for sym, at, c in rows:
+            L.append(f"  {self.u(sym)}" + (f"[{at}]" if at != 0 else "") + f" = {self.u(c)}")
+        return L
+
+    def _vector_of(self, site, param):
+        return " ".join(self.graph.nodes[v].unicode for a, v in site.terms if a == param)
 
     def proof_text(self):
         pr = self.proof
@@ -247,7 +363,8 @@ class Derivation:
             what = {"occurrence": f"occurrence ({c.label} path): p̄₍ᵢ₎ = ∂L/∂p₍ᵢ₎ of the untied model",
                     "path": f"chain rule along the {c.label} path(s) = that occurrence's adjoint",
                     "total": f"total {c.label} = sympy.diff of the tied loss"}[c.what]
-            L.append(f"  {'✓' if c.holds else '✗'} {c.param}: {what} [{c.components} components]")
+            plural = "s" if c.components != 1 else ""
+            L.append(f"  {'✓' if c.holds else '✗'} {c.param}: {what} [{c.components} component{plural}]")
         for a in pr.assumptions:
             L.append(f"  assuming {a}")
         return L
@@ -317,7 +434,7 @@ class Derivation:
                 nodes = " \\to ".join([occ_t] + [self.graph.nodes[x].latex for x in path])
                 lhs = rf"\frac{{\partial L}}{{\partial {occ_t}}}"
                 out.append((f"{c.path} path", nodes, lhs, " ".join(f.latex for f in chain),
-                            r" \cdot ".join(self.tex(f.value) for f in chain)))
+                            r" \cdot ".join(self._factor(f.value, tex=True) for f in chain)))
         return out
 
     def _result_tex(self, p):
@@ -329,12 +446,18 @@ class Derivation:
         lines = [rf"\frac{{\partial L}}{{\partial {node.latex}}} &= {self.tex(g.total)}"]
         if g.expanded != g.total:
             lines.append(rf"&= {self.tex(g.expanded)}")
-        lines.append(rf"\frac{{\partial L}}{{\partial {node.latex}_{{{ix}}}}} &= {self.tex(comp_d)}")
-        if comp != comp_d:
+        if ix:
+            elem = rf"\left({node.latex}\right)_{{{ix}}}" if "_" in node.latex else f"{node.latex}_{{{ix}}}"
+            lines.append(rf"\frac{{\partial L}}{{\partial {elem}}} &= {self.tex(comp_d)}")
+            if comp != comp_d:
+                lines.append(rf"&= {self.tex(comp)}")
+        elif comp != g.expanded:
             lines.append(rf"&= {self.tex(comp)}")
         if p == self.spec.wrt[0]:
-            for lhs, c in self.delta_elementwise():
-                lines.append(rf"\left({self.tex(lhs)}\right)_{{i}} &= {self.tex(c)}")
+            i = str(idx[0]) if idx else "i"
+            for sym, at, c in self.delta_elementwise(i):
+                lhs = rf"\left({self.tex(sym)}\right)_{{{at}}}" if at != 0 else self.tex(sym)
+                lines.append(rf"{lhs} &= {self.tex(c)}")
         return lines
 
     def latex(self, proof=True) -> str:
@@ -367,6 +490,12 @@ class Derivation:
         for p in self.spec.wrt:
             L += [r"\paragraph{Result.}", r"\begin{align*}", " \\\\\n".join(self._result_tex(p)),
                   r"\end{align*}"]
+        for heading, kind, lines in self.sections():
+            L.append(r"\paragraph{%s.}" % T(heading))
+            if kind == "code":
+                L += [r"\begin{verbatim}"] + [_ascii(x) for x in lines] + [r"\end{verbatim}"]
+            else:
+                L += [T(x) + "\n" for x in lines]
         if proof:
             lines = self.proof_text()
             L += [r"\paragraph{Proof.} " + T(lines[0]), r"\begin{itemize}"]
@@ -395,6 +524,9 @@ class Derivation:
         for p in self.spec.wrt:
             L += ["", "**Result**", "", "$$", r"\begin{aligned}", " \\\\\n".join(self._result_tex(p)),
                   r"\end{aligned}", "$$"]
+        for heading, kind, lines in self.sections():
+            L += ["", f"**{heading}**", ""]
+            L += (["```python"] + lines + ["```"]) if kind == "code" else [x + "\n" for x in lines]
         if proof:
             lines = self.proof_text()
             L += ["", "**Proof:** " + lines[0], ""] + [f"- {x.strip()}" for x in lines[1:]]
@@ -409,6 +541,18 @@ class Derivation:
 
     def _repr_markdown_(self):
         return self.markdown(proof=False)
+
+
+def _ascii(s: str) -> str:
+    """Verbatim blocks take ASCII only."""
+    table = {"×": "x", "∂": "d", "…": "...", "−": "-", "≥": ">=", "≤": "<="}
+    return "".join(table.get(ch, ch if ord(ch) < 128 else "?") for ch in s)
+
+
+def _width(s: str) -> int:
+    import unicodedata
+
+    return sum(1 for ch in s if not unicodedata.combining(ch))
 
 
 def _pad(s: str, width: int) -> str:

@@ -287,7 +287,7 @@ def backprop(graph: Graph, wrt) -> Sweep:
             if slot != "matrix":
                 c.paths = graph.paths(site.name)
                 c.chains = [_chain(graph, c, path, names) for path in c.paths]
-            steps.append(Step(f"affine {site.unicode}: {slot}", symb, expr,
+            steps.append(Step(f"affine {site.unicode}: {'input' if slot == 'vector' else slot}", symb, expr,
                               note=f"{label} path" if site.path else ""))
             cs.append(c)
         total = cs[0].expr if len(cs) == 1 else MatAdd(*[c.expr for c in cs])

@@ -40,12 +40,25 @@ def _fname(name: str, tex: bool) -> str:
     return base + ("'" if tex else "′") * prime if prime else base
 
 
-def _compound_pointwise(a) -> bool:
+def compound_pointwise(a) -> bool:
     """An unlabelled elementwise body that needs brackets next to ⊙ or a product."""
     if not isinstance(a, Pointwise) or a.label:
         return False
     body = a.fn.expr
     return isinstance(body, sp.Add) or sp.fraction(body)[1] != 1 or body.could_extract_minus_sign()
+
+
+def _element_indices(e, show):
+    """The indices worth printing, 1-based when concrete: none for a 1×1
+    matrix, one for a row or column vector, two otherwise."""
+    def one(i):
+        return str(int(i) + 1) if getattr(i, "is_Integer", False) else show(i)
+
+    rows, cols = e.parent.shape
+    keep = [one(e.i)] if rows != 1 else []
+    if cols != 1:
+        keep.append(one(e.j))
+    return keep
 
 
 def _positive_first(terms):
@@ -88,18 +101,41 @@ class _MatrixForms:
         parts = []
         for m in mats:
             s = self._print(m)
-            compound = isinstance(m, (sp.MatAdd, sp.HadamardProduct)) or _compound_pointwise(m)
+            compound = isinstance(m, (sp.MatAdd, sp.HadamardProduct)) or compound_pointwise(m)
             parts.append(self._wrap(s) if compound else s)
         out = " ".join(parts)
         if coeff == -1:
             return "-" + out
         return out if coeff == 1 else f"{self._print(coeff)} {out}"
 
+    _MUL = "·"
+
+    def _rank(self, f):
+        ranks = self._settings.get("ranks") or {}
+        names = [a.name for a in f.atoms(sp.MatrixSymbol)]
+        return max((ranks.get(n, len(ranks)) for n in names), default=-1)
+
+    def _ordered_mul(self, e):
+        """Factors in reverse-sweep order (nearest the loss first), as the
+        chain rule produces them: (ŷ − y)·W₂[h]·z₁[h]·(1 − z₁[h])·x[j]."""
+        if not self._settings.get("ranks"):
+            return None
+        coeff, factors = e.as_coeff_mul()
+        if any(f.is_Pow and f.exp.is_negative for f in factors) or len(factors) < 2:
+            return None
+        factors = sorted(factors, key=lambda f: (-self._rank(f), isinstance(f, sp.Add)))
+        parts = [self._wrap(self._print(f)) if isinstance(f, (sp.Add, sp.Sum)) and f is not factors[-1]
+                 or isinstance(f, sp.Add) else self._print(f) for f in factors]
+        text = self._MUL.join(parts)
+        if coeff == -1:
+            return "-" + text
+        return text if coeff == 1 else self._print(coeff) + self._MUL + text
+
     def _print_HadamardProduct(self, e):
         parts = []
         for a in _order(e.args):
             s = self._print(a)
-            compound = isinstance(a, (sp.MatAdd, sp.MatMul)) or _compound_pointwise(a)
+            compound = isinstance(a, (sp.MatAdd, sp.MatMul)) or compound_pointwise(a)
             parts.append(self._wrap(s) if compound else s)
         return self._ODOT.join(parts)
 
@@ -107,7 +143,7 @@ class _MatrixForms:
 class UnicodePrinter(_MatrixForms, StrPrinter):
     """One-line Unicode output; ``names`` maps symbol names to (unicode, latex)."""
 
-    _default_settings = dict(StrPrinter._default_settings, names={}, index_names={})
+    _default_settings = dict(StrPrinter._default_settings, names={}, index_names={}, ranks={})
 
     _NAME_INDEX = 0
 
@@ -152,11 +188,12 @@ class UnicodePrinter(_MatrixForms, StrPrinter):
     def _print_MatrixElement(self, e):
         parent = e.parent
         name = self._print(parent)
+        idx = _element_indices(e, self._print)
+        if not idx:
+            return name
         if parent.name.startswith("grad_"):
             name = f"({name})"
-        if parent.shape[1] == 1:
-            return f"{name}[{self._print(e.i)}]"
-        return f"{name}[{self._print(e.i)},{self._print(e.j)}]"
+        return f"{name}[{','.join(idx)}]"
 
     def _print_Sum(self, e):
         body = self._print(e.function)
@@ -173,6 +210,9 @@ class UnicodePrinter(_MatrixForms, StrPrinter):
         return f"{name}({', '.join(self._print(a) for a in e.args)})"
 
     def _print_Mul(self, e):
+        ordered = self._ordered_mul(e)
+        if ordered is not None:
+            return ordered
         s = super()._print_Mul(e)
         return s.replace("*", "·")
 
@@ -187,7 +227,7 @@ class UnicodePrinter(_MatrixForms, StrPrinter):
 
 
 def _pick(settings):
-    return {"names": settings["names"], "index_names": settings["index_names"]}
+    return {"names": settings["names"], "index_names": settings["index_names"]}  # body: no ranks
 
 
 def _fraction(e):
@@ -247,7 +287,12 @@ class LatexPrinter(_MatrixForms, _SympyLatex):
     def _wrap(self, s):
         return rf"\left({s}\right)"
 
-    _default_settings = dict(_SympyLatex._default_settings, names={}, index_names={})
+    _default_settings = dict(_SympyLatex._default_settings, names={}, index_names={}, ranks={})
+    _MUL = " "
+
+    def _print_Mul(self, e):
+        ordered = self._ordered_mul(e)
+        return ordered if ordered is not None else super()._print_Mul(e)
 
     _NAME_INDEX = 1
 
@@ -279,10 +324,12 @@ class LatexPrinter(_MatrixForms, _SympyLatex):
 
     def _print_MatrixElement(self, e):
         name = self._print(e.parent)
-        idx = self._print(e.i) if e.parent.shape[1] == 1 else f"{self._print(e.i)}{self._print(e.j)}"
+        idx = _element_indices(e, self._print)
+        if not idx:
+            return name
         if "_" in name or "^" in name or "\\" in name:
             name = rf"\left({name}\right)"
-        return f"{name}_{{{idx}}}"
+        return f"{name}_{{{''.join(idx)}}}"
 
     def _print_Sum(self, e):
         var = "".join(self._print(lim[0]) for lim in e.limits)
@@ -318,25 +365,29 @@ class _LatexElementwiseBody(_ElementwiseMul, LatexPrinter):
     _OSLASH = r" \oslash "
 
 
-def unicode(expr, names=None, index_names=None) -> str:
-    """Unicode one-line rendering of an engine expression."""
-    text = UnicodePrinter({"names": names or {}, "index_names": index_names or {}}).doprint(expr)
-    return text.replace("-", "−")
+def unicode(expr, names=None, index_names=None, ranks=None) -> str:
+    """Unicode one-line rendering of an engine expression. ``ranks`` (symbol
+    name → position in the forward pass) orders scalar products as the
+    reverse sweep produces them."""
+    settings = {"names": names or {}, "index_names": index_names or {}, "ranks": ranks or {}}
+    return UnicodePrinter(settings).doprint(expr).replace("-", "−")
 
 
-def latex(expr, names=None, index_names=None) -> str:
+def latex(expr, names=None, index_names=None, ranks=None) -> str:
     """LaTeX rendering of an engine expression (pure; nothing is printed)."""
-    return LatexPrinter({"names": names or {}, "index_names": index_names or {}}).doprint(expr)
+    settings = {"names": names or {}, "index_names": index_names or {}, "ranks": ranks or {}}
+    return LatexPrinter(settings).doprint(expr)
 
 
 _TEXT_MATH = {
     "σ": r"\sigma", "δ": r"\delta", "ℓ": r"\ell", "∇": r"\nabla", "∂": r"\partial", "Σ": r"\Sigma",
-    "⊙": r"\odot", "⊘": r"\oslash", "→": r"\to", "−": "-", "·": r"\cdot", "′": "'", "ᵀ": r"^{\top}",
-    "²": "^{2}", "≤": r"\le", "∈": r"\in", "ℝ": r"\mathbb{R}", "×": r"\times", "‖": r"\|",
-    "½": r"\tfrac{1}{2}", "𝟙": r"\mathbb{1}", "ᵐ": "^{m}", "ᵏ": "^{k}", "ᵈ": "^{d}", "≡": r"\equiv",
-    "Δ": r"\Delta", "ŷ": r"\hat{y}", "ε": r"\varepsilon", "θ": r"\theta", "μ": r"\mu", "τ": r"\tau",
+    "⊙": r"\odot", "⊘": r"\oslash", "→": r"\to", "−": "-", "·": r"\cdot", "′": "'",
+    "≤": r"\le", "∈": r"\in", "ℝ": r"\mathbb{R}", "×": r"\times", "‖": r"\|",
+    "½": r"\tfrac{1}{2}", "𝟙": r"\mathbb{1}", "≡": r"\equiv",
+    "Δ": r"\Delta", "ŷ": r"\hat{y}", "≈": r"\approx", "≥": r"\ge", "|": "|", "<": "<", ">": ">", "ε": r"\varepsilon", "θ": r"\theta", "μ": r"\mu", "τ": r"\tau",
 }
-_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₍₎ᵢⱼ", "0123456789()ij"))
+_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₍₎ᵢⱼₗ₋ₙₖₜ", "0123456789()ijl-nkt"))
+_SUPERSCRIPTS = dict(zip("ʰʲᵐᵏᵈ²ᵀ", ["h", "j", "m", "k", "d", "2", r"\top "]))
 _ACCENTS = {"\u0304": r"\bar", "\u0302": r"\hat"}
 _TEXT_ESCAPE = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
                 "✓": r"$\checkmark$", "✗": r"$\times$", "—": "---", "–": "--", "^": r"\^{}"}
@@ -357,14 +408,20 @@ def tex_text(s: str) -> str:
     while i < len(s):
         ch = s[i]
         nxt = s[i + 1] if i + 1 < len(s) else ""
-        if ch in _SUBSCRIPTS:
-            j = i
-            while j < len(s) and s[j] in _SUBSCRIPTS:
-                j += 1
-            pieces.append((True, "_{" + "".join(_SUBSCRIPTS[c] for c in s[i:j]) + "}"))
-            i = j
+        for table, mark in ((_SUBSCRIPTS, "_"), (_SUPERSCRIPTS, "^")):
+            if ch in table:
+                j = i
+                while j < len(s) and s[j] in table:
+                    j += 1
+                pieces.append((True, mark + "{" + "".join(table[c] for c in s[i:j]).strip() + "}"))
+                i = j
+                break
+        else:
+            ch = None
+        if ch is not None:
             continue
-        if ch.isalpha() and ch.isascii() and (nxt in _ACCENTS or nxt in _SUBSCRIPTS) and \
+        ch = s[i]
+        if ch.isalpha() and ch.isascii() and (nxt in _ACCENTS or nxt in _SUBSCRIPTS or nxt in _SUPERSCRIPTS) and \
                 not (i > 0 and s[i - 1].isalpha() and s[i - 1].isascii()):
             tok, i = ch, i + 1
             while i < len(s) and s[i] in _ACCENTS:
@@ -389,3 +446,60 @@ def tex_text(s: str) -> str:
             math = []
         out.append(t)
     return "".join(out)
+
+
+def _code_label(label: str) -> str:
+    base = label.rstrip("′")
+    primes = len(label) - len(base)
+    base = base.translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")).replace("σ", "sigmoid")
+    return base + "_prime" * primes
+
+
+def code_name(name: str) -> str:
+    """ASCII variable name for pseudocode: bar_h1 → h1_bar, grad_yhat_L → dL_dyhat."""
+    if name.startswith("bar_"):
+        return name[4:].replace("_occ", "_") + "_bar"
+    if name.startswith("grad_") and name.count("_") >= 2:
+        return "dL_d" + name.split("_")[1]
+    return name.replace("_occ", "_")
+
+
+class CodePrinter(_MatrixForms, StrPrinter):
+    """NumPy-flavoured pseudocode: @ for products, * for ⊙, .T for ᵀ."""
+
+    _T = ".T"
+    _ODOT = " * "
+    _MUL = " * "
+
+    def _print_MatrixSymbol(self, e):
+        return code_name(e.name)
+
+    def _print_MatMul(self, e):
+        return super()._print_MatMul(e).replace(" ", " @ ").replace("@ @", "@").replace(" @ -", " -")
+
+    def _print_MatAdd(self, e):
+        terms = [self._print(a) for a in e.args]
+        return " + ".join(terms).replace("+ -", "- ")
+
+    def _print_DiagMatrix(self, e):
+        return f"diag({self._print(e.args[0])})"
+
+    def _print_Identity(self, e):
+        return "I"
+
+    def _print_Pointwise(self, e):
+        args = ", ".join(self._print(a) for a in e.operands)
+        if e.label:
+            return f"{_code_label(e.label)}({args})"
+        subs = {v: sp.Symbol(self._print(a)) for v, a in zip(e.fn.variables, e.operands)}
+        return _PositiveFirstStr().doprint(e.fn.expr.xreplace(subs))
+
+
+class _PositiveFirstStr(StrPrinter):
+    def _as_ordered_terms(self, expr, order=None):
+        return _positive_first(super()._as_ordered_terms(expr, order))
+
+
+def code(expr) -> str:
+    """One-line NumPy-style rendering of an engine expression."""
+    return CodePrinter().doprint(expr)

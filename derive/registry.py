@@ -20,10 +20,12 @@ class Spec:
     wrt: list
     proof_sizes: dict
     title: str
-    forward_notes: dict = field(default_factory=dict)
     constraints: list = field(default_factory=list)
     discussion: list = field(default_factory=list)
-    options: dict = field(default_factory=dict)
+    check_sizes: dict = field(default_factory=dict)  # sizes for random --check points
+    indices: dict = field(default_factory=dict)  # param -> index names for its elementwise form
+    batch: str = ""  # name of the batch dimension for the shapes table ("" for none)
+    sections: list = field(default_factory=list)  # extra (heading, [lines]) blocks, e.g. pseudocode
 
 
 @dataclass
@@ -33,17 +35,17 @@ class Entry:
     problem: str
     build: Callable[..., Spec]
     defaults: dict
-    choices_wrt: tuple
 
 
 REGISTRY: dict[str, Entry] = {}
 
 
-def register(name, description, *, problem="", defaults=None, wrt=()):
-    """Class the decorated builder as derivation ``name``."""
+def register(name, description, *, problem="", defaults=None):
+    """Register the decorated builder as derivation ``name``; ``defaults`` are
+    its options (every keyword the builder takes)."""
 
     def deco(fn):
-        REGISTRY[name] = Entry(name, description, problem, fn, dict(defaults or {}), tuple(wrt))
+        REGISTRY[name] = Entry(name, description, problem, fn, dict(defaults or {}))
         return fn
 
     return deco

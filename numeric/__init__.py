@@ -5,10 +5,15 @@ JAX is imported only by :mod:`numeric.autodiff`, on first use.
 from .codegen import compile_sweep, evaluate
 from .finite_differences import central_difference, richardson, step
 from .functions import ACTIVATIONS, LOSSES
-from .models import FORWARDS, shared_bias_loss
+from .attribution import Attribution, input_gradients
+from .models import FORWARDS, mlp_loss, shared_bias_loss, sigmoid_mlp_loss
 
 __all__ = [
     "ACTIVATIONS",
+    "Attribution",
+    "input_gradients",
+    "mlp_loss",
+    "sigmoid_mlp_loss",
     "FORWARDS",
     "LOSSES",
     "central_difference",

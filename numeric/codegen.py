@@ -73,14 +73,20 @@ def evaluate(expr, env):
     return _Evaluator()(expr, env)
 
 
-def _softmax(z):
-    e = np.exp(z - z.max())
-    return e / e.sum()
+def _softmax(z):  # over each column
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
 
 
 def compile_sweep(sweep):
-    """A function ``run(values) -> dict`` evaluating the derivation at ``values``
-    (a dict of arrays keyed by the graph's input, target and parameter names)."""
+    """A function ``run(values, batch=False) -> dict`` evaluating the derivation
+    at ``values`` (arrays keyed by the graph's input, target and parameter names).
+
+    With ``batch=True`` inputs and targets are N×dim arrays (one sample a row),
+    evaluated in one vectorised sweep: the loss is summed over the batch,
+    parameter gradients are those of the summed loss, and gradients with
+    respect to an input are per sample (N×dim).
+    """
     graph = sweep.graph
     ev = _Evaluator()
     acts, losses = {}, {}
@@ -95,12 +101,20 @@ def compile_sweep(sweep):
             losses[key] = _lambdify([yh, y], node.loss.explicit(yh, y))
         return losses[key]
 
-    def run(values):
+    per_sample = any(isinstance(a, DiagMatrix) for e in sweep.definitions.values()
+                     for a in sp.preorder_traversal(e))
+
+    def run(values, batch=False):
+        if batch and per_sample:  # a non-diagonal Jacobian (softmax without ce): one sample at a time
+            return _stack(graph, [run(_row(graph, values, i)) for i in range(_batch_size(graph, values))])
         env = {}
         for n in graph.nodes.values():
             if n.kind in ("input", "target", "param"):
                 v = np.asarray(values[n.name], dtype=np.float64)
-                env[n.name] = v.reshape(-1, 1) if v.ndim == 1 else v
+                if batch and n.kind != "param":
+                    env[n.name] = v.reshape(v.shape[0], -1).T
+                else:
+                    env[n.name] = v.reshape(-1, 1) if n.shape[1] == 1 else v
         L = 0.0
         for n in graph.nodes.values():
             if n.kind == "affine":
@@ -113,8 +127,8 @@ def compile_sweep(sweep):
                 else:
                     env[n.name] = np.broadcast_to(np.asarray(acts[n.name](z), dtype=np.float64), z.shape).copy()
             elif n.kind == "loss":
-                yh, y = env[n.arg].reshape(-1), env[n.target].reshape(-1)
-                val = float(loss_fn(n, yh.size)(list(yh), list(y)))
+                yh, y = env[n.arg], env[n.target]
+                val = float(np.sum(loss_fn(n, yh.shape[0])(list(yh), list(y))))
                 env[n.name] = np.array([[val]])
                 L += val
         for name, (lo, pred, target) in sweep.opaque.items():  # pragma: no cover - generic ℓ is rejected
@@ -124,9 +138,35 @@ def compile_sweep(sweep):
         grads, contributions = {}, {}
         for p, g in sweep.gradients.items():
             shape = np.asarray(values[p]).shape
-            parts = [ev(c.expr, env) for c in g.contributions]
-            contributions[p] = [(c.path, part.reshape(shape)) for c, part in zip(g.contributions, parts)]
-            grads[p] = ev(g.total, env).reshape(shape)
+            node = graph.nodes[p]
+
+            def shaped(a):
+                if batch and node.kind != "param":
+                    return a.T  # one row per sample
+                if batch and node.shape[1] == 1:
+                    a = a.sum(axis=1)  # a bias: summed over the batch
+                return a.reshape(shape)
+
+            contributions[p] = [(c.path, shaped(ev(c.expr, env))) for c in g.contributions]
+            grads[p] = shaped(ev(g.total, env))
         return {"loss": L, "values": env, "gradients": grads, "contributions": contributions}
 
     return run
+
+
+def _batch_size(graph, values):
+    return next(np.asarray(values[n.name]).shape[0] for n in graph.nodes.values() if n.kind == "input")
+
+
+def _row(graph, values, i):
+    return {k: (np.asarray(v)[i] if graph.nodes[k].kind in ("input", "target") else v) for k, v in values.items()}
+
+
+def _stack(graph, results):
+    out = {"loss": sum(r["loss"] for r in results), "values": None, "gradients": {}, "contributions": {}}
+    for p in results[0]["gradients"]:
+        pick = np.stack if graph.nodes[p].kind != "param" else (lambda xs: np.sum(xs, axis=0))
+        out["gradients"][p] = pick([r["gradients"][p] for r in results])
+        out["contributions"][p] = [(path, pick([r["contributions"][p][k][1] for r in results]))
+                                   for k, (path, _) in enumerate(results[0]["contributions"][p])]
+    return out

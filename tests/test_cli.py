@@ -19,7 +19,9 @@ def run(capsys, *argv):
 def test_list_names_every_derivation(capsys):
     status, out, _ = run(capsys, "list")
     assert status == 0
-    assert out.startswith("shared_bias  P1: ")
+    names = [line.split()[0] for line in out.splitlines()]
+    assert names == ["input_gradient", "shared_bias", "sigmoid_mlp"]
+    assert "P1: " in out and "P2: " in out and "P3: " in out
 
 
 def test_shared_bias_reads_as_a_complete_answer(capsys):
@@ -110,7 +112,7 @@ def _with(**kw):
 
 
 BAD = [
-    (["shared-bias"], "unknown derivation 'shared-bias'; choose one of: shared_bias"),
+    (["shared-bias"], "unknown derivation 'shared-bias'; choose one of: input_gradient, shared_bias, sigmoid_mlp"),
     (["shared_bias", "--activation", "swish"], "unknown activation 'swish'; choose one of:"),
     (["shared_bias", "--output-activation", "soft"], "unknown activation 'soft'"),
     (["shared_bias", "--loss", "hinge"], "unknown loss 'hinge'; choose one of: bce, ce, l, mse"),

@@ -47,7 +47,8 @@ def test_adjoint_bars_and_sums():
     assert names["bar_h1"] == ("h̄₁", r"\bar{h}_{1}")
     assert names["bar_b_occ1"][0] == "b̄₍₁₎"
     _, comp = d.elementwise("b")
-    assert d.u(comp) == "g′(z₁[i])·Σ_j g₁′(z₂[j])·U[j,i]·(∇ŷℓ)[j] + g₁′(z₂[i])·(∇ŷℓ)[i]"
+    # factors read in reverse-sweep order: the loss gradient first, the input side last
+    assert d.u(comp) == "(Σ_j (∇ŷℓ)[j]·g₁′(z₂[j])·U[j,i])·g′(z₁[i]) + (∇ŷℓ)[i]·g₁′(z₂[i])"
     assert d.tex(comp).count(r"\sum_{j}") == 1
 
 

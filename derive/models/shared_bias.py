@@ -29,9 +29,8 @@ DISCUSSION = [
 
 
 @register("shared_bias", "P1: ∂L/∂b for a two-layer MLP whose bias b is shared by both layers",
-          problem="P1", defaults={"activation": "g", "output_activation": "g1", "loss": "l"},
-          wrt=("b", "W", "U"))
-def shared_bias(activation="g", output_activation="g1", loss="l", wrt=("b",)) -> Spec:
+          problem="P1", defaults={"activation": "g", "output_activation": "g1", "loss": "l"})
+def shared_bias(activation="g", output_activation="g1", loss="l") -> Spec:
     g = Graph("shared_bias", dims={"k": "m"})
     g.input("x", "d")
     g.target("y", "k")
@@ -45,8 +44,9 @@ def shared_bias(activation="g", output_activation="g1", loss="l", wrt=("b",)) ->
     g.loss("L", _loss(loss), "yhat", "y")
     return Spec(
         graph=g,
-        wrt=list(wrt),
+        wrt=["b"],
         proof_sizes={"d": 2, "m": 2},
+        check_sizes={"d": 3, "m": 3},
         title="Shared bias: one b in both affine layers",
         constraints=["m = k: b is added to both z₁ ∈ ℝᵐ and z₂ ∈ ℝᵏ"],
         discussion=DISCUSSION,
