@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output activation: g1 (generic), sigmoid, tanh, relu, softplus, identity, softmax")
     p.add_argument("--loss", help="loss: l (generic ℓ), mse, bce, ce")
     p.add_argument("--layers", type=int, help="input_gradient: number of hidden layers, 1 to 5 (default 2)")
+    p.add_argument("--steps", type=int, help="rnn_bptt: time steps T, 1 to 40 (default 3)")
     p.add_argument("--wrt", help="comma-separated parameters or inputs to differentiate (default: the problem's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="LaTeX (a fragment; -o FILE.tex writes a document)")
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args):
-    return {k: getattr(args, k) for k in ("activation", "output_activation", "loss", "layers")
+    return {k: getattr(args, k) for k in ("activation", "output_activation", "loss", "layers", "steps")
             if getattr(args, k) is not None}
 
 

@@ -20,6 +20,8 @@ from .registry import Spec, get
 __all__ = ["Derivation", "derive"]
 
 _INDEX = ("i", "j")
+MAX_PATHS = 8  # paths written out in full; the proof covers all of them
+MAX_FORM = 400  # longer expanded forms are left to --json
 _SUMS = ("j", "l", "p", "q", "r", "s")
 
 
@@ -48,6 +50,20 @@ def derive(name: str, *, wrt=None, **options) -> "Derivation":
     return Derivation(name, entry.description, entry.problem, opts, spec)
 
 
+def _big(expr) -> bool:
+    """Too long to be worth reading written out (long RNN unrollings)."""
+    return sp.count_ops(expr) > 120
+
+
+def _finite_sums(expr):
+    """Write out sums whose range is a number (a sum over one output unit is
+    that unit's term); leave symbolic ranges as Σ."""
+    def concrete(e):
+        return isinstance(e, sp.Sum) and all(lim[1].is_number and lim[2].is_number for lim in e.limits)
+
+    return expr.replace(concrete, lambda e: e.doit())
+
+
 def _rename_dummies(expr):
     """Name SymPy's summation dummies j, l, p, … avoiding the free indices."""
     taken = {s.name for s in expr.free_symbols}
@@ -68,7 +84,7 @@ class Derivation:
     # -- computed parts ------------------------------------------------------
     @cached_property
     def sweep(self) -> Sweep:
-        return backprop(self.spec.graph, self.spec.wrt)
+        return backprop(self.spec.graph, self.spec.wrt, forward=self.spec.forward_mode or None)
 
     @property
     def graph(self):
@@ -143,7 +159,7 @@ class Derivation:
             at = idx
         else:
             at = (idx[0], 0) if cols == 1 else (0, idx[0])
-        return idx, _rename_dummies(expr[at[0], at[1]].doit())
+        return idx, _rename_dummies(_finite_sums(expr[at[0], at[1]]))
 
     def delta_elementwise(self, index="i"):
         """Component ``index`` of each named adjoint (δ), in terms of later δ's."""
@@ -152,7 +168,7 @@ class Derivation:
         for st in self.sweep.steps:
             if not st.lhs.name.startswith(("bar_", "grad_")) and st.lhs.name in self.sweep.definitions:
                 at = 0 if st.lhs.shape[0] == 1 else i
-                out.append((st.lhs, at, _rename_dummies(st.value[at, 0].doit())))
+                out.append((st.lhs, at, _rename_dummies(_finite_sums(st.value[at, 0]))))
         return out
 
     # -- pieces shared by the renderers -----------------------------------------
@@ -276,6 +292,7 @@ class Derivation:
         for p in self.spec.wrt:
             L += self._result_text(p)
         L += self._deltas_text()
+        L += self._forward_text()
         for heading, kind, lines in self.sections():
             L += ["", heading] + [("    " if kind == "code" else "  ") + x for x in lines]
         if proof:
@@ -294,11 +311,15 @@ class Derivation:
             occ = ", ".join(f"{self.names[c.occurrence.name][0]} in {self.graph.nodes[c.site].unicode}"
                             for c in g.contributions)
             L.append(f"Occurrences of {node.unicode}: used at {len(g.contributions)} sites; untie them as {occ}")
-        L.append(f"Computational paths from {node.unicode} to L")
+        total_paths = sum(len(c.paths) for c in g.contributions)
+        L.append(f"Computational paths from {node.unicode} to L" + (
+            f" ({total_paths}; the first {MAX_PATHS} are written out)" if total_paths > MAX_PATHS else ""))
         n = 0
         for c in g.contributions:
             occ_u = self.names[c.occurrence.name][0]
             for path, chain in zip(c.paths, c.chains):
+                if n >= MAX_PATHS:
+                    break
                 n += 1
                 names = " → ".join([occ_u] + [self.graph.nodes[x].unicode for x in path])
                 L.append(f"  {n}. {c.path} path: {names}")
@@ -326,18 +347,40 @@ class Derivation:
             L.append("  " + " + ".join(f"{self.u(c.symbol)} ({c.path} path)" for c in g.contributions)
                      + f", each evaluated at the shared value {node.unicode}:")
         L.append(f"  ∂L/∂{node.unicode} = {self.u(g.total)}")
-        if g.expanded != g.total:
-            L.append(f"  {' ' * len(node.unicode)}     = {self.u(g.expanded)}")
+        big = _big(g.expanded)
+        expanded = "" if big else self.u(g.expanded)
+        if g.expanded != g.total and not big:
+            L.append(f"  {' ' * len(node.unicode)}     = {expanded}")
         idx, comp_d = self.elementwise(p, expanded=False)
-        _, comp = self.elementwise(p)
+        comp = comp_d if big else self.elementwise(p)[1]
         ix = ",".join(str(s) for s in idx)
         lhs = f"∂L/∂{node.unicode}" + (f"[{ix}]" if ix else "")
         forms = [f for f in dict.fromkeys([self.u(comp_d), self.u(comp)])
-                 if f not in (self.u(g.total), self.u(g.expanded))]
+                 if f not in (self.u(g.total), expanded) and len(f) <= MAX_FORM]
         if forms:
             head = f"  {'component ' + ix if ix else 'as a scalar'}:  {lhs} = "
             L.append(head + forms[0])
             L += [" " * (_width(head) - 2) + "= " + f for f in forms[1:]]
+        return L
+
+    def _forward_text(self):
+        fm = self.sweep.forward
+        if fm is None:
+            return []
+        p = self.graph.nodes[fm.param].unicode
+        L = ["", f"Forward sensitivities of {p} (the same gradient, split by loss term)",
+             f"  recursion (h = g(a) and pass-through maps inlined):"]
+        for _, sym, expr in fm.recursion:
+            L.append(f"    {self.u(sym)} = {self.u(expr)}")
+        L.append(f"  each loss term through its own chain only, ∂ℓ_t/∂a_t, and its contribution:")
+        for lname, site, local, contrib in fm.contributions:
+            ln, sn = self.graph.nodes[lname].unicode, self.graph.nodes[site].unicode
+            L.append(f"    ∂{ln}/∂{sn} = {self.u(local)}")
+            L.append(f"    contribution of {ln}: (∂{sn}/∂{p})ᵀ ∂{ln}/∂{sn}")
+        L.append(f"  ∂L/∂{p} = Σ_t (∂a_t/∂{p})ᵀ ∂ℓ_t/∂a_t = " + " + ".join(
+            f"(∂{self.graph.nodes[s].unicode}/∂{p})ᵀ ∂{self.graph.nodes[l].unicode}/∂{self.graph.nodes[s].unicode}"
+            for l, s, _, _ in fm.contributions))
+        L.append("  which equals the reverse-mode total (see the proof)")
         return L
 
     def _deltas_text(self):
@@ -362,7 +405,9 @@ class Derivation:
         for c in pr.checks:
             what = {"occurrence": f"occurrence ({c.label} path): p̄₍ᵢ₎ = ∂L/∂p₍ᵢ₎ of the untied model",
                     "path": f"chain rule along the {c.label} path(s) = that occurrence's adjoint",
-                    "total": f"total {c.label} = sympy.diff of the tied loss"}[c.what]
+                    "total": f"total {c.label} = sympy.diff of the tied loss",
+                    "forward": f"forward sensitivities: Σ_t (∂a_t/∂{c.param})ᵀ ∂ℓ_t/∂a_t = sympy.diff "
+                               f"of the tied loss"}[c.what]
             plural = "s" if c.components != 1 else ""
             L.append(f"  {'✓' if c.holds else '✗'} {c.param}: {what} [{c.components} component{plural}]")
         for a in pr.assumptions:
@@ -374,14 +419,16 @@ class Derivation:
         grads = {}
         for p in self.spec.wrt:
             g = self.sweep.gradients[p]
-            idx, comp = self.elementwise(p)
-            _, comp_d = self.elementwise(p, expanded=False)
+            big = _big(g.expanded)
+            idx, comp_d = self.elementwise(p, expanded=False)
+            comp = None if big else self.elementwise(p)[1]
             grads[p] = {
                 "matrix": self.u(g.total),
-                "expanded": self.u(g.expanded),
-                "latex": self.tex(g.expanded),
+                "expanded": None if big else self.u(g.expanded),
+                "latex": self.tex(g.total if big else g.expanded),
                 "elementwise": {"index": [str(s) for s in idx], "adjoints": self.u(comp_d),
-                                "expanded": self.u(comp), "latex": self.tex(comp)},
+                                "expanded": None if big else self.u(comp),
+                                "latex": self.tex(comp_d if big else comp)},
                 "contributions": [
                     {"occurrence": self.names[c.occurrence.name][0], "site": c.site, "path": c.path,
                      "adjoint": self.u(c.expr),
@@ -431,6 +478,8 @@ class Derivation:
         for c in g.contributions:
             occ_u, occ_t = self.names[c.occurrence.name]
             for path, chain in zip(c.paths, c.chains):
+                if len(out) >= MAX_PATHS:
+                    break
                 nodes = " \\to ".join([occ_t] + [self.graph.nodes[x].latex for x in path])
                 lhs = rf"\frac{{\partial L}}{{\partial {occ_t}}}"
                 out.append((f"{c.path} path", nodes, lhs, " ".join(f.latex for f in chain),
@@ -440,11 +489,12 @@ class Derivation:
     def _result_tex(self, p):
         g = self.sweep.gradients[p]
         node = self.graph.nodes[p]
-        idx, comp = self.elementwise(p)
-        _, comp_d = self.elementwise(p, expanded=False)
+        big = _big(g.expanded)
+        idx, comp_d = self.elementwise(p, expanded=False)
+        comp = comp_d if big else self.elementwise(p)[1]
         ix = "".join(str(s) for s in idx)
         lines = [rf"\frac{{\partial L}}{{\partial {node.latex}}} &= {self.tex(g.total)}"]
-        if g.expanded != g.total:
+        if g.expanded != g.total and not big:
             lines.append(rf"&= {self.tex(g.expanded)}")
         if ix:
             elem = rf"\left({node.latex}\right)_{{{ix}}}" if "_" in node.latex else f"{node.latex}_{{{ix}}}"
@@ -537,7 +587,8 @@ class Derivation:
     def _repr_latex_(self):
         g = self.sweep.gradients[self.spec.wrt[0]]
         node = self.graph.nodes[self.spec.wrt[0]]
-        return rf"$\frac{{\partial L}}{{\partial {node.latex}}} = {self.tex(g.total)} = {self.tex(g.expanded)}$"
+        tail = "" if _big(g.expanded) else f" = {self.tex(g.expanded)}"
+        return rf"$\frac{{\partial L}}{{\partial {node.latex}}} = {self.tex(g.total)}{tail}$"
 
     def _repr_markdown_(self):
         return self.markdown(proof=False)

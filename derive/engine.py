@@ -21,6 +21,7 @@ from __future__ import annotations
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 import sympy as sp
@@ -31,7 +32,7 @@ from .functions import Activation, Loss
 from .graph import Graph, Node, display
 from .matexpr import Pointwise, hadamard
 
-__all__ = ["Step", "Contribution", "Gradient", "Sweep", "backprop"]
+__all__ = ["Step", "Contribution", "Gradient", "Sweep", "ForwardMode", "backprop", "forward_mode"]
 
 _s, _t = sp.symbols("s t")
 _K0 = 3  # explicit size at which loss gradients are computed and lifted
@@ -91,17 +92,15 @@ class Sweep:
     names: dict  # MatrixSymbol name -> (unicode, latex)
     definitions: dict  # adjoint symbol name -> defining expression (value)
     opaque: dict  # symbol name -> callable(env) -> explicit Matrix (generic ∇ℓ)
+    forward: "ForwardMode | None" = None  # forward sensitivities, when the model asks for them
 
-    def expand(self, expr, keep=()):
+    def expand(self, expr):
         """Replace adjoint symbols by their definitions until only forward
-        quantities (and the symbols named in ``keep``) remain."""
-        for _ in range(len(self.definitions) + 1):
-            subs = {MatrixSymbol(n, *e.shape): e for n, e in self.definitions.items()
-                    if n not in keep and expr.has(MatrixSymbol(n, *e.shape))}
-            if not subs:
-                return expr
-            expr = expr.xreplace(subs)
-        return expr
+        quantities remain (one pass: each definition only uses earlier ones)."""
+        full = {}
+        for name, e in self.definitions.items():
+            full[MatrixSymbol(name, *e.shape)] = e.xreplace(full) if full else e
+        return expr.xreplace(full)
 
 
 def _bar(node: Node) -> tuple[str, str]:
@@ -139,6 +138,7 @@ def _explicit_symbols():
     return yhat, y
 
 
+@lru_cache(maxsize=None)
 def loss_gradient(loss: Loss):
     """∇ŷℓ as an elementwise Lambda((ŷ, y), …), computed by SymPy; None when
     the loss is generic or not separable."""
@@ -149,6 +149,7 @@ def loss_gradient(loss: Loss):
     return _lift([sp.diff(L, a) for a in yhat], yhat, y)
 
 
+@lru_cache(maxsize=None)
 def composite_delta(act: Activation, loss: Loss):
     """δ = (∂ŷ/∂z)ᵀ ∇ŷℓ simplified by SymPy at explicit size, as an elementwise
     Lambda((ŷ, y), …) when it is one and is simpler than the plain product."""
@@ -197,8 +198,9 @@ def _derivative(act: Activation, z, h):
     return raw, None, ""
 
 
-def backprop(graph: Graph, wrt) -> Sweep:
-    """Run the reverse sweep of ``graph`` for the parameters in ``wrt``."""
+def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
+    """Run the reverse sweep of ``graph`` for the parameters in ``wrt``; with
+    ``forward``, also derive that parameter's forward sensitivities."""
     nodes = graph.nodes
     names = {n.name: (n.unicode, n.latex) for n in nodes.values()}
     wrt = list(wrt)
@@ -299,7 +301,10 @@ def backprop(graph: Graph, wrt) -> Sweep:
             steps.append(Step(f"sum over occurrences of {pnode.unicode}", gsym,
                               MatAdd(*[c.symbol for c in cs]), expanded=total,
                               note=f"evaluated at {' = '.join(names[c.occurrence.name][0] for c in cs)} = {pnode.unicode}"))
-    return Sweep(graph, wrt, steps, gradients, names, definitions, opaque)
+    sweep = Sweep(graph, wrt, steps, gradients, names, definitions, opaque)
+    if forward:
+        sweep.forward = forward_mode(graph, forward, names)
+    return sweep
 
 
 _SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -398,3 +403,111 @@ def _chain(graph: Graph, c: Contribution, path, names):
                  else MatrixSymbol(f"grad_{un.name}_{vn.name}", *un.shape))
         factors.append(Factor(lab[0], f, lab[1]))
     return factors
+
+
+@dataclass
+class ForwardMode:
+    """Forward sensitivities of one vector parameter p (P5's worked-solution route).
+
+    ``recursion``: [(site node, S symbol, expression)] with S = ∂site/∂p, each in
+    terms of earlier S's (activations and pass-through affine maps inlined);
+    ``contributions``: [(loss node, site node, local adjoint, contribution)],
+    contribution = (∂site/∂p)ᵀ · ∂ℓ/∂site computed along ℓ's own chain only;
+    ``total`` = Σ contributions.
+    """
+
+    param: str
+    recursion: list
+    contributions: list
+    total: object
+    definitions: dict
+
+
+def forward_mode(graph: Graph, param: str, names: dict) -> ForwardMode | None:
+    """Forward sensitivities of ``param``; None when the graph does not reduce
+    to one chain per loss term (then reverse mode alone is shown)."""
+    nodes = graph.nodes
+    p = nodes[param]
+    if p.shape[1] != 1:
+        return None
+    depends = {param}
+    for n in nodes.values():
+        if any(i in depends for i in n.inputs()):
+            depends.add(n.name)
+    sites = [n.name for n in nodes.values() if n.kind == "affine" and
+             (n.bias == param or any(v == param for _, v in n.terms))]
+    tangent = {}  # node -> expression of ∂node/∂p in terms of site symbols
+    recursion, definitions = [], {}
+    for n in nodes.values():
+        if n.name not in depends or n.kind in ("param", "input", "target", "loss"):
+            continue
+        if n.kind == "activation":
+            z = tangent[n.arg]
+            if n.activation.vector:
+                tangent[n.name] = (DiagMatrix(n.symbol) - n.symbol * n.symbol.T) * z
+            else:
+                _, ident, _ = _derivative(n.activation, nodes[n.arg].symbol, n.symbol)
+                d = ident if ident is not None else _derivative(n.activation, nodes[n.arg].symbol, n.symbol)[0]
+                tangent[n.name] = DiagMatrix(d) * z
+            continue
+        parts = [nodes[a].symbol * tangent[v] for a, v in n.terms if v in depends and v != param]
+        parts += [nodes[a].symbol for a, v in n.terms if v == param]
+        if n.bias == param:
+            parts.append(Identity(p.shape[0]))
+        expr = parts[0] if len(parts) == 1 else MatAdd(*parts)
+        if n.name in sites:
+            sym = MatrixSymbol(f"S_{n.name}", n.shape[0], p.shape[0])
+            names[sym.name] = (f"∂{n.unicode}/∂{p.unicode}", r"\frac{\partial %s}{\partial %s}" % (n.latex, p.latex))
+            recursion.append((n.name, sym, expr))
+            definitions[sym.name] = expr
+            tangent[n.name] = sym
+        else:
+            tangent[n.name] = expr
+    contributions = []
+    for lnode in graph.losses():
+        if lnode.arg not in depends:
+            continue
+        local = _local_adjoint(graph, lnode, sites, depends)
+        if local is None:
+            return None
+        site, e = local
+        S = tangent[site]
+        contributions.append((lnode.name, site, e, Transpose(S) * e))
+    if not contributions:
+        return None
+    total = contributions[0][3] if len(contributions) == 1 else MatAdd(*[c[3] for c in contributions])
+    return ForwardMode(param, recursion, contributions, total, definitions)
+
+
+def _local_adjoint(graph, lnode, sites, depends):
+    """∂ℓ/∂site along ℓ's own chain back to the nearest site, or None when
+    that chain branches."""
+    nodes = graph.nodes
+    pred = nodes[lnode.arg]
+    lam = loss_gradient(lnode.loss)
+    e = (Pointwise(lam, pred.symbol, nodes[lnode.target].symbol) if lam is not None
+         else MatrixSymbol(f"grad_{pred.name}_{lnode.name}", *pred.shape))
+    node, first = pred, True
+    while node.name not in sites:
+        if node.kind == "activation":
+            act = node.activation
+            lam = composite_delta(act, lnode.loss) if first else None
+            if lam is not None:
+                e = Pointwise(lam, node.symbol, nodes[lnode.target].symbol)
+            elif act.vector:
+                e = (DiagMatrix(node.symbol) - node.symbol * node.symbol.T) * e
+            elif act.name != "identity":
+                raw, ident, _ = _derivative(act, nodes[node.arg].symbol, node.symbol)
+                e = hadamard(ident if ident is not None else raw, e)
+            node = nodes[node.arg]
+        elif node.kind == "affine":
+            terms = [(a, v) for a, v in node.terms if v in depends]
+            if len(terms) != 1:
+                return None
+            a, v = terms[0]
+            e = Transpose(nodes[a].symbol) * e
+            node = nodes[v]
+        else:
+            return None
+        first = False
+    return node.name, e

@@ -25,7 +25,7 @@ from .functions import Activation, Loss
 __all__ = ["Graph", "Node", "display"]
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_GREEK = {"delta": ("δ", r"\delta"), "sigma": ("σ", r"\sigma")}
+_GREEK = {"delta": ("δ", r"\delta"), "sigma": ("σ", r"\sigma"), "ell": ("ℓ", r"\ell")}
 
 
 def display(name: str) -> tuple[str, str]:

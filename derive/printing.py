@@ -94,7 +94,8 @@ class _MatrixForms:
 
     def _print_Transpose(self, e):
         inner = self._print(e.arg)
-        return (inner if isinstance(e.arg, sp.MatrixSymbol) else self._wrap(inner)) + self._T
+        plain = isinstance(e.arg, sp.MatrixSymbol) and "/" not in inner and "frac" not in inner
+        return (inner if plain else self._wrap(inner)) + self._T
 
     def _print_MatMul(self, e):
         coeff, mats = e.as_coeff_matrices()
@@ -153,7 +154,8 @@ class UnicodePrinter(_MatrixForms, StrPrinter):
     _print_Dummy = _print_Symbol
 
     def _print_MatAdd(self, e):
-        terms = [self._print(a) for a in e.args]
+        args = sorted(e.args, key=lambda a: not isinstance(a, sp.Identity))  # I + W …, as written by hand
+        terms = [self._print(a) for a in args]
         terms = [t for t in terms if not t.startswith("-")] + [t for t in terms if t.startswith("-")]
         out = ""
         for i, t in enumerate(terms):

@@ -26,6 +26,7 @@ class Spec:
     indices: dict = field(default_factory=dict)  # param -> index names for its elementwise form
     batch: str = ""  # name of the batch dimension for the shapes table ("" for none)
     sections: list = field(default_factory=list)  # extra (heading, [lines]) blocks, e.g. pseudocode
+    forward_mode: str = ""  # also derive this parameter's gradient by forward sensitivities
 
 
 @dataclass

@@ -1,2 +1,2 @@
 """Derivation declarations; importing this package registers them all."""
-from . import mlp, shared_bias  # noqa: F401
+from . import mlp, rnn, shared_bias  # noqa: F401
