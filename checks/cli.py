@@ -40,6 +40,14 @@ def render(report) -> str:
             for part in c.contributions.get(p, []):
                 if len(c.contributions[p]) > 1:
                     L.append(f"  {part['path'] + ' path':<18} {_vec(part['value'])}")
+    for c in report.checks:
+        for p, g in c.gradients.items():
+            if g.get("kinks"):
+                where = ", ".join(f"{p}[{','.join(str(i + 1) for i in ix)}]" for ix in g["kinks"])
+                L.append(f"note: {c.activation}/{c.output_activation}/{c.loss}: x ± h straddles a kink at {where} "
+                         "(one-sided slopes differ); finite differences cannot judge it there, JAX still does")
+    for note in getattr(report, "notes", []):
+        L.append(f"note: {note}")
     n_ok = sum(c.passed for c in report.checks)
     L += ["", f"{n_ok} of {len(report.checks)} checks passed" + ("" if report.passed else " — CHECK FAILED")]
     del params

@@ -25,16 +25,29 @@ def _describe(shape):
     return "×".join(str(s) for s in shape) if shape else "a number"
 
 
+MAX_DEPTH = 3
+
+
+def _leaves_are_numbers(value, depth=0):
+    """Only ints and floats (not bools, strings or null) at depth ≤ 2."""
+    if isinstance(value, list):
+        return depth < MAX_DEPTH - 1 and all(_leaves_are_numbers(v, depth + 1) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _array(key, value):
     def bad(why):
         return UsageError(f"--params: key {key!r} {why}; expected a nested list of finite numbers")
 
+    shown = json.dumps(value)[:60]
+    if not _leaves_are_numbers(value):
+        raise bad(f"has entries that are not numbers, or is nested too deeply (got {shown})")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise bad(f"is not a rectangular list of numbers (got {json.dumps(value)[:60]})") from None
-    if arr.dtype == object or isinstance(value, (str, bool)):
-        raise bad(f"has non-numeric entries (got {json.dumps(value)[:60]})")
+        raise bad(f"is not a rectangular list of numbers (got {shown})") from None
+    except OverflowError:
+        raise bad("contains a number too large for float64") from None
     if not np.all(np.isfinite(arr)):
         raise bad("contains NaN or Inf")
     return arr
@@ -95,11 +108,16 @@ def load_params(graph, path) -> tuple[dict, dict]:
             text = fh.read()
     except OSError as e:
         raise UsageError(f"--params: cannot read {path!r}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--params: {path!r} is not UTF-8 text; save it as UTF-8 JSON") from None
     try:
         raw = json.loads(text, parse_constant=lambda c: math.nan)
     except json.JSONDecodeError as e:
         raise UsageError(f"--params: {path!r} is not valid JSON ({e.msg} at line {e.lineno} "
                          f"column {e.colno})") from None
+    except RecursionError:
+        raise UsageError(f"--params: {path!r} is nested too deeply; vectors are lists, matrices lists "
+                         "of rows") from None
     return validate_params(graph, raw)
 
 

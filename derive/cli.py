@@ -30,6 +30,16 @@ exit status: 0 ok, 1 a check failed, 2 bad usage or bad input.
 """
 
 
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: a whole number ≥ 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid seed {value}: a whole number ≥ 0")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, via UsageError
         raise UsageError(f"{message} (see: python -m derive --help)")
@@ -54,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-proof", action="store_true", help="skip the symbolic proof")
     p.add_argument("--check", action="store_true",
                    help="check numerically against JAX and finite differences (exit 1 on disagreement)")
-    p.add_argument("--seed", type=int, default=0, help="seed for random check points (default 0)")
+    p.add_argument("--seed", type=_seed, default=None, help="seed for random check points (default 0)")
     p.add_argument("--params", help="JSON file of parameter values for --check")
     return p
 
@@ -79,14 +89,22 @@ def _dispatch(args) -> tuple[int, str]:
         width = max(len(n) for n in names())
         return 0, "\n".join(f"{n:<{width}}  {REGISTRY[n].description}" for n in names()) + "\n"
     wrt = [w.strip() for w in args.wrt.split(",") if w.strip()] if args.wrt else None
+    if args.output is not None and not args.output.strip():
+        raise UsageError("-o needs a file name, e.g. -o shared_bias.tex")
+    if not args.check:
+        for flag, value in (("--params", args.params), ("--seed", args.seed)):
+            if value is not None:
+                raise UsageError(f"{flag} is for numeric checks; add --check")
+    elif args.latex or args.markdown:
+        raise UsageError("--check prints a text table or, with --json, JSON; drop --latex/--markdown")
     if args.check:
         # numbers live in checks/ and numeric/ (JAX); imported only when asked for
         checks_cli = importlib.import_module("checks.cli")
-        return checks_cli.run_check(args.name, _options(args), seed=args.seed, params=args.params,
+        return checks_cli.run_check(args.name, _options(args), seed=args.seed or 0, params=args.params,
                                     as_json=args.json, wrt=wrt)
     d = derive(args.name, wrt=wrt, **_options(args))
     proof = not args.no_proof
-    if args.output and args.output.endswith(".tex"):
+    if args.output and args.output.endswith(".tex") and not (args.json or args.markdown):
         args.latex = True
     if args.latex:
         body = d.latex(proof=proof)
@@ -132,5 +150,9 @@ def main(argv=None) -> int:
             return 2
         print(f"wrote {args_out}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:  # e.g. piped into head
+            sys.stdout = None
     return status

@@ -57,11 +57,38 @@ def _big(expr) -> bool:
 
 def _finite_sums(expr):
     """Write out sums whose range is a number (a sum over one output unit is
-    that unit's term); leave symbolic ranges as Σ."""
+    that unit's term) and sums over a Kronecker delta (from diag(ŷ));
+    leave other symbolic ranges as Σ."""
     def concrete(e):
-        return isinstance(e, sp.Sum) and all(lim[1].is_number and lim[2].is_number for lim in e.limits)
+        return isinstance(e, sp.Sum) and (all(lim[1].is_number and lim[2].is_number for lim in e.limits)
+                                           or e.function.has(sp.KroneckerDelta))
 
-    return expr.replace(concrete, lambda e: e.doit())
+    expr = expr.replace(concrete, lambda e: sp.expand(e.function).has(sp.KroneckerDelta)
+                        and _sum_delta(e) or e.doit())
+    # what remains of a delta outside any sum, and SymPy's "index in range" guards (always true here)
+    expr = expr.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0].expr)
+    return expr
+
+
+def _sum_delta(e):
+    """Σ_j over a sum of terms, doing the delta terms by substitution."""
+    (j, lo, hi), = e.limits
+    out, rest = [], []
+    for term in sp.Add.make_args(sp.expand(e.function)):
+        deltas = [d for d in term.atoms(sp.KroneckerDelta) if j in d.free_symbols]
+        if deltas:
+            d = deltas[0]
+            other = d.args[1] if d.args[0] == j else d.args[0]
+            out.append(term.subs(d, 1).subs(j, other))
+        else:
+            rest.append(term)
+    if rest:
+        body = sp.factor_terms(sp.Add(*rest))
+        outside, inside = [], []
+        for f in sp.Mul.make_args(body):
+            (inside if f.has(j) else outside).append(f)
+        out.append(sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), (j, lo, hi)))
+    return sp.factor_terms(sp.Add(*out))
 
 
 def _rename_dummies(expr):

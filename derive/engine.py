@@ -178,6 +178,15 @@ def composite_delta(act: Activation, loss: Loss):
     return check
 
 
+@lru_cache(maxsize=None)
+def _needs_simplex(act: Activation, loss: Loss) -> bool:
+    """Did the simplification use Σy = 1 (softmax + ce) or not (sigmoid + ce)?"""
+    if not loss.simplex_targets:
+        return False
+    plain = Loss(loss.name, loss.description, loss.f)  # same loss, no assumption
+    return composite_delta(act, plain) is None
+
+
 def _lift_simplex(components, yhat, y, last):
     cand = sp.factor(components[0].subs({yhat[0]: _s, y[0]: _t}, simultaneous=True))
     if not cand.free_symbols <= {_s, _t}:
@@ -347,8 +356,8 @@ def _activation_rule(node: Node, z: Node, sym, parts, nodes, definitions) -> _Pa
         lam = composite_delta(act, lnode.loss)
         if lam is not None:
             part.simplified = Pointwise(lam, node.symbol, nodes[lnode.target].symbol)
-            assumption = ", targets summing to 1" if lnode.loss.simplex_targets else ""
-            part.note = f"canonical pair {act.name} + {lnode.loss.name}: SymPy cancels the product{assumption}"
+            assumption = ", targets summing to 1" if _needs_simplex(act, lnode.loss) else ""
+            part.note = f"{act.name} output + {lnode.loss.name} loss: SymPy cancels the product{assumption}"
     return part
 
 

@@ -17,7 +17,7 @@ from typing import Callable
 
 import sympy as sp
 
-from .errors import unknown
+from .errors import UsageError, unknown
 
 __all__ = [
     "is_generic",
@@ -73,7 +73,9 @@ class Activation:
         """f′(z), computed by SymPy (or the generic derivative function)."""
         if self.derivative_fn is not None:
             return self.derivative_fn(z)
-        return sp.diff(self.f(_t), _t).subs(_t, z)
+        d = sp.diff(self.f(_t), _t).subs(_t, z)
+        # relu′(0): SymPy's Heaviside(0) is ½; take the subgradient 0, as JAX does
+        return d.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x, 0))
 
     def check_identity(self) -> bool:
         """Prove the stated output identity with SymPy: f′(t) − id(f(t)) ≡ 0."""
@@ -125,13 +127,19 @@ _add(Activation("softmax", "softmax over the vector (output layer); ∂ŷ/∂z =
                 None, "softmax", r"\operatorname{softmax}", vector=True))
 
 
-def activation(name: str, *, generic_name: str = "g") -> Activation:
+def activation(name: str, *, generic_name: str = "g", hidden: bool = False) -> Activation:
     """Look up an activation by name; ``"g"`` (or the model's generic name)
-    gives a generic one. Unknown names raise a :class:`UsageError`."""
-    if name in (None, "", "generic", generic_name):
+    gives a generic one. Unknown names, and softmax for a hidden layer, raise
+    a :class:`UsageError`."""
+    if name in (None, "generic", generic_name):
         return generic_activation(generic_name)
-    if name not in ACTIVATIONS:
-        raise unknown("activation", name, list(ACTIVATIONS) + [generic_name])
+    choices = [n for n, a in ACTIVATIONS.items() if not (hidden and a.vector)] + [generic_name]
+    if name not in ACTIVATIONS or (hidden and ACTIVATIONS[name].vector):
+        what = "hidden activation" if hidden else "activation"
+        if name in ACTIVATIONS:
+            raise UsageError(f"{name} is an output activation, not a hidden one; choose one of: "
+                             f"{', '.join(sorted(choices))}")
+        raise unknown(what, name, choices)
     return ACTIVATIONS[name]
 
 
@@ -189,7 +197,7 @@ LOSSES: dict[str, Loss] = {
 
 def loss(name: str) -> Loss:
     """Look up a loss by name; ``"l"`` gives the generic ℓ."""
-    if name in (None, "", "l", "generic", "ℓ"):
+    if name in (None, "l", "generic", "ℓ"):
         return generic_loss()
     if name not in LOSSES:
         raise unknown("loss", name, list(LOSSES) + ["l"])

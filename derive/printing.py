@@ -61,6 +61,11 @@ def _element_indices(e, show):
     return keep
 
 
+def _leading_sum(term) -> bool:
+    return isinstance(term, sp.Sum) or (term.is_Mul and len(term.args) == 2 and term.args[0] == -1
+                                        and isinstance(term.args[1], sp.Sum))
+
+
 def _positive_first(terms):
     """ŷ − y rather than −y + ŷ: terms with a leading minus go last."""
     terms = list(terms)
@@ -111,6 +116,23 @@ class _MatrixForms:
 
     _MUL = "·"
 
+    def _print_Add(self, expr, order=None):
+        """Terms positive first; a Σ that is not the last term is bracketed so
+        that its body visibly ends (Σ_j (…) − y[i] is not ambiguous)."""
+        terms = self._as_ordered_terms(expr, order=order)
+        text = ""
+        for k, term in enumerate(terms):
+            t = self._print(term)
+            neg = t.startswith("-")
+            body = t[1:] if neg else t
+            if isinstance(term, sp.Add) or (_leading_sum(term) and k < len(terms) - 1):
+                body = self._wrap(body)
+            if k == 0:
+                text = ("-" if neg else "") + body
+            else:
+                text += (" - " if neg else " + ") + body
+        return text
+
     def _rank(self, f):
         ranks = self._settings.get("ranks") or {}
         names = [a.name for a in f.atoms(sp.MatrixSymbol)]
@@ -125,8 +147,8 @@ class _MatrixForms:
         if any(f.is_Pow and f.exp.is_negative for f in factors) or len(factors) < 2:
             return None
         factors = sorted(factors, key=lambda f: (-self._rank(f), isinstance(f, sp.Add)))
-        parts = [self._wrap(self._print(f)) if isinstance(f, (sp.Add, sp.Sum)) and f is not factors[-1]
-                 or isinstance(f, sp.Add) else self._print(f) for f in factors]
+        parts = [self._wrap(self._print(f)) if isinstance(f, (sp.Add, sp.Sum)) else self._print(f)
+                 for f in factors]
         text = self._MUL.join(parts)
         if coeff == -1:
             return "-" + text

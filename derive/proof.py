@@ -63,7 +63,8 @@ def is_zero(expr, probes: int = 3, seed: int = 0) -> bool:
     random numeric probes reject a non-zero expression before the slow
     ``simplify`` is tried.
     """
-    expr = sp.sympify(expr)
+    # the value of a step at exactly 0 is a convention (relu′(0)); identities are about z ≠ 0
+    expr = sp.sympify(expr).replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x))
     if expr == 0 or _atoms_cancel(expr) == 0:
         return True
     free = sorted(expr.free_symbols, key=str)
@@ -108,8 +109,46 @@ def _atoms_cancel(expr):
             else:
                 subs[f] = atom(f)
         expr = expr.xreplace(subs)
-    numerator, _ = sp.fraction(sp.together(expr))
-    return sp.expand(numerator)
+    symbols = sorted(expr.free_symbols, key=str)
+    if not symbols:
+        return sp.nsimplify(expr)
+    try:  # sparse rational functions over ℚ: far faster than together/expand
+        field, *gens = sp.field(symbols, sp.QQ)
+        value = _rational(field, dict(zip(symbols, gens)), expr)
+        return sp.Integer(0) if value == 0 else sp.Integer(1)
+    except _NotRational:
+        numerator, _ = sp.fraction(sp.together(expr))
+        return sp.expand(numerator)
+
+
+class _NotRational(Exception):
+    pass
+
+
+def _rational(field, gens, e):
+    """``e`` as an element of the field ℚ(gens); terms of a sum that share a
+    denominator are added as polynomials first, so fewer gcds are taken."""
+    if e.is_Symbol:
+        return gens[e]
+    if e.is_Rational:
+        return field(e)
+    if e.is_Add:
+        by_den = {}
+        for a in e.args:
+            v = _rational(field, gens, a)
+            by_den[v.denom] = by_den.get(v.denom, field.ring.zero) + v.numer
+        total = field.zero
+        for den, num in by_den.items():
+            total += field.new(num, den)
+        return total
+    if e.is_Mul:
+        out = field.one
+        for a in e.args:
+            out *= _rational(field, gens, a)
+        return out
+    if e.is_Pow and e.exp.is_Integer:
+        return _rational(field, gens, e.base) ** int(e.exp)
+    raise _NotRational(type(e).__name__)
 
 
 def _matrix(name, rows, cols):

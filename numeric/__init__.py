@@ -3,7 +3,7 @@
 JAX is imported only by :mod:`numeric.autodiff`, on first use.
 """
 from .codegen import compile_sweep, evaluate
-from .finite_differences import central_difference, richardson, step
+from .finite_differences import central_difference, richardson, slope_jumps, step
 from .functions import ACTIVATIONS, LOSSES
 from .attribution import Attribution, input_gradients
 from .models import FORWARDS, mlp_loss, shared_bias_loss, sigmoid_mlp_loss
@@ -21,5 +21,6 @@ __all__ = [
     "evaluate",
     "richardson",
     "shared_bias_loss",
+    "slope_jumps",
     "step",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["step", "central_difference", "richardson"]
+__all__ = ["step", "central_difference", "richardson", "slope_jumps"]
 
 EPS = np.finfo(np.float64).eps
 
@@ -55,3 +55,25 @@ def richardson(f, x):
     d2 = _partials(f, x, h / 2)
     r = (4.0 * d2 - d1) / 3.0
     return r, np.abs(r - d2)
+
+
+def slope_jumps(f, x, order: int = 4) -> np.ndarray:
+    """|D₊ − D₋| per coordinate: forward minus backward one-sided differences.
+
+    Small (≈ h·|f″|) where f is smooth; as large as the change of slope where
+    x ± h straddles a kink (ReLU at 0), which no finite difference can resolve.
+    """
+    x = np.array(x, dtype=np.float64)
+    flat = x.reshape(-1)
+    hs = np.broadcast_to(step(x, order), x.shape).reshape(-1)  # the widest step richardson uses
+    f0 = float(f(x))
+    out = np.empty(flat.size)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + hs[i]
+        fp = float(f(x))
+        flat[i] = old - hs[i]
+        fm = float(f(x))
+        flat[i] = old
+        out[i] = abs((fp - f0) - (f0 - fm)) / hs[i]
+    return out.reshape(x.shape)

@@ -12,7 +12,8 @@ __all__ = ["ACTIVATIONS", "LOSSES", "activation", "loss"]
 
 
 def sigmoid(z, xp=np):
-    return 1.0 / (1.0 + xp.exp(-z))
+    # σ(z) = 1/(1 + e^(−z)) = (1 + tanh(z/2))/2; the tanh form never overflows
+    return 0.5 * (1.0 + xp.tanh(0.5 * z))
 
 
 def tanh(z, xp=np):

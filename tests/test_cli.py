@@ -20,7 +20,7 @@ def test_list_names_every_derivation(capsys):
     status, out, _ = run(capsys, "list")
     assert status == 0
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["input_gradient", "shared_bias", "sigmoid_mlp"]
+    assert names == ["input_gradient", "rnn_bptt", "shared_bias", "sigmoid_mlp"]
     assert "P1: " in out and "P2: " in out and "P3: " in out
 
 
@@ -112,15 +112,22 @@ def _with(**kw):
 
 
 BAD = [
-    (["shared-bias"], "unknown derivation 'shared-bias'; choose one of: input_gradient, shared_bias, sigmoid_mlp"),
-    (["shared_bias", "--activation", "swish"], "unknown activation 'swish'; choose one of:"),
+    (["shared-bias"], "unknown derivation 'shared-bias'; choose one of: input_gradient, rnn_bptt, shared_bias, sigmoid_mlp"),
+    (["shared_bias", "--activation", "swish"], "unknown hidden activation 'swish'; choose one of:"),
+    (["shared_bias", "--activation", "softmax"], "softmax is an output activation, not a hidden one"),
+    (["shared_bias", "--activation", ""], "unknown hidden activation ''"),
+    (["nope", "--check"], "unknown derivation 'nope'"),
+    (["shared_bias", "--check", "--seed", "-1"], "invalid seed -1"),
+    (["shared_bias", "--seed", "3"], "--seed is for numeric checks; add --check"),
+    (["shared_bias", "--check", "--latex"], "--check prints a text table"),
+    (["shared_bias", "-o", ""], "-o needs a file name"),
     (["shared_bias", "--output-activation", "soft"], "unknown activation 'soft'"),
     (["shared_bias", "--loss", "hinge"], "unknown loss 'hinge'; choose one of: bce, ce, l, mse"),
     (["shared_bias", "--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["shared_bias", "--wrt", "V"], "cannot differentiate shared_bias with respect to 'V'"),
     (["shared_bias", "--check", "--activation", "g"], "--check needs a concrete activation; got 'g'"),
     (["shared_bias", "--check", "--loss", "bce", "--output-activation", "identity"], "loss 'bce' needs outputs"),
-    (["shared_bias", "--seed", "abc"], "invalid int value: 'abc'"),
+    (["shared_bias", "--check", "--seed", "abc"], "invalid seed 'abc'"),
 ]
 
 
@@ -142,7 +149,12 @@ BAD_PARAMS = [
     (_with(x=[[1.0], [2.0]]), "key 'x' has shape 2×1 but must be a vector"),
     (_with(b=["a", 0.2]), "key 'b'"),
     (_with(W=[[0.1, 0.2], [0.3]]), "key 'W' is not a rectangular list"),
-    (_with(b=[float("nan"), 0.2]).replace("NaN", "NaN"), "key 'b' contains NaN or Inf"),
+    (_with(b=[float("nan"), 0.2]), "key 'b' contains NaN or Inf"),
+    (_with(b=["1", "2"]), "key 'b' has entries that are not numbers"),
+    (_with(b=[True, False]), "key 'b' has entries that are not numbers"),
+    (_with(b=[[[[0.1]]], 0.2]), "key 'b' has entries that are not numbers, or is nested too deeply"),
+    (_with(b=[10**400, 1]), "key 'b' contains a number too large for float64"),
+    ("[" * 100000 + "]" * 100000, "nested too deeply"),
     (_with(x=[1e400, 0.0]), "key 'x' contains NaN or Inf"),
     (json.dumps([1, 2]), "expected a JSON object with keys x, y, W, U, b"),
 ]
@@ -154,6 +166,19 @@ def test_bad_params_are_one_line_and_exit_2(tmp_path, capsys, text, message):
                            "--activation", "tanh", "--output-activation", "identity", "--loss", "mse")
     assert status == 2, out
     assert err.count("\n") == 1 and message in err, err
+
+
+def test_non_utf8_params_file(tmp_path, capsys):
+    f = tmp_path / "p.json"
+    f.write_bytes(b"\xff\xfe{}")
+    status, _, err = run(capsys, "shared_bias", "--check", "--params", str(f), "--activation", "tanh")
+    assert status == 2 and "is not UTF-8 text" in err
+
+
+def test_json_output_to_a_tex_named_file_stays_json(tmp_path, capsys):
+    target = tmp_path / "x.tex"
+    assert run(capsys, "shared_bias", "--json", "--no-proof", "-o", str(target))[0] == 0
+    assert json.loads(target.read_text())["name"] == "shared_bias"
 
 
 def test_missing_params_file(capsys):

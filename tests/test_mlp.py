@@ -54,7 +54,7 @@ def test_sigmoid_mlp_gives_the_p3_answers_exactly():
     text = d.text(proof=False)
     assert "a₁   H×1      H×N" in text and "W₂   1×H      1×H" in text
     assert "∂L/∂W₁[h,j] = ∂L/∂a₁[h] · ∂a₁[h]/∂W₁[h,j] = δ₁[h]·x[j]" in text
-    assert "canonical pair sigmoid + bce" in text
+    assert "sigmoid output + bce loss: SymPy cancels the product" in text
 
 
 def test_any_leaf_can_be_differentiated():

@@ -50,7 +50,7 @@ def input_gradient(activation="g", output_activation="softmax", loss="ce", layer
     for l in range(1, layers + 2):
         g.param(f"W{l}", sizes[l], sizes[l - 1])
         g.param(f"b{l}", sizes[l])
-    act = _activation(activation, generic_name="g")
+    act = _activation(activation, generic_name="g", hidden=True)
     prev = "x"
     for l in range(1, layers + 2):
         g.affine(f"z{l}", (f"W{l}", prev), bias=f"b{l}", adjoint=f"delta{l}",
@@ -86,7 +86,7 @@ def sigmoid_mlp(activation="sigmoid", output_activation="sigmoid", loss="bce") -
     g.param("W2", 1, "H")
     g.param("b2", 1)
     g.affine("a1", ("W1", "x"), bias="b1", adjoint="delta1", path="hidden")
-    g.activation("z1", _activation(activation, generic_name="g"), "a1")
+    g.activation("z1", _activation(activation, generic_name="g", hidden=True), "a1")
     g.affine("a2", ("W2", "z1"), bias="b2", adjoint="delta2", path="output")
     g.activation("yhat", _activation(output_activation, generic_name="g1"), "a2")
     g.loss("L", _loss(loss), "yhat", "y")

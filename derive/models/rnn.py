@@ -41,7 +41,7 @@ def rnn_bptt(activation="tanh", output_activation="softmax", loss="ce", steps=3)
     g.param("b", "m")
     g.param("V", "k", "m")
     g.param("c", "k")
-    act = _activation(activation, generic_name="g")
+    act = _activation(activation, generic_name="g", hidden=True)
     out = _activation(output_activation, generic_name="g1")
     ell = _loss(loss)
     for t in range(1, steps + 1):

@@ -38,7 +38,7 @@ def shared_bias(activation="g", output_activation="g1", loss="l") -> Spec:
     g.param("U", "k", "m")
     g.param("b", "m")
     g.affine("z1", ("W", "x"), bias="b", path="hidden", adjoint="delta_hidden")
-    g.activation("h1", _activation(activation, generic_name="g"), "z1")
+    g.activation("h1", _activation(activation, generic_name="g", hidden=True), "z1")
     g.affine("z2", ("U", "h1"), bias="b", path="output", adjoint="delta_out")
     g.activation("yhat", _activation(output_activation, generic_name="g1"), "z2")
     g.loss("L", _loss(loss), "yhat", "y")
