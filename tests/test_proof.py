@@ -96,11 +96,20 @@ def test_proof_fails_when_an_adjoint_rule_is_wrong():
     assert [c for c in proof.checks if c.label == "output" and c.what == "occurrence"][0].holds
 
 
-def test_activation_identities_are_proved_by_sympy():
-    from derive.functions import ACTIVATIONS
+def test_a_wrong_activation_identity_is_rejected_by_sympy():
+    from derive.functions import Activation, _sigmoid
 
-    for a in ACTIVATIONS.values():
-        assert a.check_identity(), a.name
+    wrong = Activation("sigmoid", "", _sigmoid, "σ", r"\sigma", output_identity=lambda h: h * (1 + h))
+    right = Activation("sigmoid", "", _sigmoid, "σ", r"\sigma", output_identity=lambda h: h * (1 - h))
+    assert right.check_identity() and not wrong.check_identity()
+
+
+def test_path_chains_bracket_sums_and_quotients():
+    d = derive("shared_bias", activation="tanh", output_activation="softmax", loss="mse")
+    text = d.text(proof=False)
+    assert "= I · diag(tanh′(z₁)) · Uᵀ · (diag(ŷ) − ŷ ŷᵀ) · (ŷ − y)" in text
+    assert "δ_out[i] = (ŷ[i] + (Σ_j (y[j] − ŷ[j])·ŷ[j]) − y[i])·ŷ[i]" in text
+    assert "Kronecker" not in text and "Piecewise" not in text and "otherwise" not in d.latex(proof=False)
 
 
 def test_steps_are_recorded_in_reverse_order():

@@ -46,14 +46,42 @@ def test_derived_matches_jax_and_finite_differences(d, m, act, out_loss, seed, s
         assert g["rel_error_fd"] <= TOLERANCES["finite_difference"]
 
 
+def _untied_loss(p, b1, b2, xp):
+    # the shared-bias net with its two occurrences of b given separately, written here from P1
+    h1 = xp.tanh(p["W"] @ p["x"] + b1)
+    yhat = 0.5 * (1 + xp.tanh(0.5 * (p["U"] @ h1 + b2)))
+    return -xp.sum(p["y"] * xp.log(yhat) + (1 - p["y"]) * xp.log(1 - yhat))
+
+
 @given(seed=st.integers(0, 2**32 - 1), m=st.integers(1, 4))
-def test_contributions_sum_to_the_gradient(seed, m):
+def test_each_contribution_is_the_gradient_of_its_occurrence(seed, m):
+    """hidden-path contribution = ∂L/∂b₁ and output-path = ∂L/∂b₂ of the untied model (JAX)."""
+    from numeric.autodiff import jax, jnp
+
     deriv, run = _derivation("tanh", "sigmoid", "bce")
     values = random_params(deriv.graph, {"d": 2, "m": m}, "bce", np.random.default_rng(seed))
-    r = run(values)
-    parts = [v for _, v in r["contributions"]["b"]]
-    assert len(parts) == 2
-    np.testing.assert_allclose(parts[0] + parts[1], r["gradients"]["b"], rtol=0, atol=1e-15)
+    parts = dict(run(values)["contributions"]["b"])
+    jp = {k: jnp.asarray(v) for k, v in values.items()}
+    g1, g2 = jax.grad(lambda b1, b2: _untied_loss(jp, b1, b2, jnp), argnums=(0, 1))(jp["b"], jp["b"])
+    assert relative_error(parts["hidden"], np.asarray(g1)) < 1e-12
+    assert relative_error(parts["output"], np.asarray(g2)) < 1e-12
+
+
+def test_an_engine_bug_propagates_through_the_compiled_check(rng):
+    """Plant the bug in the derivation itself (U instead of Uᵀ in δ_hidden), not in a gradient
+    function: the compiled sweep that --check evaluates must then disagree with both oracles."""
+    import sympy as sp
+
+    from derive import derive as fresh
+
+    d = fresh("shared_bias", activation="tanh", output_activation="identity", loss="mse")
+    U = sp.MatrixSymbol("U", *d.graph.nodes["U"].shape)
+    defs = d.sweep.definitions
+    defs["delta_hidden"] = defs["delta_hidden"].xreplace({sp.Transpose(U): U})
+    values = random_params(d.graph, {"d": 3, "m": 3}, "mse", rng)
+    report = check_values(d, values, FORWARDS["shared_bias"], jax_grad)
+    assert not report.passed
+    assert report.gradients["b"]["rel_error_jax"] > 1e-3
 
 
 def test_planted_wrong_gradients_fail_the_check(rng):
