@@ -7,6 +7,7 @@ import numpy as np
 
 from .compare import TOLERANCES
 from .derivation_check import check_derivation
+from .rnn import render_worked
 
 __all__ = ["run_check", "render"]
 
@@ -46,6 +47,9 @@ def render(report) -> str:
                 where = ", ".join(f"{p}[{','.join(str(i + 1) for i in ix)}]" for ix in g["kinks"])
                 L.append(f"note: {c.activation}/{c.output_activation}/{c.loss}: x ± h straddles a kink at {where} "
                          "(one-sided slopes differ); finite differences cannot judge it there, JAX still does")
+    for c in report.checks:
+        if c.worked is not None:
+            L += render_worked(c.worked)
     for note in getattr(report, "notes", []):
         L.append(f"note: {note}")
     n_ok = sum(c.passed for c in report.checks)
@@ -54,8 +58,8 @@ def render(report) -> str:
     return "\n".join(L) + "\n"
 
 
-def run_check(name, options, *, seed=0, params=None, as_json=False, wrt=None):
+def run_check(name, options, *, seed=0, params=None, as_json=False, wrt=None, eps=None, lr=None):
     """(exit status, text) for the CLI."""
-    report = check_derivation(name, options, seed=seed, params=params, wrt=wrt)
-    text = json.dumps(report.to_dict(), indent=2) + "\n" if as_json else render(report)
+    report = check_derivation(name, options, seed=seed, params=params, wrt=wrt, eps=eps, lr=lr)
+    text = json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n" if as_json else render(report)
     return (0 if report.passed else 1), text

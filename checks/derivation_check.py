@@ -17,7 +17,8 @@ from derive.errors import UsageError
 from numeric import FORWARDS, compile_sweep, richardson, slope_jumps
 
 from .compare import TOLERANCES, relative_error
-from .params import load_params, random_params
+from .params import random_params, read_params, validate_params
+from .rnn import check_eps_lr, flatten_rnn_params, worked_solution
 
 __all__ = ["CheckReport", "ComboCheck", "check_derivation", "combinations", "GRID_HIDDEN", "GRID_OUTPUT"]
 
@@ -37,9 +38,11 @@ class ComboCheck:
     gradients: dict
     contributions: dict
     passed: bool
+    worked: dict | None = None  # rnn_bptt: P5's worked solution, computed
 
     def to_dict(self):
-        return {
+        extra = {"worked_solution": self.worked} if self.worked is not None else {}
+        return {**extra,
             "activation": self.activation,
             "output_activation": self.output_activation,
             "loss": self.loss,
@@ -119,13 +122,23 @@ def _check_targets(values, loss):
 
 
 def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, params=None,
-                     wrt=None, sizes=None) -> CheckReport:
+                     wrt=None, sizes=None, eps=None, lr=None) -> CheckReport:
     """Run the numeric checks of derivation ``name``; ``params`` is a path to
-    a JSON file or a dict of arrays (then every combination uses it)."""
+    a JSON file or a dict of arrays (then every combination uses it).
+    ``eps`` and ``lr`` are rnn_bptt's central-difference step and learning rate."""
     from numeric.autodiff import jax_grad
 
     options = dict(options or {})
     defaults = get(name).defaults  # an unknown name fails here, with the list of valid ones
+    if (eps is not None or lr is not None) and name != "rnn_bptt":
+        raise UsageError("--eps and --lr are for rnn_bptt --check")
+    check_eps_lr(eps, lr)
+    raw_params = read_params(params) if isinstance(params, str) else None
+    if raw_params is not None and name == "rnn_bptt":
+        raw_params, T = flatten_rnn_params(raw_params)
+        if options.get("steps") not in (None, T):
+            raise UsageError(f"--steps {options['steps']} disagrees with the {T} time steps of 'x' in --params")
+        options["steps"] = T
     combos = combinations(options, defaults)
     extra = {k: v for k, v in options.items() if k not in ("activation", "output_activation", "loss")}
     forward = FORWARDS[name]
@@ -138,8 +151,8 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
             report.sizes = dict(d.spec.check_sizes)
         sizes = report.sizes
         if fixed is None and params is not None:
-            if isinstance(params, str):
-                fixed, report.sizes = load_params(d.graph, params)
+            if raw_params is not None:
+                fixed, report.sizes = validate_params(d.graph, raw_params)
             else:
                 fixed = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
         if fixed is not None:
@@ -153,7 +166,12 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
                 continue
         else:
             values = random_params(d.graph, sizes, l, np.random.default_rng([seed, n]))
-        report.checks.append(check_values(d, values, forward, jax_grad))
+        combo = check_values(d, values, forward, jax_grad)
+        if name == "rnn_bptt":
+            combo.worked = worked_solution(d, values, eps=eps, lr=lr)
+            # the worked solution's per-step route must give the same gradient as the sweep
+            combo.passed = combo.passed and combo.worked["rel_error_per_step_vs_reverse"] <= TOLERANCES["jax"]
+        report.checks.append(combo)
     return report
 
 

@@ -13,12 +13,14 @@ import sympy as sp
 
 from derive.errors import UsageError
 
-__all__ = ["load_params", "validate_params", "random_params", "leaves"]
+__all__ = ["load_params", "read_params", "validate_params", "random_params", "leaves"]
 
 
 def leaves(graph):
-    """The nodes a parameter file must give: inputs, targets, parameters."""
-    return [n for n in graph.nodes.values() if n.kind in ("input", "target", "param")]
+    """The nodes a parameter file must give: parameters first (their shapes
+    fix the sizes), then inputs and targets."""
+    order = {"param": 0, "input": 1, "target": 2}
+    return sorted((n for n in graph.nodes.values() if n.kind in order), key=lambda n: order[n.kind])
 
 
 def _describe(shape):
@@ -103,6 +105,11 @@ def _sym(shape):
 
 def load_params(graph, path) -> tuple[dict, dict]:
     """Read and validate a JSON parameter file."""
+    return validate_params(graph, read_params(path))
+
+
+def read_params(path):
+    """Parse a JSON parameter file (not yet checked against a model)."""
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
@@ -118,7 +125,7 @@ def load_params(graph, path) -> tuple[dict, dict]:
     except RecursionError:
         raise UsageError(f"--params: {path!r} is nested too deeply; vectors are lists, matrices lists "
                          "of rows") from None
-    return validate_params(graph, raw)
+    return raw
 
 
 def random_params(graph, sizes: dict, loss_name: str, rng: np.random.Generator) -> dict:

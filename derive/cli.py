@@ -25,6 +25,8 @@ finite numbers (vectors as lists, matrices as lists of rows); sizes come from th
   shared_bias:     W (m×d), U (k×m, k = m), b (m), x (d), y (k)
   input_gradient:  W1 (m1×d), b1 (m1), …, W{L+1} (k×mL), b{L+1} (k), x (d), y (k, summing to 1 for ce)
   sigmoid_mlp:     W1 (H×M), b1 (H), W2 (1×H or a list of H), b2 (number), x (M), y (number)
+  rnn_bptt:        W (m×m), U (m×n), V (k×m), b (m), c (k), x (list of T vectors of n),
+                   y (list of T vectors of k), h0 (m, optional: zeros); T comes from x
 
 exit status: 0 ok, 1 a check failed, 2 bad usage or bad input.
 """
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check numerically against JAX and finite differences (exit 1 on disagreement)")
     p.add_argument("--seed", type=_seed, default=None, help="seed for random check points (default 0)")
     p.add_argument("--params", help="JSON file of parameter values for --check")
+    p.add_argument("--eps", type=float, help="rnn_bptt --check: central-difference step for b "
+                   "(default per component ≈ ε^(1/3)·max(1, |bᵢ|))")
+    p.add_argument("--lr", type=float, help="rnn_bptt --check: take one gradient-descent step on b")
     return p
 
 
@@ -92,7 +97,8 @@ def _dispatch(args) -> tuple[int, str]:
     if args.output is not None and not args.output.strip():
         raise UsageError("-o needs a file name, e.g. -o shared_bias.tex")
     if not args.check:
-        for flag, value in (("--params", args.params), ("--seed", args.seed)):
+        for flag, value in (("--params", args.params), ("--seed", args.seed), ("--eps", args.eps),
+                            ("--lr", args.lr)):
             if value is not None:
                 raise UsageError(f"{flag} is for numeric checks; add --check")
     elif args.latex or args.markdown:
@@ -101,7 +107,7 @@ def _dispatch(args) -> tuple[int, str]:
         # numbers live in checks/ and numeric/ (JAX); imported only when asked for
         checks_cli = importlib.import_module("checks.cli")
         return checks_cli.run_check(args.name, _options(args), seed=args.seed or 0, params=args.params,
-                                    as_json=args.json, wrt=wrt)
+                                    as_json=args.json, wrt=wrt, eps=args.eps, lr=args.lr)
     d = derive(args.name, wrt=wrt, **_options(args))
     proof = not args.no_proof
     if args.output and args.output.endswith(".tex") and not (args.json or args.markdown):

@@ -117,7 +117,7 @@ def bar(u: str, t: str) -> tuple[str, str]:
         tex = r"\bar{%s}_%s" % (base, sub)
     else:
         tex = r"\bar{%s}" % t
-    return u[:n] + "\u0304" + u[n:], tex
+    return unicodedata.normalize("NFC", u[:n] + "\u0304" + u[n:]), tex
 
 
 def _lift(components, yhat, y):
@@ -399,19 +399,24 @@ def _chain(graph: Graph, c: Contribution, path, names):
     for u, v in zip(path, path[1:]):
         un, vn = nodes[u], nodes[v]
         lab = _jac_label(vn.unicode, un.unicode, vn.latex, un.latex, transpose=vn.kind != "loss")
-        if vn.kind == "affine":
-            mats = [a for a, w in vn.terms if w == u]
-            f = Transpose(nodes[mats[0]].symbol) if mats else Identity(un.shape[0])
-        elif vn.kind == "activation" and vn.activation.vector:
-            f = DiagMatrix(vn.symbol) - vn.symbol * vn.symbol.T
-        elif vn.kind == "activation":
-            f = DiagMatrix(_derivative(vn.activation, un.symbol, vn.symbol)[0])
-        else:  # loss
-            lam = loss_gradient(vn.loss)
-            f = (Pointwise(lam, un.symbol, nodes[vn.target].symbol) if lam is not None
-                 else MatrixSymbol(f"grad_{un.name}_{vn.name}", *un.shape))
-        factors.append(Factor(lab[0], f, lab[1]))
+        factors.append(Factor(lab[0], local_jacobian_T(graph, u, v), lab[1]))
     return factors
+
+
+def local_jacobian_T(graph: Graph, u: str, v: str):
+    """(∂v/∂u)ᵀ for an edge u → v of the graph; for a loss node, ∂ℓ/∂u."""
+    nodes = graph.nodes
+    un, vn = nodes[u], nodes[v]
+    if vn.kind == "affine":
+        mats = [a for a, w in vn.terms if w == u]
+        return Transpose(nodes[mats[0]].symbol) if mats else Identity(un.shape[0])
+    if vn.kind == "activation" and vn.activation.vector:
+        return DiagMatrix(vn.symbol) - vn.symbol * vn.symbol.T
+    if vn.kind == "activation":
+        return DiagMatrix(_derivative(vn.activation, un.symbol, vn.symbol)[0])
+    lam = loss_gradient(vn.loss)
+    return (Pointwise(lam, un.symbol, nodes[vn.target].symbol) if lam is not None
+            else MatrixSymbol(f"grad_{un.name}_{vn.name}", *un.shape))
 
 
 @dataclass
@@ -430,6 +435,7 @@ class ForwardMode:
     contributions: list
     total: object
     definitions: dict
+    chains: dict = field(default_factory=dict)  # loss → [(node, ∂ℓ/∂node along ℓ's own chain)]
 
 
 def forward_mode(graph: Graph, param: str, names: dict) -> ForwardMode | None:
@@ -472,20 +478,21 @@ def forward_mode(graph: Graph, param: str, names: dict) -> ForwardMode | None:
             tangent[n.name] = sym
         else:
             tangent[n.name] = expr
-    contributions = []
+    contributions, chains = [], {}
     for lnode in graph.losses():
         if lnode.arg not in depends:
             continue
         local = _local_adjoint(graph, lnode, sites, depends)
         if local is None:
             return None
-        site, e = local
+        site, e, chain = local
         S = tangent[site]
         contributions.append((lnode.name, site, e, Transpose(S) * e))
+        chains[lnode.name] = chain
     if not contributions:
         return None
     total = contributions[0][3] if len(contributions) == 1 else MatAdd(*[c[3] for c in contributions])
-    return ForwardMode(param, recursion, contributions, total, definitions)
+    return ForwardMode(param, recursion, contributions, total, definitions, chains)
 
 
 def _local_adjoint(graph, lnode, sites, depends):
@@ -497,6 +504,7 @@ def _local_adjoint(graph, lnode, sites, depends):
     e = (Pointwise(lam, pred.symbol, nodes[lnode.target].symbol) if lam is not None
          else MatrixSymbol(f"grad_{pred.name}_{lnode.name}", *pred.shape))
     node, first = pred, True
+    chain = [(pred.name, e)]
     while node.name not in sites:
         if node.kind == "activation":
             act = node.activation
@@ -519,4 +527,5 @@ def _local_adjoint(graph, lnode, sites, depends):
         else:
             return None
         first = False
-    return node.name, e
+        chain.append((node.name, e))
+    return node.name, e, chain

@@ -233,6 +233,12 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
     env_u, L_u, leaves_u, dims = explicit_model(sweep, sizes, untie=True)
     env_t, L_t, leaves_t, _ = explicit_model(sweep, sizes, untie=False)
     derived = _derived_env(sweep, env_t, dims)
+    # every untied occurrence of every parameter, back to the shared symbols
+    everything_tied = {}
+    for q in sweep.wrt:
+        for c in sweep.gradients[q].contributions:
+            if c.occurrence.name in leaves_u and c.occurrence.name != q:
+                everything_tied.update(zip(list(leaves_u[c.occurrence.name]), list(leaves_t[q])))
     # a loss that assumes targets on the simplex (cross-entropy): y_k = 1 − Σ_{j<k} y_j
     simplex = {}
     for node in sweep.graph.losses():
@@ -250,9 +256,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
         if len(cs) > 1:
             for c in cs:
                 O = leaves_u[c.occurrence.name]
-                tie = dict(zip(list(O), list(P)))
-                for u in cs:
-                    tie.update(zip(list(leaves_u[u.occurrence.name]), list(P)))
+                tie = dict(everything_tied)
                 brute = [sp.diff(L_u, o).xreplace(tie) for o in O]
                 mine = list(explicit(c.expr, derived, dims))
                 ok = all(same(a, b) for a, b in zip(mine, brute))

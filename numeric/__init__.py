@@ -6,13 +6,14 @@ from .codegen import compile_sweep, evaluate
 from .finite_differences import central_difference, richardson, slope_jumps, step
 from .functions import ACTIVATIONS, LOSSES
 from .attribution import Attribution, input_gradients
-from .models import FORWARDS, mlp_loss, shared_bias_loss, sigmoid_mlp_loss
+from .models import FORWARDS, mlp_loss, rnn_loss, shared_bias_loss, sigmoid_mlp_loss
 
 __all__ = [
     "ACTIVATIONS",
     "Attribution",
     "input_gradients",
     "mlp_loss",
+    "rnn_loss",
     "sigmoid_mlp_loss",
     "FORWARDS",
     "LOSSES",

@@ -29,8 +29,9 @@ def _lambdify(args, expr):
 
 
 class _Evaluator:
-    def __init__(self):
+    def __init__(self, dims=None):
         self.cache = {}
+        self.dims = dims or {}
 
     def fn(self, lam: sp.Lambda):
         if lam not in self.cache:
@@ -64,13 +65,14 @@ class _Evaluator:
         if isinstance(e, DiagMatrix):
             return np.diag(self(e.args[0], env).reshape(-1))
         if isinstance(e, Identity):
-            return np.eye(int(e.rows))
+            return np.eye(int(sp.sympify(e.rows).subs(self.dims)))
         raise TypeError(f"cannot evaluate {type(e).__name__}")
 
 
-def evaluate(expr, env):
-    """Evaluate one engine expression with NumPy column vectors in ``env``."""
-    return _Evaluator()(expr, env)
+def evaluate(expr, env, dims=None):
+    """Evaluate one engine expression with NumPy column vectors in ``env``;
+    ``dims`` maps symbolic sizes to integers (for identity matrices)."""
+    return _Evaluator(dims)(expr, env)
 
 
 def _softmax(z):  # over each column
@@ -108,9 +110,13 @@ def compile_sweep(sweep):
         if batch and per_sample:  # a non-diagonal Jacobian (softmax without ce): one sample at a time
             return _stack(graph, [run(_row(graph, values, i)) for i in range(_batch_size(graph, values))])
         env = {}
+        ev.dims = {}
         for n in graph.nodes.values():
             if n.kind in ("input", "target", "param"):
                 v = np.asarray(values[n.name], dtype=np.float64)
+                for sym, size in zip(n.shape, (v.shape + (1, 1))[:2] if n.kind == "param" else (v.shape[-1 if batch else 0], 1)):
+                    if not sym.is_number:
+                        ev.dims[sym] = size
                 if batch and n.kind != "param":
                     env[n.name] = v.reshape(v.shape[0], -1).T
                 else:
@@ -149,7 +155,8 @@ def compile_sweep(sweep):
 
             contributions[p] = [(c.path, shaped(ev(c.expr, env))) for c in g.contributions]
             grads[p] = shaped(ev(g.total, env))
-        return {"loss": L, "values": env, "gradients": grads, "contributions": contributions}
+        return {"loss": L, "values": env, "gradients": grads, "contributions": contributions,
+                "dims": dict(ev.dims)}
 
     return run
 

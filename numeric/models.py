@@ -11,7 +11,7 @@ import numpy as np
 
 from .functions import activation as _act, loss as _loss
 
-__all__ = ["shared_bias_loss", "mlp_loss", "sigmoid_mlp_loss", "FORWARDS"]
+__all__ = ["shared_bias_loss", "mlp_loss", "sigmoid_mlp_loss", "rnn_loss", "FORWARDS"]
 
 
 def shared_bias_loss(p, activation, output_activation, loss, xp=np):
@@ -40,4 +40,18 @@ def sigmoid_mlp_loss(p, activation="sigmoid", output_activation="sigmoid", loss=
     return _loss(loss)(yhat, p["y"], xp)
 
 
-FORWARDS = {"shared_bias": shared_bias_loss, "input_gradient": mlp_loss, "sigmoid_mlp": sigmoid_mlp_loss}
+def rnn_loss(p, activation="tanh", output_activation="softmax", loss="ce", steps=None, xp=np):
+    """P5: a_t = W h_{t−1} + U x_t + b, h_t = g(a_t), ŷ_t = softmax(V h_t + c), L = Σ_t ℓ(ŷ_t, y_t).
+
+    Inputs x1…xT and targets y1…yT, initial state h0 (the problem's h₋₁)."""
+    T = steps if steps is not None else sum(1 for k in p if k[:1] == "x" and k[1:].isdigit())
+    g, out, ell = _act(activation), _act(output_activation), _loss(loss)
+    h, total = p["h0"], 0.0
+    for t in range(1, T + 1):
+        h = g(p["W"] @ h + p["U"] @ p[f"x{t}"] + p["b"], xp)
+        total = total + ell(out(p["V"] @ h + p["c"], xp), p[f"y{t}"], xp)
+    return total
+
+
+FORWARDS = {"shared_bias": shared_bias_loss, "input_gradient": mlp_loss, "sigmoid_mlp": sigmoid_mlp_loss,
+            "rnn_bptt": rnn_loss}

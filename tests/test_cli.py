@@ -156,7 +156,7 @@ BAD_PARAMS = [
     (_with(b=[10**400, 1]), "key 'b' contains a number too large for float64"),
     ("[" * 100000 + "]" * 100000, "nested too deeply"),
     (_with(x=[1e400, 0.0]), "key 'x' contains NaN or Inf"),
-    (json.dumps([1, 2]), "expected a JSON object with keys x, y, W, U, b"),
+    (json.dumps([1, 2]), "expected a JSON object with keys W, U, b, x, y"),
 ]
 
 
