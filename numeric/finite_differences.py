@@ -23,20 +23,25 @@ def step(x, order: int = 2) -> np.ndarray:
     return 2.0 ** np.round(np.log2(base))
 
 
-def _partials(f, x, h):
+def _shifted(f, x, h):
+    """f(x + hᵢeᵢ) and f(x − hᵢeᵢ) for every coordinate i, and the steps hᵢ (flat)."""
     x = np.array(x, dtype=np.float64)
     flat = x.reshape(-1)
     hs = np.broadcast_to(h, x.shape).reshape(-1)
-    out = np.empty(flat.size)
+    plus, minus = np.empty(flat.size), np.empty(flat.size)
     for i in range(flat.size):
         old = flat[i]
         flat[i] = old + hs[i]
-        fp = float(f(x))
+        plus[i] = float(f(x))
         flat[i] = old - hs[i]
-        fm = float(f(x))
+        minus[i] = float(f(x))
         flat[i] = old
-        out[i] = (fp - fm) / (2.0 * hs[i])
-    return out.reshape(x.shape)
+    return plus, minus, hs
+
+
+def _partials(f, x, h):
+    plus, minus, hs = _shifted(f, x, h)
+    return ((plus - minus) / (2.0 * hs)).reshape(np.shape(x))
 
 
 def central_difference(f, x, h=None) -> np.ndarray:
@@ -63,17 +68,6 @@ def slope_jumps(f, x, order: int = 4) -> np.ndarray:
     Small (≈ h·|f″|) where f is smooth; as large as the change of slope where
     x ± h straddles a kink (ReLU at 0), which no finite difference can resolve.
     """
-    x = np.array(x, dtype=np.float64)
-    flat = x.reshape(-1)
-    hs = np.broadcast_to(step(x, order), x.shape).reshape(-1)  # the widest step richardson uses
-    f0 = float(f(x))
-    out = np.empty(flat.size)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + hs[i]
-        fp = float(f(x))
-        flat[i] = old - hs[i]
-        fm = float(f(x))
-        flat[i] = old
-        out[i] = abs((fp - f0) - (f0 - fm)) / hs[i]
-    return out.reshape(x.shape)
+    f0 = float(f(np.array(x, dtype=np.float64)))
+    plus, minus, hs = _shifted(f, x, step(np.asarray(x, dtype=np.float64), order))  # richardson's widest step
+    return (np.abs((plus - f0) - (f0 - minus)) / hs).reshape(np.shape(x))
