@@ -288,7 +288,7 @@ class Derivation:
         rows = []
         for st in self.sweep.steps:
             lhs = self.u(st.lhs) + (f" = {st.alias}" if st.alias else "")
-            lhs_t = self.tex(st.lhs) + (f" = {self.names.get('', ('', ''))[1]}" if False else "")
+            lhs_t = self.tex(st.lhs)
             if st.alias:
                 lhs_t += " = " + _alias_tex(st, self)
             forms = [st.rhs] + [v for v in (st.expanded, st.simplified) if v is not None]
