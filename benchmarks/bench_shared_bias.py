@@ -62,7 +62,7 @@ def main():
     print("|---|---|---|---|")
     for n, a, b, c in rows:
         print(f"| {n} | {a * 1e6:.0f} µs ({a / b:.1f}×) | {b * 1e6:.0f} µs (1×) | {c * 1e3:.2f} ms ({c / b:.0f}×) |")
-    print(f"\n| command | wall time | vs `python -c 'import sympy'` |\n|---|---|---|")
+    print("\n| command | wall time | vs `python -c 'import sympy'` |\n|---|---|---|")
     print(f"| `python -m derive shared_bias` | {cli:.2f} s | {cli / base:.1f}× |")
     print(f"| `python -m derive shared_bias --no-proof` | {cli_np:.2f} s | {cli_np / base:.1f}× |")
 

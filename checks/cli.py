@@ -21,7 +21,6 @@ def render(report) -> str:
     L = [f"{report.name} --check  (params: {report.params_label()}, sizes: {sizes})",
          f"tolerances: relative error ≤ {TOLERANCES['jax']:g} vs JAX, ≤ {TOLERANCES['finite_difference']:g} "
          f"vs finite differences (Richardson), loss ≤ {TOLERANCES['loss']:g} vs the independent forward", ""]
-    params = next(iter(report.checks[0].gradients)) if report.checks else "b"
     head = f"{'activation':<10} {'output':<9} {'loss':<5} {'L':>13}  {'param':<5} {'err JAX':>9} {'err FD':>9}  ok"
     L += [head, "-" * len(head)]
     for c in report.checks:
@@ -54,7 +53,6 @@ def render(report) -> str:
         L.append(f"note: {note}")
     n_ok = sum(c.passed for c in report.checks)
     L += ["", f"{n_ok} of {len(report.checks)} checks passed" + ("" if report.passed else " — CHECK FAILED")]
-    del params
     return "\n".join(L) + "\n"
 
 

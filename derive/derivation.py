@@ -13,7 +13,7 @@ import sympy as sp
 
 from .engine import Sweep, backprop
 from .errors import UsageError
-from .printing import code, code_name, compound_pointwise, latex as _latex, tex_text, unicode as _unicode
+from .printing import code, code_name, compound_pointwise, latex as _latex, latex_label, tex_text, unicode as _unicode
 from .proof import ProofResult, prove
 from .registry import Spec, get
 
@@ -213,7 +213,7 @@ class Derivation:
             elif n.kind == "activation":
                 a = n.activation
                 lab_u = a.label
-                lab_t = _latex_label_for(a)
+                lab_t = latex_label(a.label)
                 rows.append((n, f"{lab_u}({N[n.arg].unicode})", rf"{lab_t}\left({N[n.arg].latex}\right)",
                              a.description if not a.generic else "elementwise activation"))
             elif n.kind == "loss":
@@ -287,10 +287,10 @@ class Derivation:
         """[(rule, note, [unicode forms], [latex forms])] with lhs first."""
         rows = []
         for st in self.sweep.steps:
-            lhs = self.u(st.lhs) + (f" = {st.alias}" if st.alias else "")
+            lhs = self.u(st.lhs) + (f" = {st.alias[0]}" if st.alias else "")
             lhs_t = self.tex(st.lhs)
             if st.alias:
-                lhs_t += " = " + _alias_tex(st, self)
+                lhs_t += " = " + st.alias[1]
             forms = [st.rhs] + [v for v in (st.expanded, st.simplified) if v is not None]
             rows.append((st.rule, st.note, [lhs] + [self.u(f) for f in forms],
                          [lhs_t] + [self.tex(f) for f in forms]))
@@ -396,14 +396,14 @@ class Derivation:
             return []
         p = self.graph.nodes[fm.param].unicode
         L = ["", f"Forward sensitivities of {p} (the same gradient, split by loss term)",
-             f"  recursion (h = g(a) and pass-through maps inlined):"]
+             "  recursion (h = g(a) and pass-through maps inlined):"]
         for _, sym, expr in fm.recursion:
             L.append(f"    {self.u(sym)} = {self.u(expr)}")
-        L.append(f"  each loss term through its own chain only, ∂ℓ_t/∂a_t, and its contribution:")
+        L.append("  each loss term through its own chain only, ∂ℓ_t/∂a_t, and its contribution:")
         for lname, site, local, contrib in fm.contributions:
             ln, sn = self.graph.nodes[lname].unicode, self.graph.nodes[site].unicode
             L.append(f"    ∂{ln}/∂{sn} = {self.u(local)}")
-            L.append(f"    contribution of {ln}: (∂{sn}/∂{p})ᵀ ∂{ln}/∂{sn}")
+            L.append(f"    contribution of {ln}: {self.u(contrib)}")
         L.append(f"  ∂L/∂{p} = Σ_t (∂a_t/∂{p})ᵀ ∂ℓ_t/∂a_t = " + " + ".join(
             f"(∂{self.graph.nodes[s].unicode}/∂{p})ᵀ ∂{self.graph.nodes[l].unicode}/∂{self.graph.nodes[s].unicode}"
             for l, s, _, _ in fm.contributions))
@@ -635,28 +635,4 @@ def _width(s: str) -> int:
 
 def _pad(s: str, width: int) -> str:
     """Left-justify by displayed width (combining marks take no column)."""
-    import unicodedata
-
-    shown = sum(1 for ch in s if not unicodedata.combining(ch))
-    return s + " " * max(0, width - shown)
-
-
-def _latex_label_for(a):
-    from .printing import _latex_label
-
-    if a.generic:
-        from .printing import _fname
-
-        return _fname(a.name, tex=True)
-    return _latex_label(a.label)
-
-
-def _alias_tex(st, d):
-    # the alias is the node adjoint (z̄₂) that a named δ stands for
-    node_name = None
-    for n in d.graph.nodes.values():
-        if n.adjoint == st.lhs.name:
-            node_name = n
-    from .engine import bar
-
-    return bar(node_name.unicode, node_name.latex)[1] if node_name else ""
+    return s + " " * max(0, width - _width(s))

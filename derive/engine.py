@@ -48,7 +48,7 @@ class Step:
     expanded: object = None
     simplified: object = None
     note: str = ""
-    alias: str = ""  # e.g. the node adjoint z̄₂ that δ_out names
+    alias: tuple = ()  # (unicode, latex) of the node adjoint z̄₂ that δ_out names
 
     @property
     def value(self):
@@ -120,14 +120,17 @@ def bar(u: str, t: str) -> tuple[str, str]:
     return unicodedata.normalize("NFC", u[:n] + "\u0304" + u[n:]), tex
 
 
-def _lift(components, yhat, y):
+def _lift(components, yhat, y, targets=None):
     """If every component i is the same function of (ŷᵢ, yᵢ), return it as a
-    Lambda((s, t), …); otherwise None."""
+    Lambda((s, t), …); otherwise None. ``targets`` is a substitution the
+    components already carry (yₖ = 1 − Σⱼ<ₖ yⱼ); the candidate gets it too."""
+    targets = targets or {}
     cand = sp.factor(sp.cancel(sp.together(components[0].subs({yhat[0]: _s, y[0]: _t}, simultaneous=True))))
     if not cand.free_symbols <= {_s, _t}:
         return None
-    for i in range(1, len(components)):
-        if sp.simplify(components[i] - cand.subs({_s: yhat[i], _t: y[i]}, simultaneous=True)) != 0:
+    for i in range(len(components)):
+        want = cand.subs({_s: yhat[i], _t: y[i]}, simultaneous=True).subs(targets)
+        if sp.simplify(components[i] - want) != 0:
             return None
     return sp.Lambda((_s, _t), cand)
 
@@ -167,7 +170,7 @@ def composite_delta(act: Activation, loss: Loss):
     if loss.simplex_targets:
         last = {y[-1]: 1 - sum(y[:-1])}
         comps = [sp.simplify(c.subs(last)) for c in comps]
-        check = _lift_simplex(comps, yhat, y, last)
+        check = _lift(comps, yhat, y, last)
     else:
         check = _lift(comps, yhat, y)
     if check is None:
@@ -185,17 +188,6 @@ def _needs_simplex(act: Activation, loss: Loss) -> bool:
         return False
     plain = Loss(loss.name, loss.description, loss.f)  # same loss, no assumption
     return composite_delta(act, plain) is None
-
-
-def _lift_simplex(components, yhat, y, last):
-    cand = sp.factor(components[0].subs({yhat[0]: _s, y[0]: _t}, simultaneous=True))
-    if not cand.free_symbols <= {_s, _t}:
-        return None
-    for i in range(len(components)):
-        want = cand.subs({_s: yhat[i], _t: y[i]}, simultaneous=True).subs(last)
-        if sp.simplify(components[i] - want) != 0:
-            return None
-    return sp.Lambda((_s, _t), cand)
 
 
 def _derivative(act: Activation, z, h):
@@ -245,7 +237,7 @@ def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
         # the node's adjoint: the sum of what its consumers sent back
         parts = contribs[node.name]
         sym_name = node.adjoint or f"bar_{node.name}"
-        alias = _bar(node)[0] if node.adjoint else ""
+        alias = _bar(node) if node.adjoint else ()
         sym = MatrixSymbol(sym_name, *node.shape)
         rhs = parts[0].expr if len(parts) == 1 else MatAdd(*[p.expr for p in parts])
         rules = sorted({p.rule for p in parts})

@@ -339,7 +339,7 @@ class LatexPrinter(_MatrixForms, _SympyLatex):
     def _print_Pointwise(self, e):
         args = ", ".join(self._print(a) for a in e.operands)
         if e.label:
-            return rf"{_latex_label(e.label)}\left({args}\right)"
+            return rf"{latex_label(e.label)}\left({args}\right)"
         subs = {v: sp.Symbol(f"XARG{k}X") for k, v in enumerate(e.fn.variables)}
         text = _LatexElementwiseBody(_pick(self._settings)).doprint(e.fn.expr.xreplace(subs))
         for k, a in enumerate(e.operands):
@@ -374,7 +374,7 @@ class LatexPrinter(_MatrixForms, _SympyLatex):
         return super()._print_Function(e, exp)
 
 
-def _latex_label(label: str) -> str:
+def latex_label(label: str) -> str:
     table = {"σ": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{relu}",
              "softplus": r"\operatorname{softplus}", "id": r"\operatorname{id}"}
     base = label.rstrip("′")

@@ -19,7 +19,6 @@ import random
 from dataclasses import dataclass, field
 
 import sympy as sp
-from sympy import MatrixSymbol
 
 from .engine import Sweep
 from .functions import is_generic

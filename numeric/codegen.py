@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from sympy import HadamardProduct, Identity, MatAdd, MatMul, MatrixSymbol, OneMatrix, Transpose, ZeroMatrix
+from sympy import HadamardProduct, Identity, MatAdd, MatMul, MatrixSymbol, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from derive.errors import UsageError
@@ -137,8 +137,6 @@ def compile_sweep(sweep):
                 val = float(np.sum(loss_fn(n, yh.shape[0])(list(yh), list(y))))
                 env[n.name] = np.array([[val]])
                 L += val
-        for name, (lo, pred, target) in sweep.opaque.items():  # pragma: no cover - generic ℓ is rejected
-            raise UsageError("numbers need a concrete --loss")
         for name, expr in sweep.definitions.items():
             env[name] = ev(expr, env)
         grads, contributions = {}, {}

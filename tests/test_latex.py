@@ -35,7 +35,9 @@ def test_latex_body_has_every_section():
     assert all(ord(ch) < 128 for ch in body), [ch for ch in body if ord(ch) >= 128][:5]
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+@pytest.mark.skipif(shutil.which("pdflatex") is None,
+                    reason="compiling the LaTeX export needs pdflatex, which is not on PATH "
+                           "(Debian: apt-get install texlive-latex-base; .ci/run installs it when it can)")
 @pytest.mark.parametrize("name,opts", COMBOS)
 def test_standalone_document_compiles(tmp_path, name, opts):
     tex = tmp_path / "d.tex"

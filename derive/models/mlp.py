@@ -11,10 +11,10 @@ from ..registry import Spec, register
 MAX_LAYERS = 5
 
 MODIFICATION = [
-    "Standard backpropagation stops at δ₁ = ∂L/∂z₁: it needs only the parameter gradients "
-    "∂L/∂Wₗ = δₗ hₗ₋₁ᵀ and ∂L/∂bₗ = δₗ. For ∂L/∂x the reverse sweep takes one more step through the "
-    "first affine map, exactly as it does between hidden layers: x̄ = W₁ᵀ δ₁. Nothing else changes; the "
-    "parameter gradients are not needed.",
+    "Standard backpropagation stops at δ₁ = ∂L/∂z₁: the parameter gradients only need the δ's. "
+    "For ∂L/∂x the reverse sweep takes one more step, through the first affine map, by the same "
+    "affine rule it applies between hidden layers (the last step above). Nothing else changes, and "
+    "the parameter gradients are not needed.",
 ]
 
 RANKING = [

@@ -17,8 +17,8 @@ DISCUSSION = [
     "vice versa; the untied model can move them separately.",
     "Effective degrees of freedom: m bias parameters instead of 2m. The tied model is the untied one "
     "restricted to the subspace b₁ = b₂; its minimum loss can only be equal or higher.",
-    "Gradient magnitude from multiple paths: ∂L/∂b = δ_hidden + δ_out is the sum of the two untied "
-    "gradients. When they agree the step is up to twice as large as either (a learning rate tuned "
+    "Gradient magnitude from multiple paths: the result above is the sum of the two untied "
+    "gradients (b̄₍₁₎ and b̄₍₂₎). When they agree the step is up to twice as large as either (a learning rate tuned "
     "for independent biases can overshoot); when they disagree they cancel and b learns slowly.",
     "Conditioning: the curvature in b is the sum of four blocks of the untied Hessian, "
     "H₁₁ + H₁₂ + H₂₁ + H₂₂. The hidden path is scaled by Uᵀ and g′(z₁), the output path is not, "
