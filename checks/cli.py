@@ -21,12 +21,15 @@ def render(report) -> str:
     L = [f"{report.name} --check  (params: {report.params_label()}, sizes: {sizes})",
          f"tolerances: relative error ≤ {TOLERANCES['jax']:g} vs JAX, ≤ {TOLERANCES['finite_difference']:g} "
          f"vs finite differences (Richardson), loss ≤ {TOLERANCES['loss']:g} vs the independent forward", ""]
-    head = f"{'activation':<10} {'output':<9} {'loss':<5} {'L':>13}  {'param':<5} {'err JAX':>9} {'err FD':>9}  ok"
+    # columns as wide as their longest entry (typed expressions can be long)
+    wa, wo, wl = (max([len(h)] + [len(getattr(c, f)) for c in report.checks])
+                  for h, f in (("activation", "activation"), ("output", "output_activation"), ("loss", "loss")))
+    head = f"{'activation':<{wa}} {'output':<{wo}} {'loss':<{wl}} {'L':>13}  {'param':<5} {'err JAX':>9} {'err FD':>9}  ok"
     L += [head, "-" * len(head)]
     for c in report.checks:
         for k, (p, g) in enumerate(c.gradients.items()):
-            lead = (f"{c.activation:<10} {c.output_activation:<9} {c.loss:<5} {c.loss_value:>13.8g}" if k == 0
-                    else " " * 40)
+            lead = (f"{c.activation:<{wa}} {c.output_activation:<{wo}} {c.loss:<{wl}} {c.loss_value:>13.8g}"
+                    if k == 0 else " " * (wa + wo + wl + 16))
             L.append(f"{lead}  {p:<5} {g['rel_error_jax']:>9.2e} {g['rel_error_fd']:>9.2e}  "
                      f"{'✓' if g['passed'] and c.passed else '✗'}")
     if len(report.checks) == 1:

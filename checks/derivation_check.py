@@ -80,7 +80,7 @@ class CheckReport:
 def combinations(options: dict, defaults: dict | None = None):
     """The (activation, output activation, loss) triples to check: what the
     user fixed, else the derivation's own concrete default, else the grid."""
-    from derive.functions import ACTIVATIONS, LOSSES
+    from derive.functions import ACTIVATIONS, LOSSES, custom_activation, custom_loss
 
     defaults = defaults or {"activation": "g", "output_activation": "g1", "loss": "l"}
 
@@ -94,15 +94,19 @@ def combinations(options: dict, defaults: dict | None = None):
     for name, kind, table in ((a, "activation", ACTIVATIONS), (o, "output activation", ACTIVATIONS),
                               (l, "loss", LOSSES)):
         if name is not None and name not in table:
+            if _typed(name):
+                # vetted here, so a bad expression fails before any number is computed
+                (custom_loss if kind == "loss" else custom_activation)(name)
+                continue
             raise UsageError(f"--check needs a concrete {kind}; got {name!r}; choose one of: "
-                             f"{', '.join(sorted(table))}")
+                             f"{', '.join(sorted(table))}, or type an expression")
     if a == "softmax":
         raise UsageError("softmax is an output activation; choose a hidden --activation from: "
                          f"{', '.join(GRID_HIDDEN + ('identity',))}")
     hidden = (a,) if a else GRID_HIDDEN
     pairs = [(oo, ll) for oo, ll in GRID_OUTPUT if (o in (None, oo)) and (l in (None, ll))]
-    if not pairs:
-        pairs = [(o or DEFAULT_OUTPUT[l], l or "mse")]
+    if not pairs:  # a typed loss defaults to sigmoid outputs, where logs of ŷ are defined
+        pairs = [(o or DEFAULT_OUTPUT.get(l, "sigmoid"), l or "mse")]
     for oo, ll in pairs:
         if ll in OUTPUTS_FOR and oo not in OUTPUTS_FOR[ll]:
             raise UsageError(f"loss {ll!r} needs outputs in {LOSS_RANGE[ll]}; output activation {oo!r} "
@@ -111,6 +115,11 @@ def combinations(options: dict, defaults: dict | None = None):
 
 
 LOSS_RANGE = {"bce": "(0, 1)", "ce": "(0, 1) summing to 1"}
+
+
+def _typed(name) -> bool:
+    """An expression rather than a name (generic g, g1, l are names)."""
+    return not name.replace("_", "a").isalnum() or name.startswith(("yhat_", "y_")) or name == "z"
 
 
 def _check_targets(values, loss):

@@ -40,6 +40,7 @@ def derive(name: str, *, wrt=None, **options) -> "Derivation":
         if v is not None:
             opts[k] = v
     spec = entry.build(**opts)
+    _fit_typed_losses(name, spec)
     if wrt:
         choices = [n.name for n in spec.graph.nodes.values() if n.kind in ("param", "input")]
         bad = [p for p in wrt if p not in choices]
@@ -48,6 +49,35 @@ def derive(name: str, *, wrt=None, **options) -> "Derivation":
                              f"choose from: {', '.join(choices)}")
         spec.wrt = list(dict.fromkeys(wrt))
     return Derivation(name, entry.description, entry.problem, opts, spec)
+
+
+def _fit_typed_losses(name, spec: Spec):
+    """A typed loss that uses yhat_k needs k outputs: refuse it on a model
+    with fewer, and prove and check at sizes with at least k."""
+    graph = spec.graph
+    for node in graph.losses():
+        need = node.loss.outputs
+        rows = graph.nodes[node.arg].shape[0]
+        if not need:
+            continue
+        if rows.is_number:
+            if need > rows:
+                raise UsageError(f"loss {node.loss.expr.text!r} uses yhat_{need}, but {name} has {rows} "
+                                 f"output{'s' if rows != 1 else ''}: use "
+                                 + (f"yhat_1…yhat_{rows} and y_1…y_{rows}" if rows > 1 else "yhat_1 and y_1"))
+            continue
+        for sizes in (spec.proof_sizes, spec.check_sizes):
+            for key in sizes:
+                if graph.dim(key) == rows:
+                    sizes[key] = max(sizes[key], need)
+
+
+def _tidy(expr):
+    """A derivative as a person would simplify it, when that is cheap."""
+    if sp.count_ops(expr) > 60:
+        return expr
+    simpler = sp.factor(sp.together(expr))  # no new functions, unlike simplify (cosh, …)
+    return simpler if sp.count_ops(simpler) < sp.count_ops(expr) else expr
 
 
 def _big(expr) -> bool:
@@ -199,6 +229,42 @@ class Derivation:
         return out
 
     # -- pieces shared by the renderers -----------------------------------------
+    @cached_property
+    def typed(self) -> list:
+        """Activations and losses the user typed: each definition and its
+        derivatives by ``sympy.diff``, as [(heading, [(lhs, rhs, lhs LaTeX, rhs LaTeX)])]."""
+        out, seen = [], set()
+        for n in self.graph.nodes.values():
+            a = n.activation if n.kind == "activation" else None
+            if a is not None and a.expr is not None and a.label not in seen:
+                seen.add(a.label)
+                z = sp.Symbol("z")
+                f = a.f(z)
+                lt = latex_label(a.label)
+                out.append((f"Activation {a.label} as typed, and its derivative by sympy.diff", [
+                    (f"{a.label}(z)", _unicode(f), rf"{lt}(z)", _latex(f)),
+                    (f"{a.label}′(z)", _unicode(_tidy(sp.diff(f, z))), rf"{lt}'(z)", _latex(_tidy(sp.diff(f, z))))]))
+            lo = n.loss if n.kind == "loss" else None
+            if lo is not None and lo.expr is not None and "loss" not in seen:
+                seen.add("loss")
+                k = lo.outputs
+                yh, yy = sp.symbols(f"yhat_1:{k + 1}"), sp.symbols(f"y_1:{k + 1}")
+                sub = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+                names = {f"yhat_{i}": (f"ŷ{str(i).translate(sub)}", rf"\hat{{y}}_{{{i}}}") for i in range(1, k + 1)}
+                names |= {f"y_{i}": (f"y{str(i).translate(sub)}", f"y_{{{i}}}") for i in range(1, k + 1)}
+                ell = lo.explicit(yh, yy)
+                rows = [("ℓ(ŷ, y)", _unicode(ell, names), r"\ell(\hat{y}, y)", _latex(ell, names))]
+                for i, v in enumerate(yh, 1):
+                    d = _tidy(sp.diff(ell, v))
+                    rows.append((f"∂ℓ/∂{names[v.name][0]}", _unicode(d, names),
+                                 rf"\frac{{\partial \ell}}{{\partial {names[v.name][1]}}}", _latex(d, names)))
+                rows.append(("∂ℓ/∂ŷᵢ", f"0 for i > {k}", r"\frac{\partial \ell}{\partial \hat{y}_i}",
+                             rf"0 \quad (i > {k})"))
+                many = len(self.graph.losses()) > 1
+                out.append(("Loss as typed" + (" (each loss term ℓ_t, with ŷ = ŷ_t and y = y_t)" if many else "")
+                            + "; its gradient in ŷ (written ∇ŷℓ below) by sympy.diff", rows))
+        return out
+
     def forward(self):
         """[(lhs, rhs unicode, rhs latex, note)] of the forward pass."""
         rows = []
@@ -214,13 +280,15 @@ class Derivation:
                 a = n.activation
                 lab_u = a.label
                 lab_t = latex_label(a.label)
-                rows.append((n, f"{lab_u}({N[n.arg].unicode})", rf"{lab_t}\left({N[n.arg].latex}\right)",
-                             a.description if not a.generic else "elementwise activation"))
+                note = "elementwise activation" if a.generic else a.description
+                if a.expr is not None:
+                    note = f"{a.label}(z) = {_unicode(a.f(sp.Symbol('z')))}, as typed"
+                rows.append((n, f"{lab_u}({N[n.arg].unicode})", rf"{lab_t}\left({N[n.arg].latex}\right)", note))
             elif n.kind == "loss":
                 lo = n.loss
                 rows.append((n, f"ℓ({N[n.arg].unicode}, {N[n.target].unicode})",
                              rf"\ell\left({N[n.arg].latex}, {N[n.target].latex}\right)",
-                             lo.description))
+                             "loss as typed (below)" if lo.expr is not None else lo.description))
         return rows
 
     def shapes(self):
@@ -310,6 +378,9 @@ class Derivation:
         L += self._shapes_text()
         for c in self.spec.constraints:
             L.append(f"  {c}")
+        for heading, rows in self.typed:
+            L += ["", heading]
+            L += [f"  {lhs} = {rhs}" for lhs, rhs, _, _ in rows]
         for p in self.spec.wrt:
             L += self._paths_text(p)
         L += ["", "Backpropagation, step by step (reverse sweep; x̄ means ∂L/∂x, ⊙ is the elementwise product)"]
@@ -473,6 +544,8 @@ class Derivation:
             "forward": [{"lhs": n.unicode, "rhs": u, "latex": f"{n.latex} = {t}", "note": note}
                         for n, u, t, note in self.forward()],
             "shapes": {name: [r, c] for name, _, r, c in self.shapes()},
+            "typed": [{"heading": h, "rows": [{"lhs": lu, "rhs": ru, "latex": f"{lt} = {rt}"}
+                                              for lu, ru, lt, rt in rows]} for h, rows in self.typed],
             "steps": [{"rule": rule, "note": note, "forms": forms, "latex": tex}
                       for rule, note, forms, tex in self.steps_rows()],
             "gradients": grads,
@@ -545,6 +618,9 @@ class Derivation:
              " \\\\\n".join(f"  {n.latex} &= {t}" for n, _, t, _ in self.forward()), r"\end{align*}",
              "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + "."]
         L += [T(c) + "." for c in self.spec.constraints]
+        for heading, rows in self.typed:
+            L += ["", r"\paragraph{%s.}" % T(heading), r"\begin{align*}",
+                  " \\\\\n".join(f"  {lt} &= {rt}" for _, _, lt, rt in rows), r"\end{align*}"]
         for p in self.spec.wrt:
             blocks = self._path_blocks(p)
             if not blocks:
@@ -589,6 +665,9 @@ class Derivation:
              " \\\\\n".join(f"{n.latex} &= {t}" for n, _, t, _ in self.forward()),
              r"\end{aligned}", "$$", "", "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + ".", ""]
         L += [c + "." for c in self.spec.constraints]
+        for heading, rows in self.typed:
+            L += ["", f"**{heading}**", "", "$$", r"\begin{aligned}",
+                  " \\\\\n".join(f"{lt} &= {rt}" for _, _, lt, rt in rows), r"\end{aligned}", "$$"]
         for p in self.spec.wrt:
             blocks = self._path_blocks(p)
             if blocks:
