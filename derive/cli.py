@@ -28,7 +28,7 @@ finite numbers (vectors as lists, matrices as lists of rows); sizes come from th
   rnn_bptt:        W (m×m), U (m×n), V (k×m), b (m), c (k), x (list of T vectors of n),
                    y (list of T vectors of k), h0 (m, optional: zeros); T comes from x
 
-exit status: 0 ok, 1 a check failed, 2 bad usage or bad input.
+exit status: 0 ok, 1 a check failed, 2 bad usage or bad input, 3 an internal error.
 """
 
 
@@ -44,7 +44,7 @@ def _seed(text):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, via UsageError
-        raise UsageError(f"{message} (see: python -m derive --help)")
+        raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,8 +79,61 @@ def _options(args):
             if getattr(args, k) is not None}
 
 
+TRACE_EPILOG = """\
+examples:
+  python -m derive trace "ln(sin(x1)) + x1*exp(x2)" --at x1=pi/6 x2=1 --wrt x1
+  python -m derive trace "x*y + sigmoid(x)" --at x=1/2 y=-1 --mode reverse --json
+
+Each step vᵢ is one elementary operation, in evaluation order; its value is exact
+(SymPy) and a float; its tangent ∂vᵢ/∂x is the chain rule written out, then evaluated.
+--mode reverse adds the adjoint trace v̄ᵢ = ∂f/∂vᵢ and the whole gradient.
+exit status: 0 ok, 1 the trace disagrees with sympy.diff, 2 bad usage or bad input.
+"""
+
+
+def build_trace_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m derive trace", description="Evaluation trace of an expression (forward and "
+                "reverse mode), every step exact and as a float.", epilog=TRACE_EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("expression", help="e.g. 'ln(sin(x1)) + x1*exp(x2)'")
+    p.add_argument("--at", nargs="+", required=True, metavar="NAME=VALUE",
+                   help="the point: every variable, e.g. --at x1=pi/6 x2=1")
+    p.add_argument("--wrt", help="the variable of the tangents (default: the first in the expression)")
+    p.add_argument("--mode", choices=("forward", "reverse"), default="forward",
+                   help="forward: primal and tangent trace; reverse: the adjoint trace as well")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--latex", action="store_true", help="LaTeX (-o FILE.tex writes a document)")
+    fmt.add_argument("--markdown", action="store_true", help="Markdown with $…$ math")
+    fmt.add_argument("--json", action="store_true", help="JSON (schema in the README)")
+    p.add_argument("-o", "--output", help="write to FILE instead of stdout")
+    return p
+
+
+def _trace(argv) -> tuple[int, str, str | None]:
+    from .trace import trace
+
+    args = build_trace_parser().parse_args(argv)
+    if args.output is not None and not args.output.strip():
+        raise UsageError("-o needs a file name, e.g. -o trace.tex")
+    t = trace(args.expression, args.at, wrt=args.wrt, reverse=args.mode == "reverse")
+    if args.output and args.output.endswith(".tex") and not (args.json or args.markdown):
+        args.latex = True
+    if args.latex:
+        text = t.latex()
+        text = standalone(text) if args.output and args.output.endswith(".tex") else text
+    elif args.markdown:
+        text = t.markdown()
+    elif args.json:
+        text = t.json() + "\n"
+    else:
+        text = t.text()
+    return (0 if t.proof else 1), text, args.output
+
+
 def run(argv) -> tuple[int, str, str | None]:
     """Run the CLI on ``argv``; returns (exit status, text, output path or None)."""
+    if argv and argv[0] == "trace":
+        return _trace(argv[1:])
     args = build_parser().parse_args(argv)
     status, text = _dispatch(args)
     return status, text, args.output
@@ -92,7 +145,10 @@ def _dispatch(args) -> tuple[int, str]:
 
     if args.name == "list":
         width = max(len(n) for n in names())
-        return 0, "\n".join(f"{n:<{width}}  {REGISTRY[n].description}" for n in names()) + "\n"
+        lines = [f"{n:<{width}}  {REGISTRY[n].description}" for n in names()]
+        lines.append(f"{'trace':<{width}}  P4: evaluation trace of any expression, forward and reverse mode "
+                     "(python -m derive trace --help)")
+        return 0, "\n".join(lines) + "\n"
     wrt = [w.strip() for w in args.wrt.split(",") if w.strip()] if args.wrt else None
     if args.output is not None and not args.output.strip():
         raise UsageError("-o needs a file name, e.g. -o shared_bias.tex")
@@ -147,6 +203,13 @@ def main(argv=None) -> int:
         return 2
     except SystemExit as e:  # --help
         return int(e.code or 0)
+    except RecursionError:
+        print("error: the input is nested too deeply to process", file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug, not bad input: still one line, and a distinct exit status
+        print(f"error: internal error ({type(e).__name__}: {e}); please report this command line",
+              file=sys.stderr)
+        return 3
     if args_out:
         try:
             with open(args_out, "w", encoding="utf-8") as fh:

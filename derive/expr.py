@@ -40,7 +40,7 @@ MAX_LITERAL = 1e30  # magnitude of a number as typed
 MAX_EXPONENT = 64  # |n| in u**n when n is a constant and u is not
 MAX_CONSTANT = 1e300  # magnitude of any constant subexpression
 
-# name -> (min args, max args or None); ln is log
+# name -> (min args, max args or None); ln is log, kept apart only to print as typed
 FUNCTIONS = {"exp": (1, 1), "log": (1, 1), "ln": (1, 1), "sqrt": (1, 1), "sin": (1, 1), "cos": (1, 1),
              "tan": (1, 1), "tanh": (1, 1), "sigmoid": (1, 1), "softplus": (1, 1), "abs": (1, 1),
              "max": (2, None), "min": (2, None)}
@@ -180,8 +180,7 @@ def parse(text, *, variables=None, what="expression", hint="") -> Expr:
             if n < lo or (hi is not None and n > hi):
                 want = f"{lo}" if lo == hi else f"at least {lo}"
                 fail(f"{f.id}() takes {want} argument{'s' if lo != 1 else ''}, got {n}", col(node))
-            name = "log" if f.id == "ln" else f.id
-            return ("call", name, tuple(walk(a, depth + 1) for a in node.args))
+            return ("call", f.id, tuple(walk(a, depth + 1) for a in node.args))
         kind = _REFUSED.get(type(node), f"{type(node).__name__} syntax")
         fail(f"{kind} not allowed", col(node))
 
@@ -209,7 +208,7 @@ def _const_value(t) -> float:
         return -_const_value(t[1])
     if kind == "call":
         args = [_const_value(a) for a in t[2]]
-        f = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "sin": math.sin, "cos": math.cos,
+        f = {"exp": math.exp, "log": math.log, "ln": math.log, "sqrt": math.sqrt, "sin": math.sin, "cos": math.cos,
              "tan": math.tan, "tanh": math.tanh, "abs": abs, "max": max, "min": min,
              "sigmoid": lambda v: 1 / (1 + math.exp(-v)) if v > -700 else 0.0,
              "softplus": lambda v: math.log1p(math.exp(v)) if v < 700 else v}[t[1]]
@@ -284,7 +283,7 @@ class RealAbs(sp.Function):
         return sp.Abs(self.args[0])._eval_evalf(prec)
 
 
-_SYMPY = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
+_SYMPY = {"exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
           "tanh": sp.tanh, "sigmoid": _sigmoid, "softplus": _softplus, "abs": RealAbs,
           "max": sp.Max, "min": sp.Min}
 
@@ -298,6 +297,8 @@ def to_sympy(t, env: dict):
         return sp.pi if t[1] == "pi" else sp.E
     if kind == "var":
         return env[t[1]]
+    if kind == "sym":  # a SymPy object placed in a tree by a caller (the trace's steps)
+        return t[1]
     if kind == "neg":
         return -to_sympy(t[1], env)
     if kind == "call":

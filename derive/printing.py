@@ -246,7 +246,17 @@ class UnicodePrinter(_MatrixForms, StrPrinter):
             if not (e.base.is_Atom or isinstance(e.base, (MatrixElement, sp.Function))):
                 base = f"({base})"
             return base + str(e.exp).translate(_SUP)
+        if e.exp == sp.S.Half or e.exp == -sp.S.Half:
+            base = self._print(e.base)
+            root = f"√{base}" if e.base.is_Atom and not e.base.is_Rational or e.base.is_Integer else f"√({base})"
+            return root if e.exp > 0 else f"1/{root}"
         return super()._print_Pow(e, rational)
+
+    def _print_Pi(self, e):
+        return "π"
+
+    def _print_Exp1(self, e):
+        return "e"
 
 
 

@@ -22,7 +22,7 @@ __all__ = ["evaluate", "function_of"]
 
 def _functions(xp):
     return {
-        "exp": xp.exp, "log": xp.log, "sqrt": xp.sqrt, "sin": xp.sin, "cos": xp.cos, "tan": xp.tan,
+        "exp": xp.exp, "log": xp.log, "ln": xp.log, "sqrt": xp.sqrt, "sin": xp.sin, "cos": xp.cos, "tan": xp.tan,
         "tanh": xp.tanh, "abs": xp.abs,
         "sigmoid": lambda u: 0.5 * (1.0 + xp.tanh(0.5 * u)),  # never overflows
         "softplus": lambda u: xp.logaddexp(0.0, u),
