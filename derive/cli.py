@@ -19,14 +19,16 @@ examples:
   python -m derive shared_bias --check --params params.json --activation tanh --output-activation softmax --loss ce
   python -m derive input_gradient --layers 1 --activation sigmoid
   python -m derive sigmoid_mlp --wrt b1,W1,x --check
+  python -m derive rnn_bptt --loss "(yhat_1 - y_1)**2 - y_2*log(yhat_2)" --check --params p.json
+  python -m derive trace "ln(sin(x1)) + x1*exp(x2)" --at x1=pi/6 x2=1 --wrt x1
+
+Typed expressions are parsed safely (never evaluated as Python): numbers, pi, E,
++ - * / ** and exp, log, ln, sqrt, sin, cos, tan, tanh, sigmoid, softplus, abs, max, min.
+A loss uses yhat_1 … yhat_k and y_1 … y_k; an activation uses z.
 
 --params FILE.json: the derivation's inputs, targets and parameters as nested lists of
 finite numbers (vectors as lists, matrices as lists of rows); sizes come from the file.
-  shared_bias:     W (m×d), U (k×m, k = m), b (m), x (d), y (k)
-  input_gradient:  W1 (m1×d), b1 (m1), …, W{L+1} (k×mL), b{L+1} (k), x (d), y (k, summing to 1 for ce)
-  sigmoid_mlp:     W1 (H×M), b1 (H), W2 (1×H or a list of H), b2 (number), x (M), y (number)
-  rnn_bptt:        W (m×m), U (m×n), V (k×m), b (m), c (k), x (list of T vectors of n),
-                   y (list of T vectors of k), h0 (m, optional: zeros); T comes from x
+Each derivation's keys: python -m derive NAME --help.
 
 exit status: 0 ok, 1 a check failed, 2 bad usage or bad input, 3 an internal error.
 """
@@ -51,10 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m derive", description="Derive, prove and export neural-network gradients.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", help="a derivation name, or 'list'")
-    p.add_argument("--activation", help="hidden activation: g (generic), sigmoid, tanh, relu, softplus, identity")
-    p.add_argument("--output-activation", dest="output_activation",
-                   help="output activation: g1 (generic), sigmoid, tanh, relu, softplus, identity, softmax")
-    p.add_argument("--loss", help="loss: l (generic ℓ), mse, bce, ce")
+    p.add_argument("--activation", help=_OPTION_HELP["activation"])
+    p.add_argument("--output-activation", dest="output_activation", help=_OPTION_HELP["output_activation"])
+    p.add_argument("--loss", help=_OPTION_HELP["loss"])
     p.add_argument("--layers", type=int, help="input_gradient: number of hidden layers, 1 to 5 (default 2)")
     p.add_argument("--steps", type=int, help="rnn_bptt: time steps T, 1 to 40 (default 3)")
     p.add_argument("--wrt", help="comma-separated parameters or inputs to differentiate (default: the problem's)")
@@ -130,10 +131,50 @@ def _trace(argv) -> tuple[int, str, str | None]:
     return (0 if t.proof else 1), text, args.output
 
 
+_OPTION_HELP = {
+    "activation": "hidden activation: g (generic), sigmoid, tanh, relu, softplus, identity, or an expression in z",
+    "output_activation": "output activation: g1 (generic), sigmoid, tanh, relu, softplus, identity, softmax, "
+                         "or an expression in z",
+    "loss": "loss: l (generic ℓ), mse, bce, ce, or an expression in yhat_1…yhat_k and y_1…y_k",
+    "layers": "number of hidden layers, 1 to 5",
+    "steps": "time steps T, 1 to 40",
+}
+
+
+def derivation_help(name) -> str:
+    """``python -m derive NAME --help``: the derivation's options, defaults,
+    variables for --wrt, and --params keys."""
+    from . import derive
+    from .registry import get
+
+    entry = get(name)
+    d = derive(name)
+    L = [f"python -m derive {name} [options]", "", entry.description, "", "options (default in brackets):"]
+    for key, default in entry.defaults.items():
+        flag = "--" + key.replace("_", "-")
+        L.append(f"  {flag:<21} {_OPTION_HELP.get(key, key)} [{default}]")
+    choices = [n.name for n in d.graph.nodes.values() if n.kind in ("param", "input")]
+    L.append(f"  {'--wrt':<21} comma-separated, from: {', '.join(choices)} [{','.join(d.spec.wrt)}]")
+    L += ["  --latex | --markdown | --json, -o FILE (.tex writes a document), --no-proof",
+          "  --check [--seed N] [--params FILE.json]   numeric check against JAX and finite differences"]
+    if name == "rnn_bptt":
+        L.append("  --eps E, --lr R       with --check: the central-difference step, one descent step on b")
+    L += ["", "--params FILE.json keys (nested lists of finite numbers; sizes come from the file):",
+          f"  {entry.params or ', '.join(n.name for n in d.graph.nodes.values() if n.kind in ('param', 'input', 'target'))}",
+          "", "examples:", f"  python -m derive {name}", f"  python -m derive {name} --check --seed 1",
+          f"  python -m derive {name} --loss '(yhat_1 - y_1)**2 - log(yhat_2)' --check"
+          if name != "sigmoid_mlp" else f"  python -m derive {name} --loss '(yhat_1 - y_1)**2' --check"]
+    return "\n".join(L) + "\n"
+
+
 def run(argv) -> tuple[int, str, str | None]:
     """Run the CLI on ``argv``; returns (exit status, text, output path or None)."""
     if argv and argv[0] == "trace":
         return _trace(argv[1:])
+    from .registry import REGISTRY
+
+    if argv and argv[0] in REGISTRY and any(a in ("-h", "--help") for a in argv[1:]):
+        return 0, derivation_help(argv[0]), None
     args = build_parser().parse_args(argv)
     status, text = _dispatch(args)
     return status, text, args.output

@@ -241,6 +241,8 @@ def _check_constants(t, fail):
     for a in (t[2] if t[0] == "call" else t[1:]):
         if isinstance(a, tuple):
             _check_constants(a, fail)
+    if t[0] == "/" and not _has_var(t[2]) and _const_value(t[2]) == 0:
+        fail("divides by zero")
     if t[0] == "**" and not _has_var(t[2]):
         e = _const_value(t[2])
         if abs(e) > MAX_EXPONENT:

@@ -6,7 +6,7 @@ mode) by the chain rule written out before it is evaluated.
 >>> [s.definition_text for s in t.steps]
 ['x1', 'sin(v1)', 'ln(v2)', 'x2', 'exp(v4)', 'v1·v5', 'v3 + v6']
 >>> t.tangent_value
-E + sqrt(3)
+sqrt(3) + E
 >>> t.proof
 True
 """
@@ -258,7 +258,7 @@ class Trace:
         w = max(len(s.definition_text) for s in self.steps) + 6
         for s in self.steps:
             L.append(f"  {(f'v{s.index} = ' + s.definition_text):<{w}} = {_unicode(s.value):<14} ≈ {_float(s.value)}")
-        L += ["", f"Tangent trace (forward mode): v̇ᵢ = Σⱼ ∂vᵢ/∂vⱼ · v̇ⱼ, chain rule first, then the numbers"]
+        L += ["", "Tangent trace (forward mode): v̇ᵢ = Σⱼ ∂vᵢ/∂vⱼ · v̇ⱼ, chain rule first, then the numbers"]
         for lhs, rule, sub, exact, _ in self.tangent_rows():
             if rule.startswith("∂"):  # an input: the seed
                 L.append(f"  {lhs} = {rule} = {sub}   (seed)")
