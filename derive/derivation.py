@@ -13,7 +13,8 @@ import sympy as sp
 
 from .engine import Sweep, backprop
 from .errors import UsageError
-from .printing import code, code_name, compound_pointwise, latex as _latex, latex_label, tex_text, unicode as _unicode
+from .printing import (break_tex, code, code_name, compound_pointwise, latex as _latex, latex_label, tex_text,
+                       tex_width, unicode as _unicode)
 from .proof import ProofResult, prove
 from .registry import Spec, get
 
@@ -582,7 +583,7 @@ class Derivation:
                     break
                 nodes = " \\to ".join([occ_t] + [self.graph.nodes[x].latex for x in path])
                 lhs = rf"\frac{{\partial L}}{{\partial {occ_t}}}"
-                out.append((f"{c.path} path", nodes, lhs, " ".join(f.latex for f in chain),
+                out.append((f"{c.path} path", nodes, lhs, r" \, ".join(f.latex for f in chain),
                             r" \cdot ".join(self._factor(f.value, tex=True) for f in chain)))
         return out
 
@@ -593,21 +594,20 @@ class Derivation:
         idx, comp_d = self.elementwise(p, expanded=False)
         comp = comp_d if big else self.elementwise(p)[1]
         ix = "".join(str(s) for s in idx)
-        lines = [rf"\frac{{\partial L}}{{\partial {node.latex}}} &= {self.tex(g.total)}"]
-        if g.expanded != g.total and not big:
-            lines.append(rf"&= {self.tex(g.expanded)}")
+        lhs = rf"\frac{{\partial L}}{{\partial {node.latex}}}"
+        forms = [self.tex(g.total)] + ([self.tex(g.expanded)] if g.expanded != g.total and not big else [])
+        lines = [aligned(lhs, forms)]
         if ix:
             elem = rf"\left({node.latex}\right)_{{{ix}}}" if "_" in node.latex else f"{node.latex}_{{{ix}}}"
-            lines.append(rf"\frac{{\partial L}}{{\partial {elem}}} &= {self.tex(comp_d)}")
-            if comp != comp_d:
-                lines.append(rf"&= {self.tex(comp)}")
+            lines.append(aligned(rf"\frac{{\partial L}}{{\partial {elem}}}",
+                                 [self.tex(comp_d)] + ([self.tex(comp)] if comp != comp_d else [])))
         elif comp != g.expanded:
-            lines.append(rf"&= {self.tex(comp)}")
+            lines.append(aligned("", [self.tex(comp)]))
         if p == self.spec.wrt[0]:
             i = str(idx[0]) if idx else "i"
             for sym, at, c in self.delta_elementwise(i):
                 lhs = rf"\left({self.tex(sym)}\right)_{{{at}}}" if at != 0 else self.tex(sym)
-                lines.append(rf"{lhs} &= {self.tex(c)}")
+                lines.append(aligned(lhs, [self.tex(c)]))
         return lines
 
     def latex(self, proof=True) -> str:
@@ -628,17 +628,16 @@ class Derivation:
             node = self.graph.nodes[p]
             L += ["", r"\paragraph{Computational paths from $%s$ to $L$.}" % node.latex, r"\begin{enumerate}"]
             for head, nodes, lhs, labels, values in blocks:
-                L += [rf"\item {T(head)}: ${nodes}$", r"\begin{align*}",
-                      f"  {lhs} &= {labels} \\\\", f"  &= {values}", r"\end{align*}"]
+                L += [rf"\item {T(head)}: ${nodes}$", r"\begin{align*}", aligned(lhs, [labels, values]),
+                      r"\end{align*}"]
             L.append(r"\end{enumerate}")
         L += ["", r"\paragraph{Backpropagation, step by step.} "
               r"$\bar{x}$ denotes $\partial L/\partial x$; $\odot$ is the elementwise product.",
               r"\begin{align*}"]
         rows = []
         for rule, note, _, tex in self.steps_rows():
-            head = T(rule) + (": " + T(note) if note else "")
-            body = f"  {tex[0]} &= {tex[1]}" + "".join(f" \\\\\n  &= {t}" for t in tex[2:])
-            rows.append(r"\intertext{\emph{%s}}" % head + "\n" + body)
+            head = T(rule_in_words(rule, note))
+            rows.append(r"\intertext{\emph{%s}}" % head + "\n" + aligned(tex[0], tex[1:]))
         L += [" \\\\\n".join(rows), r"\end{align*}"]
         for p in self.spec.wrt:
             L += [r"\paragraph{Result.}", r"\begin{align*}", " \\\\\n".join(self._result_tex(p)),
@@ -646,7 +645,7 @@ class Derivation:
         for heading, kind, lines in self.sections():
             L.append(r"\paragraph{%s.}" % T(heading))
             if kind == "code":
-                L += [r"\begin{verbatim}"] + [_ascii(x) for x in lines] + [r"\end{verbatim}"]
+                L += [r"{\small", r"\begin{verbatim}"] + [_ascii(x) for x in lines] + [r"\end{verbatim}", "}"]
             else:
                 L += [T(x) + "\n" for x in lines]
         if proof:
@@ -698,6 +697,41 @@ class Derivation:
 
     def _repr_markdown_(self):
         return self.markdown(proof=False)
+
+
+TEX_WIDTH = 64  # characters of display math that fit an A4 line at 11pt with 2 cm margins
+
+
+def aligned(lhs: str, forms: list) -> str:
+    """``lhs &= f₁ \\ &= f₂ …`` for an align environment, each form broken onto
+    indented continuation lines when it would run past the margin."""
+    room = max(32.0, TEX_WIDTH - tex_width(lhs))
+    rows = []
+    for k, form in enumerate(forms):
+        lines = break_tex(form, room)
+        rows.append(f"  {lhs if k == 0 else ''} &= {lines[0]}")
+        rows += [rf"  &\qquad {ln}" for ln in lines[1:]]
+    return " \\\\\n".join(rows)
+
+
+def rule_in_words(rule: str, note: str = "") -> str:
+    """A sweep step's rule as a sentence for typeset derivations."""
+    words = rule
+    if rule == "loss gradient":
+        words = "gradient of the loss with respect to its prediction"
+    elif rule.startswith("activation "):
+        words = f"chain rule through the activation {rule.removeprefix('activation ')}, elementwise"
+    elif rule.startswith("affine ") and rule.endswith(": input"):
+        words = f"chain rule through the affine map {rule[7:-7]}: multiply by the transposed matrix"
+    elif rule.startswith("affine ") and rule.endswith(": bias"):
+        words = f"the bias enters {rule[7:-6]} directly: its occurrence takes that adjoint"
+    elif rule.startswith("affine ") and rule.endswith(": matrix"):
+        words = f"outer-product rule for the matrix in {rule[7:-8]}"
+    elif rule == "sum over consumers":
+        words = "multivariate chain rule: sum over every node this one feeds"
+    if note.endswith(" path"):
+        return f"{words} (chain rule along the {note})"
+    return f"{words}; {note}" if note else words
 
 
 def _ascii(s: str) -> str:

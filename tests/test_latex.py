@@ -28,7 +28,7 @@ def test_latex_is_ascii_for_every_derivation(name):
 def test_latex_body_has_every_section():
     body = derive("shared_bias").latex()
     for needle in [r"\paragraph{Forward pass.}", r"\paragraph{Computational paths from $b$ to $L$.}",
-                   r"\intertext{\emph{sum over occurrences of b: evaluated at $b_{(1)}$ = $b_{(2)}$ = b}}",
+                   r"\intertext{\emph{sum over occurrences of b; evaluated at $b_{(1)}$ = $b_{(2)}$ = b}}",
                    r"\delta_{\text{hidden}} = \bar{z}_{1} &= g'\left(z_{1}\right) \odot \bar{h}_{1}",
                    r"\paragraph{Proof.}", r"\paragraph{Discussion.}"]:
         assert needle in body, needle
