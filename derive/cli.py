@@ -6,8 +6,9 @@ import importlib
 import sys
 
 from .errors import UsageError
+from .pdf import compile_pdf, standalone
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main", "standalone"]
 
 EPILOG = """\
 examples:
@@ -21,6 +22,7 @@ examples:
   python -m derive sigmoid_mlp --wrt b1,W1,x --check
   python -m derive rnn_bptt --loss "(yhat_1 - y_1)**2 - y_2*log(yhat_2)" --check --params p.json
   python -m derive trace "ln(sin(x1)) + x1*exp(x2)" --at x1=pi/6 x2=1 --wrt x1
+  python -m derive report -o report.pdf
 
 Typed expressions are parsed safely (never evaluated as Python): numbers, pi, E,
 + - * / ** and exp, log, ln, sqrt, sin, cos, tan, tanh, sigmoid, softplus, abs, max, min.
@@ -117,11 +119,14 @@ def _trace(argv) -> tuple[int, str, str | None]:
     if args.output is not None and not args.output.strip():
         raise UsageError("-o needs a file name, e.g. -o trace.tex")
     t = trace(args.expression, args.at, wrt=args.wrt, reverse=args.mode == "reverse")
-    if args.output and args.output.endswith(".tex") and not (args.json or args.markdown):
+    document = bool(args.output) and args.output.endswith((".tex", ".pdf"))
+    if args.output and args.output.endswith(".pdf") and (args.json or args.markdown):
+        raise UsageError("-o FILE.pdf writes a typeset document; drop --json/--markdown")
+    if document and not (args.json or args.markdown):
         args.latex = True
     if args.latex:
         text = t.latex()
-        text = standalone(text) if args.output and args.output.endswith(".tex") else text
+        text = standalone(text) if document else text
     elif args.markdown:
         text = t.markdown()
     elif args.json:
@@ -167,10 +172,36 @@ def derivation_help(name) -> str:
     return "\n".join(L) + "\n"
 
 
+def build_report_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m derive report", description="One LaTeX document with every derivation "
+                "(or those named), its proof and its numeric checks.",
+                epilog="examples:\n  python -m derive report -o report.pdf\n"
+                       "  python -m derive report shared_bias trace -o p1_p4.tex --no-check\n",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("names", nargs="*", help="sections (default: all, in problem order)")
+    p.add_argument("-o", "--output", help="FILE.tex (a document) or FILE.pdf (needs pdflatex); default stdout")
+    p.add_argument("--no-check", action="store_true", help="leave out the numeric checks (no JAX)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed for the checks' random points (default 0)")
+    return p
+
+
+def _report(argv) -> tuple[int, str, str | None]:
+    args = build_report_parser().parse_args(argv)
+    if args.output is not None and not args.output.strip():
+        raise UsageError("-o needs a file name, e.g. -o report.pdf")
+    if args.output and not args.output.endswith((".tex", ".pdf")):
+        raise UsageError(f"report -o writes a .tex or .pdf file; got {args.output!r}")
+    report = importlib.import_module("checks.report").report  # runs checks: imported only when asked for
+    text, passed = report(args.names, seed=args.seed, check=not args.no_check)
+    return (0 if passed else 1), text, args.output
+
+
 def run(argv) -> tuple[int, str, str | None]:
     """Run the CLI on ``argv``; returns (exit status, text, output path or None)."""
     if argv and argv[0] == "trace":
         return _trace(argv[1:])
+    if argv and argv[0] == "report":
+        return _report(argv[1:])
     from .registry import REGISTRY
 
     if argv and argv[0] in REGISTRY and any(a in ("-h", "--help") for a in argv[1:]):
@@ -189,6 +220,8 @@ def _dispatch(args) -> tuple[int, str]:
         lines = [f"{n:<{width}}  {REGISTRY[n].description}" for n in names()]
         lines.append(f"{'trace':<{width}}  P4: evaluation trace of any expression, forward and reverse mode "
                      "(python -m derive trace --help)")
+        lines.append(f"{'report':<{width}}  every derivation, proof and numeric check in one LaTeX/PDF document "
+                     "(python -m derive report --help)")
         return 0, "\n".join(lines) + "\n"
     wrt = [w.strip() for w in args.wrt.split(",") if w.strip()] if args.wrt else None
     if args.output is not None and not args.output.strip():
@@ -207,32 +240,19 @@ def _dispatch(args) -> tuple[int, str]:
                                     as_json=args.json, wrt=wrt, eps=args.eps, lr=args.lr)
     d = derive(args.name, wrt=wrt, **_options(args))
     proof = not args.no_proof
-    if args.output and args.output.endswith(".tex") and not (args.json or args.markdown):
+    document = bool(args.output) and args.output.endswith((".tex", ".pdf"))
+    if args.output and args.output.endswith(".pdf") and (args.json or args.markdown):
+        raise UsageError("-o FILE.pdf writes a typeset document; drop --json/--markdown")
+    if document and not (args.json or args.markdown):
         args.latex = True
     if args.latex:
         body = d.latex(proof=proof)
-        if args.output and args.output.endswith(".tex"):
-            body = standalone(body)
-        return 0, body
+        return 0, standalone(body) if document else body
     if args.markdown:
         return 0, d.markdown(proof=proof)
     if args.json:
         return 0, d.json(proof=proof) + "\n"
     return 0, d.text(proof=proof)
-
-
-def standalone(body: str) -> str:
-    """Wrap a LaTeX body in a document that compiles with pdflatex."""
-    return "\n".join([
-        r"\documentclass[11pt]{article}",
-        r"\usepackage[margin=2cm]{geometry}",
-        r"\usepackage{amsmath,amssymb}",
-        r"\allowdisplaybreaks",
-        r"\begin{document}",
-        body,
-        r"\end{document}",
-        "",
-    ])
 
 
 def main(argv=None) -> int:
@@ -251,7 +271,14 @@ def main(argv=None) -> int:
         print(f"error: internal error ({type(e).__name__}: {e}); please report this command line",
               file=sys.stderr)
         return 3
-    if args_out:
+    if args_out and args_out.endswith(".pdf"):
+        try:
+            compile_pdf(text, args_out, runs=2 if r"\tableofcontents" in text else 1)
+        except UsageError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote {args_out}", file=sys.stderr)
+    elif args_out:
         try:
             with open(args_out, "w", encoding="utf-8") as fh:
                 fh.write(text)

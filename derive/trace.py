@@ -24,9 +24,10 @@ from .expr import Expr, parse, to_sympy
 from .graph import display
 from .printing import latex as _latex, unicode as _unicode
 
-__all__ = ["trace", "Trace", "TraceStep", "MAX_VARIABLES"]
+__all__ = ["MAX_VARIABLES", "P4_EXAMPLE", "Trace", "TraceStep", "trace"]
 
 MAX_VARIABLES = 20
+P4_EXAMPLE = ("ln(sin(x1)) + x1*exp(x2)", {"x1": "pi/6", "x2": "1"})  # problem P4's function and point
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _OPS = {"+": (" + ", " + "), "-": (" − ", " - "), "*": ("·", r" \cdot "), "/": ("/", " / ")}
 
