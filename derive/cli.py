@@ -191,7 +191,7 @@ def _report(argv) -> tuple[int, str, str | None]:
         raise UsageError("-o needs a file name, e.g. -o report.pdf")
     if args.output and not args.output.endswith((".tex", ".pdf")):
         raise UsageError(f"report -o writes a .tex or .pdf file; got {args.output!r}")
-    report = importlib.import_module("checks.report").report  # runs checks: imported only when asked for
+    report = importlib.import_module("checks.writeup").report  # runs checks: imported only when asked for
     text, passed = report(args.names, seed=args.seed, check=not args.no_check)
     return (0 if passed else 1), text, args.output
 

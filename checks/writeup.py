@@ -1,4 +1,4 @@
-"""One LaTeX document with every derivation, its proof and its numeric checks.
+"""The write-up: one LaTeX document with every derivation, its proof and its numeric checks.
 
 ``python -m derive report -o report.pdf [NAMES…]`` — a complete write-up of the
 problems: each derivation as it prints with ``--latex``, followed by a table of
