@@ -8,11 +8,12 @@ probability s/n and judges it entry by entry. Both are stated in the report.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
-__all__ = ["gaussian_probes", "stratified", "detection_probability", "smallest_detected"]
+__all__ = ["detection_probability", "gaussian_probes", "smallest_detected", "stratified"]
 
 
 def gaussian_probes(rng: np.random.Generator, shape, count: int) -> list[np.ndarray]:
@@ -31,7 +32,7 @@ def stratified(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
     if count >= n:
         return np.arange(n)
     edges = np.linspace(0, n, count + 1).astype(np.int64)
-    return np.array([rng.integers(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])], dtype=np.int64)
+    return np.array([rng.integers(lo, hi) for lo, hi in itertools.pairwise(edges)], dtype=np.int64)
 
 
 def detection_probability(error: float, tolerances, sampled: int, n: int) -> float:

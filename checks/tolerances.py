@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["RTOL", "SAFETY", "rtol_for", "eps_for"]
+__all__ = ["RTOL", "SAFETY", "eps_for", "rtol_for"]
 
 # relative rounding error accepted in a gradient computed in this dtype (≈ 2^(−⅔·mantissa bits))
 RTOL = {

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["flatten", "rebuild", "as_float_array"]
+__all__ = ["as_float_array", "flatten", "rebuild"]
 
 
 def as_float_array(value, what: str) -> np.ndarray:
     """``value`` as a real floating array, or a TypeError/ValueError naming ``what``."""
     try:
         a = np.asarray(value)
-    except Exception as e:  # ragged lists and the like
+    except Exception as e:  # noqa: BLE001 - ragged lists and the like
         raise TypeError(f"{what} must be an array of real floats; got {type(value).__name__} ({e})") from None
     if a.dtype == object or not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
         raise TypeError(f"{what} must be an array of real floats; got dtype {a.dtype} "

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["H", "complex_step", "complex_directional", "accepts_complex"]
+__all__ = ["H", "accepts_complex", "complex_directional", "complex_step"]
 
 H = 1e-30  # far below any step a real difference could use; the error is O(h²) relative
 
@@ -61,6 +61,6 @@ def accepts_complex(f, x, direction, reference, tolerance) -> bool:
     along ``direction`` matches ``reference`` (a real difference) within ``tolerance``."""
     try:
         value = complex_directional(f, x, direction)
-    except Exception:  # any failure on complex input means "not complex-safe"
+    except Exception:  # noqa: BLE001 - any failure on complex input means "not complex-safe"
         return False
     return bool(np.isfinite(value) and abs(value - reference) <= tolerance)

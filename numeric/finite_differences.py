@@ -16,8 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Differences", "step", "central_difference", "richardson", "richardson_detail",
-           "directional_detail", "slope_jumps"]
+__all__ = [
+    "Differences",
+    "central_difference",
+    "directional_detail",
+    "richardson",
+    "richardson_detail",
+    "slope_jumps",
+    "step",
+]
 
 EPS = np.finfo(np.float64).eps
 
@@ -136,8 +143,8 @@ def directional_detail(f, x, direction, eps: float = EPS, f0=None) -> Difference
     """Richardson difference of t ↦ f(x + t·v) at t = 0: the directional derivative ∇f·v.
 
     Four calls of f (five without ``f0``) whatever the size of x. The step is
-    ε^(1/5)·max(1, rms |x|) / rms |v|; the rounding of x + t·v itself enters
-    the error estimate through |v|·|x|.
+    ε^(1/5)·max(1, |x|) / |v|, both magnitudes averaged with weights vᵢ² (so a
+    coordinate direction eᵢ gets exactly the per-coordinate step of xᵢ).
 
     >>> v = np.array([1.0, -2.0])
     >>> d = directional_detail(lambda u: np.sum(u ** 2), np.array([3.0, 1.0]), v)
@@ -146,8 +153,11 @@ def directional_detail(f, x, direction, eps: float = EPS, f0=None) -> Difference
     """
     x = np.asarray(x, dtype=np.float64)
     v = np.asarray(direction, dtype=np.float64)
-    rms = lambda a: float(np.sqrt(np.mean(a * a))) if a.size else 0.0  # noqa: E731
-    h = 2.0 ** np.round(np.log2(eps ** 0.2 * max(1.0, rms(x)) / max(rms(v), 1e-300)))
+    w = v * v
+    total = max(float(np.sum(w)), 1e-300)
+    xs = float(np.sqrt(np.sum(w * x * x) / total))
+    vs = float(np.sqrt(np.sum(w * w) / total))
+    h = 2.0 ** np.round(np.log2(eps ** 0.2 * max(1.0, xs) / max(vs, 1e-300)))
     calls = 4
     if f0 is None:
         f0, calls = float(f(x.copy())), 5

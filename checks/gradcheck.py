@@ -1,0 +1,426 @@
+"""``gradcheck``: a gradient against JAX autodiff and finite differences, with a diagnosis.
+
+Three values meet at every compared point — the gradient under test
+("derived"), JAX's (when ``f`` can be traced) and a finite difference
+(Richardson, or the complex step when ``f`` is complex-safe) — and the one
+that disagrees is named. Finite differences always run in float64, whatever
+the dtype of ``x``; tolerances come from their error estimate and from the
+precision of the arrays involved (:mod:`checks.tolerances`).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from numeric.complex_step import accepts_complex, complex_directional, complex_step
+from numeric.finite_differences import directional_detail, richardson_detail
+
+from . import diagnosis as dg
+from .report import Entry, GradcheckReport, TensorReport
+from .sampling import detection_probability, gaussian_probes, stratified
+from .taylor import taylor_order
+from .tolerances import SAFETY, eps_for, rtol_for
+from .trees import as_float_array, flatten, rebuild
+
+__all__ = ["FULL_LIMIT", "MODES", "assert_gradients", "gradcheck"]
+
+FULL_LIMIT = 512  # "auto" checks every coordinate of tensors up to this size, else directional
+MODES = ("auto", "full", "directional")
+KINK_SHARE = 0.1  # a mismatch is a kink when the samples' distance from a smooth curve is this large
+
+
+class _Counted:
+    """f on a list of float64 tensors, with a call count and a scalar check."""
+
+    def __init__(self, f, kind, names):
+        self.f, self.kind, self.names, self.calls = f, kind, names, 0
+
+    def __call__(self, arrays) -> float:
+        self.calls += 1
+        with np.errstate(all="ignore"):
+            out = self.f(rebuild(self.kind, self.names, arrays))
+        a = np.asarray(out)
+        if a.size != 1:
+            raise ValueError(f"f must return a scalar; it returned shape {a.shape}")
+        return a.reshape(()).item() if np.iscomplexobj(a) else float(a.reshape(()))
+
+
+def _jax_gradient(f, kind, names, arrays):
+    """(gradients, status): JAX's gradient of f, or None and why not."""
+    try:
+        from numeric.autodiff import jax, jnp
+    except ImportError as e:  # pragma: no cover - JAX is a dependency, but stay usable without it
+        return None, f"not installed ({e})"
+    try:
+        g = jax.grad(lambda *a: f(rebuild(kind, names, list(a))), argnums=tuple(range(len(arrays))))(
+            *[jnp.asarray(a, dtype=jnp.float64) for a in arrays])
+        return [np.asarray(v, dtype=np.float64) for v in g], "used"
+    except Exception as e:  # noqa: BLE001 - f is not traceable: NumPy on tracers, control flow, …
+        first = (str(e).strip().splitlines() or [""])[0][:120]
+        return None, f"f could not be traced ({type(e).__name__}: {first})"
+
+
+def _derived(grad, x, kind, names, shapes):
+    g = grad(x)
+    if kind == "dict":
+        if not isinstance(g, dict) or set(g) != set(names):
+            got = sorted(g) if isinstance(g, dict) else type(g).__name__
+            raise ValueError(f"grad(x) must return a dict with keys {sorted(names)}; got {got}")
+        leaves = [g[n] for n in names]
+    elif kind == "sequence":
+        if not isinstance(g, (tuple, list)) or len(g) != len(names):
+            raise ValueError(f"grad(x) must return a tuple of {len(names)} arrays, one per tensor of x; "
+                             f"got {type(g).__name__}")
+        leaves = list(g)
+    else:
+        leaves = [g]
+    out = []
+    for n, s, v in zip(names, shapes, leaves):
+        a = as_float_array(v, f"grad(x) for {n}")
+        if a.shape != s:
+            raise ValueError(f"grad(x) for {n} has shape {a.shape}; expected {s}, the shape of {n}")
+        out.append(a)
+    return out
+
+
+def _validate(f, grad, mode, probes, coordinates, complex_mode, jax_mode):
+    if not callable(f):
+        raise TypeError(f"f must be a callable returning a scalar; got {type(f).__name__}")
+    if grad is not None and not callable(grad):
+        raise TypeError(f"grad must be a callable returning the gradient (same structure as x) or None "
+                        f"(check JAX's gradient); got {type(grad).__name__}")
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+    for what, v in (("probes", probes), ("coordinates", coordinates)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
+            raise ValueError(f"{what} must be a whole number ≥ 0; got {v!r}")
+    if probes + coordinates == 0:
+        raise ValueError("probes and coordinates are both 0; directional mode needs at least one")
+    if complex_mode not in ("auto", True, False):
+        raise ValueError(f"complex_step must be 'auto', True or False; got {complex_mode!r}")
+    if jax_mode not in ("auto", True, False):
+        raise ValueError(f"jax must be 'auto', True or False; got {jax_mode!r}")
+
+
+def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="auto", probes: int = 4,
+              coordinates: int = 11, taylor: bool = False, parts: dict | None = None, seed: int = 0,
+              worst: int = 3) -> GradcheckReport:
+    """Check ``grad`` (the gradient of the scalar function ``f``) at ``x``.
+
+    ``x`` is an array, a dict of arrays or a tuple of arrays; ``f(x)`` returns a
+    scalar and ``grad(x)`` the gradient with the structure of ``x`` (without
+    ``grad``, JAX's gradient of f is the one checked). ``mode``: ``"full"``
+    compares every coordinate (4n + 1 evaluations per tensor), ``"directional"``
+    uses ``probes`` Gaussian directions and ``coordinates`` stratified sampled
+    coordinates (≈ 4·(probes + coordinates) evaluations, whatever the size),
+    ``"auto"`` picks full up to 512 entries. ``jax``: ``"auto"`` uses JAX when
+    f can be traced. ``parts``: {tensor: {label: array}} named contributions of
+    the derived gradient (paths, time steps) for the diagnosis.
+    ``taylor=True`` adds the Taylor-remainder test.
+
+    >>> import numpy as np
+    >>> f = lambda v: np.sum(np.tanh(v) ** 2)
+    >>> r = gradcheck(f, np.array([0.5, -1.0]), lambda v: 2 * np.tanh(v) / np.cosh(v) ** 2, jax=False)
+    >>> r.passed, r.tensors["x"].diagnosis
+    (True, 'ok')
+    >>> r = gradcheck(f, np.array([0.5, -1.0]), lambda v: -2 * np.tanh(v) / np.cosh(v) ** 2, jax=False)
+    >>> r.passed, r.tensors["x"].diagnosis, [h.kind for h in r.tensors["x"].hints]
+    (False, 'derived_wrong', ['sign_flip'])
+    """
+    start = time.perf_counter()
+    _validate(f, grad, mode, probes, coordinates, complex_step, jax)
+    kind, leaves = flatten(x)
+    names = [n for n, _ in leaves]
+    given = [a for _, a in leaves]
+    x64 = [a.astype(np.float64) for a in given]
+    fc = _Counted(f, kind, names)
+    with np.errstate(all="ignore"):
+        out = np.asarray(f(rebuild(kind, names, [a.copy() for a in x64])))
+    if out.size != 1 or not np.issubdtype(out.dtype, np.number) or np.iscomplexobj(out):
+        raise ValueError(f"f must return a real scalar; it returned {out.dtype} with shape {out.shape}")
+    f0 = float(out.reshape(()))
+    if not np.isfinite(f0):
+        raise ValueError(f"f(x) = {f0} is not finite; check at a point inside f's domain")
+    eps = max(eps_for(out.dtype), eps_for(np.float64))
+    notes = []
+    if any(a.dtype != np.float64 for a in given):
+        notes.append(f"x given as {', '.join(sorted({str(a.dtype) for a in given}))}: f was evaluated in float64 "
+                     "for finite differences and JAX; grad was called with x as given")
+    if out.dtype != np.float64:
+        notes.append(f"f returns {out.dtype} even for float64 input: steps and error estimates use its precision")
+
+    jg, jax_status = (None, "not requested") if jax is False else _jax_gradient(f, kind, names, x64)
+    if jax is True and jg is None:
+        raise ValueError(f"jax=True but JAX's gradient is unavailable: {jax_status}")
+    if grad is None:
+        if jg is None:
+            raise ValueError(f"grad is None, so JAX's gradient would be checked, but {jax_status}; pass grad")
+        derived, jg, jax_status = jg, None, "is the gradient under test"
+    else:
+        derived = _derived(grad, x, kind, names, [a.shape for a in given])
+    rtol = rtol_for(*[a.dtype for a in given], *[a.dtype for a in derived], out.dtype)
+    rng = np.random.default_rng(seed)
+    parts = dict(parts or {})
+    methods, tensors = set(), {}
+    for i, name in enumerate(names):
+        def fp(v, i=i):
+            v = np.asarray(v)
+            return fc(x64[:i] + [v if np.iscomplexobj(v) else v.astype(np.float64)] + x64[i + 1:])
+
+        n = x64[i].size
+        full = mode == "full" or (mode == "auto" and n <= FULL_LIMIT)
+        use_complex = False
+        v = rng.standard_normal(x64[i].shape)
+        probe = directional_detail(fp, x64[i], v, eps, f0)  # directional mode's first probe
+        if complex_step is not False and n > 0:
+            use_complex = accepts_complex(fp, x64[i], v, float(probe.value),
+                                          SAFETY * float(probe.error) + 1e-9 * abs(float(probe.value)))
+            if complex_step is True and not use_complex:
+                notes.append(f"complex_step=True but f is not complex-safe for {name}; used Richardson")
+        methods.add("complex step" if use_complex else "Richardson (central, h and h/2)")
+        check = _full if full else _directional
+        tensors[name] = check(name, fp, x64[i], derived[i], None if jg is None else jg[i], given[i].dtype,
+                              rtol, eps, f0, use_complex, rng, probes, coordinates, parts.get(name), worst,
+                              (v, probe))
+        if taylor:
+            t = taylor_order(fp, x64[i], derived[i], rng.standard_normal(x64[i].shape), f0, eps)
+            tensors[name].taylor = t
+            if t["order"] is not None and t["order"] < 1.5 and tensors[name].passed:
+                tensors[name].passed, tensors[name].diagnosis = False, dg.DERIVED
+                tensors[name].hints.append(dg.Hint("taylor", f"Taylor remainder falls like h^{t['order']:.2f}, "
+                                                             "not h²: the gradient is wrong along a random direction"))
+    hints = []
+    failed = [n for n, t in tensors.items() if not t.passed]
+    if len(tensors) > 1 and len(failed) == 1:
+        hints.append(dg.Hint("one_tensor", f"only {failed[0]} is wrong; the other {len(tensors) - 1} "
+                                           f"tensor(s) agree"))
+    return GradcheckReport(not failed, tensors, hints, fc.calls + 1, time.perf_counter() - start,
+                           " and ".join(sorted(methods)) or "none", jax_status, notes)
+
+
+def _fd_full(fp, x, eps, use_complex):
+    """(value, error, nonsmooth, evaluations) for every coordinate."""
+    if use_complex:
+        value = complex_step(fp, x)
+        err = 8.0 * eps * np.maximum(np.abs(value), float(np.max(np.abs(value))) * 1e-3)
+        return value, err, np.zeros_like(value), x.size
+    d = richardson_detail(fp, x, eps)
+    return d.value, d.error, d.nonsmooth, d.evaluations
+
+
+def _unit(x, flat_index):
+    e = np.zeros(x.size)
+    e[flat_index] = 1.0
+    return e.reshape(x.shape)
+
+
+def _measure(fp, x, v, eps, f0, use_complex):
+    """(value, error, nonsmooth or None, evaluations) of ∇f·v; the complex step
+    leaves the kink measure to :func:`_rejudge`, which runs only on mismatches."""
+    if use_complex:
+        value = complex_directional(fp, x, v)
+        return value, 8.0 * eps * max(abs(value), 1e-300), None, 1
+    d = directional_detail(fp, x, v, eps, f0)
+    return float(d.value), float(d.error), float(d.nonsmooth), d.evaluations
+
+
+def _rejudge(entries, fp, x, eps, f0):
+    """Real differences (with their kink measure) where a complex step disagrees; returns the calls made."""
+    calls = 0
+    for e in entries:
+        if e.fd is not None and e.fd_nonsmooth is None and abs(e.derived - e.fd) > e.allowed:
+            v = e.direction if e.direction is not None else _unit(x, int(np.ravel_multi_index(e.index, x.shape)))
+            d = directional_detail(fp, x, v, eps, f0)
+            e.fd_nonsmooth, calls = float(d.nonsmooth), calls + d.evaluations
+    return calls
+
+
+def _judge(entries, votes, has_jax):
+    """Classify each measured Entry; return (fd_bad, kinks, jax_bad) lists."""
+    fd_bad, kinks, jax_bad = [], [], []
+    for e in entries:
+        d_fd = None if e.fd is None else abs(e.derived - e.fd)
+        fd_off = d_fd is not None and d_fd > e.allowed
+        if fd_off and (e.fd_nonsmooth or 0.0) >= KINK_SHARE * d_fd:
+            e.kink = True
+            kinks.append(e)
+            continue
+        jax_off = has_jax and e.jax is not None and abs(e.derived - e.jax) > e.jax_allowed
+        if fd_off:
+            fd_bad.append(e)
+        if jax_off:
+            jax_bad.append(e)
+        if fd_off or jax_off:
+            if not has_jax or e.jax is None or e.fd is None:
+                votes[dg.DERIVED] += 1
+            else:
+                jf = abs(e.jax - e.fd) <= e.allowed
+                if fd_off and jax_off:
+                    votes[dg.DERIVED if jf else dg.NO_CONSENSUS] += 1
+                elif fd_off:
+                    votes[dg.FD_ODD] += 1
+                else:
+                    votes[dg.JAX_ODD] += 1
+    return fd_bad, kinks, jax_bad
+
+
+class _Measured(Entry):
+    """An Entry with the private numbers the judgement needs."""
+
+    def __init__(self, *a, fd_nonsmooth=None, jax_allowed=np.inf, direction=None, **k):
+        super().__init__(*a, **k)
+        self.fd_nonsmooth, self.jax_allowed, self.direction = fd_nonsmooth, jax_allowed, direction
+
+    def public(self) -> Entry:
+        return Entry(self.index, self.derived, self.jax, self.fd, self.fd_error, self.allowed, self.kink, self.probe)
+
+
+def _rel(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.size == 0:
+        return 0.0
+    diff = float(np.max(np.abs(a - b)))
+    return 0.0 if diff == 0 else diff / max(float(np.max(np.abs(b))), 1e-300)
+
+
+def _finish(name, x, D, J, dtype, rtol, mode, entries, evals, parts, worst, extra_hints=(), detection=None):
+    votes = {dg.DERIVED: 0, dg.FD_ODD: 0, dg.JAX_ODD: 0, dg.NO_CONSENSUS: 0}
+    fd_bad, kinks, jax_bad = _judge(entries, votes, J is not None)
+    if not fd_bad and not jax_bad:
+        diagnosis = dg.KINK if kinks else dg.OK
+    else:
+        diagnosis = dg.odd_one_out(votes)
+    passed = diagnosis in dg.PASSING
+    smooth = [e for e in entries if e.fd is not None and not e.kink]
+    rel_fd = _rel([e.derived for e in smooth], [e.fd for e in smooth]) if smooth else None
+    rel_jax = _rel(D, J) if J is not None else None
+    if J is not None:
+        reference, abs_err, rel_err = "JAX", float(np.max(np.abs(D - J))) if D.size else 0.0, rel_jax
+    else:
+        reference = "finite differences" + (" (probes)" if mode == "directional" else "")
+        abs_err = max([abs(e.derived - e.fd) for e in smooth], default=0.0)
+        rel_err = rel_fd or 0.0
+    hints = []
+    if diagnosis == dg.DERIVED:
+        ref = J
+        if ref is None and mode == "full":
+            ref = np.array([e.fd for e in entries]).reshape(D.shape)
+        if ref is not None:
+            allowed = (np.full(D.shape, max(e.jax_allowed for e in entries)) if J is not None
+                       else np.array([e.allowed for e in entries]).reshape(D.shape))
+            hints = dg.hints_for(name, D, ref, allowed, parts, tol=max(1e-6, 10 * rtol))
+        else:
+            probes = [e for e in entries if e.probe is not None]
+            hints = dg.probe_hints(name, [e.derived for e in probes], [e.fd for e in probes], tol=max(1e-6, 10 * rtol))
+    hints += list(extra_hints)
+
+    def badness(e):
+        scores = [0.0]
+        if e.fd is not None and not e.kink:
+            scores.append(abs(e.derived - e.fd) / max(e.allowed, 1e-300))
+        if e.jax is not None:
+            scores.append(abs(e.derived - e.jax) / max(e.jax_allowed, 1e-300))
+        return max(scores)
+
+    ranked = sorted(entries, key=badness, reverse=True)[:worst]
+    fd_est = max([e.fd_error for e in entries if e.fd_error is not None], default=0.0)
+    return TensorReport(name, tuple(x.shape), str(dtype), mode, passed, diagnosis, reference, abs_err,
+                        rel_err, rel_jax, rel_fd, fd_est, rtol, [e.public() for e in ranked],
+                        [e.index if e.probe is None else f"{name}·v{e.probe}" for e in kinks], hints, evals,
+                        detection)
+
+
+def _full(name, fp, x, D, J, dtype, rtol, eps, f0, use_complex, rng, probes, coordinates, parts, worst, first):
+    value, err, nonsmooth, evals = _fd_full(fp, x, eps, use_complex)
+    evals += first[1].evaluations
+    scale = max(float(np.max(np.abs(value))) if value.size else 0.0, 1e-300)
+    allowed = SAFETY * err + rtol * scale
+    jscale = max(float(np.max(np.abs(J))) if J is not None and J.size else 0.0, 1e-300)
+    entries = []
+    for k, ix in enumerate(np.ndindex(*x.shape)):
+        entries.append(_Measured(tuple(int(i) for i in ix), float(D[ix]), None if J is None else float(J[ix]),
+                                 float(value[ix]), float(err[ix]), float(allowed[ix]),
+                                 fd_nonsmooth=None if use_complex else float(nonsmooth[ix]),
+                                 jax_allowed=rtol * jscale))
+    evals += _rejudge(entries, fp, x, eps, f0)
+    return _finish(name, x, D, J, dtype, rtol, "full", entries, evals, parts, worst)
+
+
+def _directional(name, fp, x, D, J, dtype, rtol, eps, f0, use_complex, rng, probes, coordinates, parts, worst,
+                 first):
+    n = x.size
+    scale = max(float(np.max(np.abs(J if J is not None else D))), 1e-300)
+    entries, evals, taus = [], 0, []
+    directions = [first[0], *gaussian_probes(rng, x.shape, probes - 1)] if probes else []
+    for k, v in enumerate(directions, 1):
+        if k == 1:
+            d = first[1]
+            value, err, ns, calls = float(d.value), float(d.error), float(d.nonsmooth), d.evaluations
+            if use_complex:
+                value, err, calls = complex_directional(fp, x, v), 8.0 * eps * abs(complex_directional(fp, x, v)), 6
+        else:
+            value, err, ns, calls = _measure(fp, x, v, eps, f0, use_complex)
+        evals += calls
+        err = max(err, 8.0 * eps * float(np.sum(np.abs(D * v))))  # rounding of the sum ∇f·v itself
+        tau = SAFETY * err + rtol * scale * float(np.linalg.norm(v))
+        taus.append(tau)
+        entries.append(_Measured(None, float(np.sum(D * v)), None if J is None else float(np.sum(J * v)),
+                                 value, err, tau, probe=k, fd_nonsmooth=ns, direction=v,
+                                 jax_allowed=rtol * scale * float(np.linalg.norm(v)) + tau))
+    sampled = {int(i) for i in stratified(rng, n, coordinates)}
+    if J is not None:  # JAX judged every entry: measure the worst of those it rejects too
+        off = np.abs(D - J).reshape(-1) > rtol * scale
+        sampled |= {int(i) for i in np.argsort(-np.abs(D - J).reshape(-1))[:4] if off[i]}
+    for flat in sorted(sampled):
+        value, err, ns, calls = _measure(fp, x, _unit(x, flat), eps, f0, use_complex)
+        evals += calls
+        ix = tuple(int(i) for i in np.unravel_index(flat, x.shape))
+        entries.append(_Measured(ix, float(D.reshape(-1)[flat]), None if J is None else float(J.reshape(-1)[flat]),
+                                 value, err, SAFETY * err + rtol * scale, fd_nonsmooth=ns,
+                                 jax_allowed=rtol * scale))
+    extra = []
+    if J is not None:
+        measured = {e.index for e in entries if e.index is not None}
+        off = np.argwhere(np.abs(D - J) > rtol * scale)
+        unmeasured = [tuple(int(i) for i in ix) for ix in off if tuple(int(i) for i in ix) not in measured]
+        for ix in unmeasured[:worst]:
+            entries.append(_Measured(ix, float(D[ix]), float(J[ix]), None, None, np.inf, jax_allowed=rtol * scale))
+        if len(off) >= 1:
+            full_hints = dg.hints_for(name, D, J, rtol * scale, parts, tol=max(1e-6, 10 * rtol))
+            extra = [h for h in full_hints if h.kind in ("transpose", "one_slice", "one_entry", "missing_part",
+                                                           "swapped_part")]
+    evals += _rejudge(entries, fp, x, eps, f0)
+    typical = float(np.sqrt(np.mean(D * D))) if n else 0.0
+    rel = 0.1
+    detection = {"probes": probes, "coordinates": len(sampled), "n": n, "relative_error": rel,
+                 "probability": 1.0 if J is not None and rel * typical > rtol * scale
+                 else detection_probability(rel * typical, taus, len(sampled), n),
+                 "probability_fd_only": detection_probability(rel * typical, taus, len(sampled), n),
+                 "jax_all": J is not None}
+    report = _finish(name, x, D, J, dtype, rtol, "directional", entries, evals, parts, worst, (), detection)
+    if not report.passed:
+        report.hints += [h for h in extra if h.kind not in {x.kind for x in report.hints}]
+    return report
+
+
+def assert_gradients(f, x, grad=None, **options) -> GradcheckReport:
+    """:func:`gradcheck`, raising ``AssertionError`` with the readable report when it fails.
+
+    >>> import numpy as np
+    >>> assert_gradients(lambda v: np.sum(v ** 3), np.array([1.0, 2.0]), lambda v: 3 * v ** 2, jax=False).passed
+    True
+    >>> assert_gradients(lambda v: np.sum(v ** 3), np.array([1.0, 2.0]), lambda v: 3 * v, jax=False)
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    AssertionError: gradcheck FAILED for x  (...)
+    ✗ x (2, float64, full): WRONG: the derived gradient is the odd one out
+    ...
+          x[1]           derived  6  FD  12 ± ...
+    ...
+    """
+    report = gradcheck(f, x, grad, **options)
+    if not report.passed:
+        raise AssertionError(str(report))
+    return report
