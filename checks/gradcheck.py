@@ -105,7 +105,7 @@ def _validate(f, grad, mode, probes, coordinates, complex_mode, jax_mode):
 
 def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="auto", probes: int = 4,
               coordinates: int = 11, taylor: bool = False, parts: dict | None = None, seed: int = 0,
-              worst: int = 3) -> GradcheckReport:
+              worst: int = 3, jax_gradient=None, rtol: float | None = None) -> GradcheckReport:
     """Check ``grad`` (the gradient of the scalar function ``f``) at ``x``.
 
     ``x`` is an array, a dict of arrays or a tuple of arrays; ``f(x)`` returns a
@@ -117,7 +117,10 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
     ``"auto"`` picks full up to 512 entries. ``jax``: ``"auto"`` uses JAX when
     f can be traced. ``parts``: {tensor: {label: array}} named contributions of
     the derived gradient (paths, time steps) for the diagnosis.
-    ``taylor=True`` adds the Taylor-remainder test.
+    ``taylor=True`` adds the Taylor-remainder test. ``jax_gradient``: an
+    autodiff gradient computed elsewhere (structure of x), used as the JAX
+    oracle; ``rtol`` overrides the dtype table (:data:`checks.RTOL`) for
+    callers that know their rounding better.
 
     >>> import numpy as np
     >>> f = lambda v: np.sum(np.tanh(v) ** 2)
@@ -150,7 +153,13 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
     if out.dtype != np.float64:
         notes.append(f"f returns {out.dtype} even for float64 input: steps and error estimates use its precision")
 
-    jg, jax_status = (None, "not requested") if jax is False else _jax_gradient(f, kind, names, x64)
+    if jax_gradient is not None:
+        jg, jax_status = _derived(lambda _: jax_gradient, x, kind, names, [a.shape for a in given]), "given"
+        jg = [a.astype(np.float64) for a in jg]
+    elif jax is False:
+        jg, jax_status = None, "not requested"
+    else:
+        jg, jax_status = _jax_gradient(f, kind, names, x64)
     if jax is True and jg is None:
         raise ValueError(f"jax=True but JAX's gradient is unavailable: {jax_status}")
     if grad is None:
@@ -159,7 +168,10 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
         derived, jg, jax_status = jg, None, "is the gradient under test"
     else:
         derived = _derived(grad, x, kind, names, [a.shape for a in given])
-    rtol = rtol_for(*[a.dtype for a in given], *[a.dtype for a in derived], out.dtype)
+    if rtol is None:
+        rtol = rtol_for(*[a.dtype for a in given], *[a.dtype for a in derived], out.dtype)
+    elif not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
+        raise ValueError(f"rtol must be a number in (0, 1) or None (from the dtype); got {rtol!r}")
     rng = np.random.default_rng(seed)
     parts = dict(parts or {})
     methods, tensors = set(), {}
@@ -344,7 +356,9 @@ def _full(name, fp, x, D, J, dtype, rtol, eps, f0, use_complex, rng, probes, coo
                                  fd_nonsmooth=None if use_complex else float(nonsmooth[ix]),
                                  jax_allowed=rtol * jscale))
     evals += _rejudge(entries, fp, x, eps, f0)
-    return _finish(name, x, D, J, dtype, rtol, "full", entries, evals, parts, worst)
+    report = _finish(name, x, D, J, dtype, rtol, "full", entries, evals, parts, worst)
+    report.fd_values, report.fd_errors = value, err
+    return report
 
 
 def _directional(name, fp, x, D, J, dtype, rtol, eps, f0, use_complex, rng, probes, coordinates, parts, worst,

@@ -58,6 +58,8 @@ class TensorReport:
     evaluations: int = 0
     detection: dict | None = None
     taylor: dict | None = None
+    fd_values: object = None  # full mode: the finite-difference gradient (array), and its error estimates
+    fd_errors: object = None
 
     def lines(self) -> list[str]:
         mark = "✓" if self.passed else "✗"
@@ -123,6 +125,8 @@ class GradcheckReport:
     def to_dict(self) -> dict:
         d = asdict(self)
         for t in d["tensors"].values():
+            for k in ("fd_values", "fd_errors"):
+                t[k] = None if t[k] is None else t[k].tolist()
             t["hints"] = [h["text"] if isinstance(h, dict) else str(h) for h in t["hints"]]
         d["hints"] = [h["text"] if isinstance(h, dict) else str(h) for h in d["hints"]]
         return d
