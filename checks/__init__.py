@@ -6,6 +6,8 @@ function of arrays, with a diagnosis), :class:`GradcheckReport`,
 :func:`check_values` (one derivation at one point, optionally with a planted
 gradient), :func:`relative_error`, :data:`TOLERANCES`, and the parameter-file
 helpers :func:`load_params`, :func:`validate_params`, :func:`random_params`.
+``checks.strategies`` (hypothesis strategies) is loaded on first access, so
+``import checks`` works without hypothesis.
 """
 from .compare import TOLERANCES, relative_error
 from .derivation_check import (
@@ -38,3 +40,11 @@ __all__ = [
     "relative_error",
     "validate_params",
 ]
+
+
+def __getattr__(name):
+    if name == "strategies":  # needs hypothesis, a test extra: import only when asked for
+        import importlib
+
+        return importlib.import_module(".strategies", __name__)
+    raise AttributeError(f"module 'checks' has no attribute {name!r}")

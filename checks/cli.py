@@ -19,9 +19,9 @@ def render(report) -> str:
     sizes = ", ".join(f"{k} = {v}" for k, v in report.sizes.items())
     tol = check_tolerances()
     L = [f"{report.name} --check  (params: {report.params_label()}, sizes: {sizes})",
-         f"tolerances (checks.gradcheck): |derived − JAX| ≤ {tol['jax']:.2g}·max|JAX|; |derived − FD| ≤ "
-         f"{tol['fd_error_estimate_factor']:g} × FD error estimate + {tol['finite_difference']:.2g}·max|FD| "
-         f"(Richardson); loss ≤ {tol['loss']:g} vs the independent forward", ""]
+         (f"tolerances (checks.gradcheck): |derived − JAX| ≤ {tol['jax']:.2g}·max|JAX|; |derived − FD| ≤ "
+          f"{tol['fd_error_estimate_factor']:g} × FD error estimate + {tol['finite_difference']:.2g}·max|FD| "
+          f"(Richardson); loss ≤ {tol['loss']:g} vs the independent forward"), ""]
     head = f"{'activation':<10} {'output':<9} {'loss':<5} {'L':>13}  {'param':<5} {'err JAX':>9} {'err FD':>9}  ok"
     L += [head, "-" * len(head)]
     for c in report.checks:

@@ -7,7 +7,7 @@ import numpy as np
 __all__ = ["taylor_order"]
 
 
-def taylor_order(f, x, g, v, f0: float, eps: float, levels: int = 12) -> dict:
+def taylor_order(f, x, g, v, f0: float, eps: float, levels: int = 20) -> dict:
     """Fit log r against log h over halving steps, on the smallest steps whose
     residual stands clear of rounding; ``order`` is None when none does.
 

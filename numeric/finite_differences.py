@@ -139,12 +139,13 @@ def richardson_detail(f, x, eps: float = EPS) -> Differences:
     return Differences(r.reshape(shape), err.reshape(shape), ns.reshape(shape), h, 4 * x.size + 1)
 
 
-def directional_detail(f, x, direction, eps: float = EPS, f0=None) -> Differences:
+def directional_detail(f, x, direction, eps: float = EPS, f0=None, shrink: float = 1.0) -> Differences:
     """Richardson difference of t ↦ f(x + t·v) at t = 0: the directional derivative ∇f·v.
 
     Four calls of f (five without ``f0``) whatever the size of x. The step is
     ε^(1/5)·max(1, |x|) / |v|, both magnitudes averaged with weights vᵢ² (so a
-    coordinate direction eᵢ gets exactly the per-coordinate step of xᵢ).
+    coordinate direction eᵢ gets exactly the per-coordinate step of xᵢ); ``shrink``
+    multiplies it (a second look when f varies on a shorter scale than |x|).
 
     >>> v = np.array([1.0, -2.0])
     >>> d = directional_detail(lambda u: np.sum(u ** 2), np.array([3.0, 1.0]), v)
@@ -157,7 +158,7 @@ def directional_detail(f, x, direction, eps: float = EPS, f0=None) -> Difference
     total = max(float(np.sum(w)), 1e-300)
     xs = float(np.sqrt(np.sum(w * x * x) / total))
     vs = float(np.sqrt(np.sum(w * w) / total))
-    h = 2.0 ** np.round(np.log2(eps ** 0.2 * max(1.0, xs) / max(vs, 1e-300)))
+    h = 2.0 ** np.round(np.log2(shrink * eps ** 0.2 * max(1.0, xs) / max(vs, 1e-300)))
     calls = 4
     if f0 is None:
         f0, calls = float(f(x.copy())), 5
