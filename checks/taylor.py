@@ -20,7 +20,10 @@ def taylor_order(f, x, g, v, f0: float, eps: float, levels: int = 20) -> dict:
     """
     x = np.asarray(x, dtype=np.float64)
     slope = float(np.sum(np.asarray(g, dtype=np.float64) * v))
-    rms = lambda a: float(np.sqrt(np.mean(a * a)))
+
+    def rms(a):
+        return float(np.sqrt(np.mean(a * a)))
+
     h0 = 2.0 ** np.round(np.log2(0.1 * max(1.0, rms(x)) / max(rms(v), 1e-300)))
     hs = h0 * 2.0 ** -np.arange(levels)
     rs = np.array([abs(float(f(x + h * v)) - f0 - h * slope) for h in hs])

@@ -123,7 +123,8 @@ def _rnn_grad(X, W, U, c, wrong_step=None):
 def test_one_wrong_time_step_is_named(rng):
     W, U, c = rng.normal(size=(3, 3)) / 2, rng.normal(size=(3, 2)), rng.normal(size=3)
     X = rng.normal(size=(5, 2))
-    f = lambda X: _rnn(X, W, U, c)  # noqa: E731
+    def f(X):
+        return _rnn(X, W, U, c)
     assert gradcheck(f, X, lambda X: _rnn_grad(X, W, U, c)).passed
     report = gradcheck(f, X, lambda X: _rnn_grad(X, W, U, c, wrong_step=3))
     assert report.tensors["x"].diagnosis == "derived_wrong"
@@ -133,8 +134,10 @@ def test_one_wrong_time_step_is_named(rng):
 
 def test_relu_at_and_next_to_kinks_is_a_kink_not_a_wrong_gradient():
     x = np.array([0.0, 1e-9, -1e-9, 1e-5, -3e-5, 0.7, -0.4])
-    f = lambda v: _xp(v).sum(3.0 * _xp(v).maximum(v, 0.0) + 0.5 * v**2)  # noqa: E731
-    good = lambda v: 3.0 * (v > 0) + v  # noqa: E731
+    def f(v):
+        return _xp(v).sum(3.0 * _xp(v).maximum(v, 0.0) + 0.5 * v**2)
+    def good(v):
+        return 3.0 * (v > 0) + v
     for jax in (False, "auto"):  # JAX's maximum splits the tie at 0: 1.5; FD sees a kink there
         report = gradcheck(f, x, good, jax=jax)
         assert report.passed, str(report)
@@ -149,7 +152,9 @@ def test_relu_at_and_next_to_kinks_is_a_kink_not_a_wrong_gradient():
 def test_jax_odd_one_out_when_f_hides_a_path_from_tracing():
     import jax
 
-    f = lambda v: _xp(v).sum(v * (jax.lax.stop_gradient(v) if not isinstance(v, np.ndarray) else v))  # noqa: E731
+    def f(v):
+
+        return _xp(v).sum(v * (jax.lax.stop_gradient(v) if not isinstance(v, np.ndarray) else v))
     report = gradcheck(f, np.array([0.5, -1.5, 2.0]), lambda v: 2 * v)
     assert report.tensors["x"].diagnosis == "jax_odd_one_out"
     assert not report.passed
@@ -164,14 +169,16 @@ def test_finite_differences_odd_one_out_exposes_a_wrong_custom_rule():
         return v * v
 
     square.defvjp(lambda v: (v * v, v), lambda v, g: (g * v,))  # wrong: should be 2 v g
-    f = lambda v: jnp.sum(square(jnp.asarray(v)))  # noqa: E731
+    def f(v):
+        return jnp.sum(square(jnp.asarray(v)))
     report = gradcheck(f, np.array([0.5, -1.5, 2.0]), jax.grad(f))
     assert report.tensors["x"].diagnosis == "fd_odd_one_out"
     assert not report.passed
 
 
 def test_numpy_only_function_is_checked_without_jax_and_says_why(params):
-    f = lambda p: float(np.sum(np.tanh(p["W"] @ X + p["b"]) ** 2))  # noqa: E731
+    def f(p):
+        return float(np.sum(np.tanh(p["W"] @ X + p["b"]) ** 2))
     report = gradcheck(f, params, mlp_grad)
     assert report.passed
     assert report.jax.startswith("f could not be traced")
@@ -184,7 +191,8 @@ def test_without_grad_jax_gradient_is_the_one_checked(params):
 
 def test_float32_inputs_are_evaluated_in_float64_and_use_float32_tolerance(params):
     p32 = {k: v.astype(np.float32) for k, v in params.items()}
-    g32 = lambda p: {k: v.astype(np.float32) for k, v in mlp_grad(p).items()}  # noqa: E731
+    def g32(p):
+        return {k: v.astype(np.float32) for k, v in mlp_grad(p).items()}
     report = gradcheck(mlp, p32, g32, jax=False)
     assert report.passed, str(report)
     assert report.tensors["W"].rtol == 2.0**-13 and report.tensors["W"].dtype == "float32"
@@ -258,7 +266,8 @@ def test_complex_step_is_used_when_f_is_complex_safe_and_not_otherwise():
 
 def test_richardson_reaches_1e_minus_10_on_smooth_functions(rng):
     x = rng.normal(size=8)
-    f = lambda v: float(np.sum(np.exp(np.sin(v)) / (2 + v * v)))  # noqa: E731
+    def f(v):
+        return float(np.sum(np.exp(np.sin(v)) / (2 + v * v)))
     exact = np.exp(np.sin(x)) * (np.cos(x) / (2 + x * x) - 2 * x / (2 + x * x) ** 2)
     r = gradcheck(f, x, lambda v: exact, jax=False, complex_step=False)
     assert r.tensors["x"].max_rel_error < 1e-10, str(r)
