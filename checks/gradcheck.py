@@ -174,6 +174,9 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
         raise ValueError(f"rtol must be a number in (0, 1) or None (from the dtype); got {rtol!r}")
     rng = np.random.default_rng(seed)
     parts = dict(parts or {})
+    # the smallest gradient scale the precision resolves: |f| per unit of |x| (a gradient that is
+    # all ≈ 1e-16 because f saturates is compared on this scale, not on its own)
+    floor = abs(f0) / max(1.0, *(float(np.max(np.abs(a))) for a in x64 if a.size))
     methods, tensors = set(), {}
     for i, name in enumerate(names):
         def fp(v, i=i):
@@ -194,7 +197,7 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
         check = _full if full else _directional
         tensors[name] = check(name, fp, x64[i], derived[i], None if jg is None else jg[i], given[i].dtype,
                               rtol, eps, f0, use_complex, rng, probes, coordinates, parts.get(name), worst,
-                              (v, probe))
+                              (v, probe), floor)
         if taylor:
             t = taylor_order(fp, x64[i], derived[i], rng.standard_normal(x64[i].shape), f0, eps)
             tensors[name].taylor = t
@@ -377,12 +380,13 @@ def _finish(name, x, D, J, dtype, rtol, mode, entries, evals, parts, worst, extr
                         detection)
 
 
-def _full(name, fp, x, D, J, dtype, rtol, eps, f0, use_complex, rng, probes, coordinates, parts, worst, first):
+def _full(name, fp, x, D, J, dtype, rtol, eps, f0, use_complex, rng, probes, coordinates, parts, worst, first,
+          floor):
     value, err, nonsmooth, evals = _fd_full(fp, x, eps, use_complex)
     evals += first[1].evaluations
-    scale = max(float(np.max(np.abs(value))) if value.size else 0.0, 1e-300)
+    scale = max(float(np.max(np.abs(value))) if value.size else 0.0, floor, 1e-300)
     allowed = SAFETY * err + rtol * scale
-    jscale = max(float(np.max(np.abs(J))) if J is not None and J.size else 0.0, 1e-300)
+    jscale = max(float(np.max(np.abs(J))) if J is not None and J.size else 0.0, floor, 1e-300)
     entries = []
     for k, ix in enumerate(np.ndindex(*x.shape)):
         entries.append(_Measured(tuple(int(i) for i in ix), float(D[ix]), None if J is None else float(J[ix]),
@@ -396,9 +400,9 @@ def _full(name, fp, x, D, J, dtype, rtol, eps, f0, use_complex, rng, probes, coo
 
 
 def _directional(name, fp, x, D, J, dtype, rtol, eps, f0, use_complex, rng, probes, coordinates, parts, worst,
-                 first):
+                 first, floor):
     n = x.size
-    scale = max(float(np.max(np.abs(J if J is not None else D))), 1e-300)
+    scale = max(float(np.max(np.abs(J if J is not None else D))), floor, 1e-300)
     entries, evals, taus = [], 0, []
     directions = [first[0], *gaussian_probes(rng, x.shape, probes - 1)] if probes else []
     for k, v in enumerate(directions, 1):
