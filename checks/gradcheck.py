@@ -174,9 +174,9 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
         raise ValueError(f"rtol must be a number in (0, 1) or None (from the dtype); got {rtol!r}")
     rng = np.random.default_rng(seed)
     parts = dict(parts or {})
-    # the smallest gradient scale the precision resolves: |f| per unit of |x| (a gradient that is
-    # all ≈ 1e-16 because f saturates is compared on this scale, not on its own)
-    floor = abs(f0) / max(1.0, *(float(np.max(np.abs(a))) for a in x64 if a.size))
+    # the smallest gradient scale the precision resolves: |f| per unit of |x|, shared among the
+    # entries (a gradient that is all ≈ 1e-16 because f saturates is compared on this scale)
+    floor = abs(f0) / max(1.0, *(float(np.max(np.abs(a))) for a in x64 if a.size)) / max(1, sum(a.size for a in x64))
     methods, tensors = set(), {}
     for i, name in enumerate(names):
         def fp(v, i=i):
