@@ -15,18 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-
-from checks import gradcheck  # noqa: E402
-from numeric.autodiff import jax, jnp  # noqa: E402  (x64 enabled)
+from checks import gradcheck
+from numeric.autodiff import jax, jnp  # JAX on the CPU, float64 enabled
 
 try:
     import torch
@@ -105,7 +100,9 @@ def jax_check(f, g, x):
 
 
 def torch_check(f, g, x, fast=False):
-    from torch.autograd.gradcheck import _get_numerical_jacobian  # what gradcheck itself calls
+    from torch.autograd.gradcheck import (
+        _get_numerical_jacobian,  # what gradcheck itself calls
+    )
 
     def tf(v):
         return f(v, torch)

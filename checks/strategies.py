@@ -48,7 +48,7 @@ def arrays(shape=None, dtype=np.float64, scale=None) -> st.SearchStrategy[np.nda
     @st.composite
     def build(draw):
         s, m = draw(shape_st), draw(scale_st)
-        unit = draw(hnp.arrays(np.float64, s, elements=st.floats(-1.0, 1.0, allow_nan=False, width=64)))
+        unit = draw(hnp.arrays(np.float64, s, elements=st.floats(-1.0, 1.0, allow_nan=False, allow_subnormal=False)))
         return (unit * m).astype(dtype) if width != 64 else unit * m
 
     return build()
