@@ -56,7 +56,7 @@ def smooth_fns():
     rng = np.random.default_rng(0)
     return {"exp(sin x)/(2+x²)": (f1, g1, rng.normal(size=N_SMOOTH)),
             "tanh layer": (f2, g2, rng.normal(size=N_SMOOTH)),
-            "log(1+(x/1e4)²), |x|≈1e4": (f3, g3, rng.normal(size=N_SMOOTH) * 1e4)}
+            "log(1+(x/1e4)²), x ≈ 1e4": (f3, g3, rng.normal(size=N_SMOOTH) * 1e4)}
 
 
 def rel(a, b):
