@@ -1,7 +1,7 @@
-"""The inputs of a checked function: one array, or a dict / tuple / list of arrays.
+"""The inputs of a checked function: one array, or a dict / tuple of arrays.
 
 Each leaf is a named tensor (``x`` for a lone array, the key for a dict,
-``x[i]`` for a sequence); :func:`rebuild` puts the structure back together
+``x[i]`` for a tuple); :func:`rebuild` puts the structure back together
 with one tensor replaced, which is how every finite difference calls ``f``.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def as_float_array(value, what: str) -> np.ndarray:
 
 
 def flatten(x) -> tuple[str, list[tuple[str, np.ndarray]]]:
-    """(kind, [(name, array)]) for an array, a dict of arrays or a tuple/list of arrays.
+    """(kind, [(name, array)]) for an array, a dict of arrays or a tuple of arrays.
 
     >>> kind, leaves = flatten({"W": [[1.0, 2.0]], "b": [0.5]})
     >>> kind, [(n, a.shape) for n, a in leaves]
@@ -42,14 +42,15 @@ def flatten(x) -> tuple[str, list[tuple[str, np.ndarray]]]:
         if bad:
             raise TypeError(f"dict keys of x must be strings (tensor names); got {bad[0]!r}")
         return "dict", [(k, as_float_array(v, f"x[{k!r}]")) for k, v in x.items()]
-    if isinstance(x, (tuple, list)) and x and all(np.ndim(v) > 0 or isinstance(v, np.ndarray) for v in x) \
-            and not all(isinstance(v, (int, float)) for v in x):
+    if isinstance(x, tuple):  # a tuple holds tensors; a list is read as one array (nested rows)
+        if not x:
+            raise ValueError("x is an empty tuple; give at least one array to check")
         return "sequence", [(f"x[{i}]", as_float_array(v, f"x[{i}]")) for i, v in enumerate(x)]
     return "array", [("x", as_float_array(x, "x"))]
 
 
 def rebuild(kind: str, names: list, arrays: list):
-    """The inverse of :func:`flatten` (sequences come back as tuples)."""
+    """The inverse of :func:`flatten`."""
     if kind == "dict":
         return dict(zip(names, arrays))
     if kind == "sequence":

@@ -320,3 +320,17 @@ def test_import_checks_does_not_need_hypothesis():
             "print(checks.gradcheck.__name__, 'hypothesis' in sys.modules and sys.modules['hypothesis'] is not None)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.split() == ["gradcheck", "False"]
+
+
+def test_tuple_of_array_and_scalar_names_the_wrong_one():
+    def f(p):
+        return np.sum(p[0] ** 2) * p[1]
+
+    def grad(p, factor=1.0):
+        return 2 * p[0] * p[1], factor * np.sum(p[0] ** 2)
+
+    x = (np.array([1.0, 2.0]), 3.0)
+    assert gradcheck(f, x, grad, jax=False).passed
+    report = gradcheck(f, x, lambda p: grad(p, 2.0), jax=False)
+    assert report.failed == ["x[1]"] and report.tensors["x[1]"].shape == ()
+    assert "derived ≈ 2 × reference" in str(report)
