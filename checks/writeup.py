@@ -17,7 +17,7 @@ from derive.printing import tex_text
 from derive.registry import REGISTRY
 from derive.trace import P4_EXAMPLE, trace
 
-from .derivation_check import check_derivation
+from .derivation_check import check_derivation, check_tolerances
 
 __all__ = ["report", "report_names"]
 
@@ -50,8 +50,11 @@ def check_table(rep) -> list[str]:
             L.append(f"{lead} & {_texttt(p)} & {_sci(g['rel_error_jax'])} & {_sci(g['rel_error_fd'])} & {ok} \\\\")
     L += [r"\end{tabular}", r"\end{center}"]
     sizes = ", ".join(f"${k} = {v}$" for k, v in rep.sizes.items())
-    L.append(f"Seed {rep.seed}, sizes {sizes}. Relative error is $\\max|a - b| / \\max|b|$; tolerances "
-             r"$10^{-12}$ against JAX (float64) and $10^{-7}$ against Richardson-extrapolated central "
+    tol = check_tolerances()
+    L.append(f"Seed {rep.seed}, sizes {sizes}. Relative error is $\\max|a - b| / \\max|b|$. Accepted "
+             f"(\\texttt{{checks.gradcheck}}): within {_sci(tol['jax'])} of JAX (float64) relative to its "
+             f"largest entry, and within {tol['fd_error_estimate_factor']:g} times the finite differences' own "
+             f"error estimate plus {_sci(tol['finite_difference'])} relative of Richardson-extrapolated central "
              f"differences. {sum(c.passed for c in rep.checks)} of {len(rep.checks)} combinations passed.")
     for note in rep.notes:
         L.append(r"\par " + tex_text(note))
