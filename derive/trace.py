@@ -367,6 +367,9 @@ class Trace:
     def json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
+    def _repr_markdown_(self):  # rendered by Jupyter
+        return self.markdown()
+
 
 def _same(a, b) -> bool:
     """Exactly equal: a zero difference by SymPy's simplification; a large
