@@ -508,7 +508,8 @@ class Derivation:
                     "forward": f"forward sensitivities: Σ_t (∂a_t/∂{c.param})ᵀ ∂ℓ_t/∂a_t = sympy.diff "
                                f"of the tied loss"}[c.what]
             plural = "s" if c.components != 1 else ""
-            L.append(f"  {'✓' if c.holds else '✗'} {c.param}: {what} [{c.components} component{plural}]")
+            how = (f"; randomized identity test, P(false pass) < {c.false_pass:.0e}" if c.false_pass else "")
+            L.append(f"  {'✓' if c.holds else '✗'} {c.param}: {what} [{c.components} component{plural}{how}]")
         for a in pr.assumptions:
             L.append(f"  assuming {a}")
         return L
@@ -555,7 +556,8 @@ class Derivation:
             pr = self.proof
             out["proof"] = {"sizes": pr.sizes, "holds": pr.holds, "assumptions": pr.assumptions,
                             "checks": [{"kind": c.what, "param": c.param, "label": c.label,
-                                        "holds": c.holds, "components": c.components} for c in pr.checks]}
+                                        "holds": c.holds, "components": c.components,
+                                        "false_pass_bound": c.false_pass} for c in pr.checks]}
         return out
 
     def json(self, proof=True) -> str:

@@ -36,6 +36,7 @@ class Check:
     label: str
     holds: bool
     components: int
+    false_pass: float = 0.0  # 0: proved exactly; else the bound of a randomized identity test
 
 
 @dataclass
@@ -54,17 +55,19 @@ def _undefined(expr) -> bool:
                for f in expr.atoms(sp.Function))
 
 
-def is_zero(expr, probes: int = 3, seed: int = 0) -> bool:
+def is_zero(expr, probes: int = 3, seed: int = 0, bounds: list | None = None) -> bool:
     """True when SymPy proves ``expr`` ≡ 0.
 
     First the fast proof (transcendental atoms → independent symbols, then the
     numerator of the rational function expands to 0); if that does not close,
     random numeric probes reject a non-zero expression before the slow
-    ``simplify`` is tried.
+    ``simplify`` is tried. Rational functions too large to reduce quickly are
+    tested at random points modulo a large prime instead; the bound on a false
+    pass is appended to ``bounds``.
     """
     # the value of a step at exactly 0 is a convention (relu′(0)); identities are about z ≠ 0
     expr = sp.sympify(expr).replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x))
-    if expr == 0 or _atoms_cancel(expr) == 0:
+    if expr == 0 or _atoms_cancel(expr, bounds, seed) == 0:
         return True
     free = sorted(expr.free_symbols, key=str)
     if not _undefined(expr):
@@ -80,7 +83,111 @@ def is_zero(expr, probes: int = 3, seed: int = 0) -> bool:
     return False
 
 
-def _atoms_cancel(expr):
+EXACT_LIMIT = 80  # numerator degree bound up to which the rational function is reduced exactly
+RANDOM_POINTS = 3
+
+
+class _Singular(Exception):
+    pass
+
+
+def _zero_mod_p(expr, symbols, seed):
+    """Schwartz–Zippel: evaluate the rational function at random points of
+    GF(p), p a random 62-bit prime. Returns (is zero, bound on a false pass)
+    or None when a node is not rational. A nonzero numerator of degree D
+    vanishes at a random point with probability at most D/p."""
+    rng = random.Random(seed)
+    p = _prime(rng)
+    top = _degree_bound(expr)
+    if top is None:
+        return None
+    tried = 0
+    for _ in range(4 * RANDOM_POINTS):
+        point = {s: rng.randrange(1, p) for s in symbols}
+        cache: dict = {}
+
+        def ev(e):
+            if e in cache:
+                return cache[e]
+            if e.is_Symbol:
+                v = point[e]
+            elif e.is_Rational:
+                if e.q % p == 0:
+                    raise _Singular
+                v = e.p * pow(e.q, -1, p) % p
+            elif e.is_Add:
+                v = sum(ev(a) for a in e.args) % p
+            elif e.is_Mul:
+                v = 1
+                for a in e.args:
+                    v = v * ev(a) % p
+            else:  # an integer power, as deg() checked
+                b, k = ev(e.base), int(e.exp)
+                if k < 0:
+                    if b == 0:
+                        raise _Singular
+                    b, k = pow(b, -1, p), -k
+                v = pow(b, k, p)
+            cache[e] = v
+            return v
+
+        try:
+            value = ev(expr)
+        except _Singular:  # a denominator vanishes at this point: draw another
+            continue
+        except RecursionError:
+            return None
+        if value != 0:
+            return False, 0.0
+        tried += 1
+        if tried == RANDOM_POINTS:
+            return True, float(min(1.0, top / p) ** RANDOM_POINTS)
+    return None
+
+
+def _degree_bound(expr):
+    """An upper bound on the degree of the numerator of ``expr`` written as
+    one fraction (None if ``expr`` is not a rational function)."""
+    degrees: dict = {}
+
+    def deg(e):  # (numerator, denominator) degree bounds
+        if e in degrees:
+            return degrees[e]
+        if e.is_Symbol:
+            d = (1, 0)
+        elif e.is_Rational:
+            d = (0, 0)
+        elif e.is_Add:
+            parts = [deg(a) for a in e.args]
+            den = sum(q for _, q in parts)
+            d = (max(n + den - q for n, q in parts), den)
+        elif e.is_Mul:
+            parts = [deg(a) for a in e.args]
+            d = (sum(n for n, _ in parts), sum(q for _, q in parts))
+        elif e.is_Pow and e.exp.is_Integer:
+            n, q = deg(e.base)
+            k = int(e.exp)
+            d = (k * n, k * q) if k >= 0 else (-k * q, -k * n)
+        else:
+            raise _NotRational(type(e).__name__)
+        degrees[e] = d
+        return d
+
+    try:
+        return deg(expr)[0]
+    except (_NotRational, RecursionError):
+        return None
+
+
+def _prime(rng) -> int:
+    """A random prime in [2⁶¹, 2⁶²)."""
+    while True:
+        n = rng.randrange(2**61, 2**62) | 1
+        if sp.isprime(n):
+            return n
+
+
+def _atoms_cancel(expr, bounds=None, seed=0):
     """Replace every function application (exp(…), tanh(…), g′(…)), innermost
     first, by an independent symbol, then cancel the rational function. A zero
     here proves the identity for all values of those atoms, hence for the
@@ -111,6 +218,14 @@ def _atoms_cancel(expr):
     symbols = sorted(expr.free_symbols, key=str)
     if not symbols:
         return sp.nsimplify(expr)
+    top = _degree_bound(expr)
+    if top is not None and top > EXACT_LIMIT:
+        verdict = _zero_mod_p(expr, symbols, seed)
+        if verdict is not None:
+            zero, bound = verdict
+            if zero and bounds is not None:
+                bounds.append(bound)
+            return sp.Integer(0) if zero else sp.Integer(1)
     try:  # sparse rational functions over ℚ: far faster than together/expand
         field, *gens = sp.field(symbols, sp.QQ)
         value = _rational(field, dict(zip(symbols, gens)), expr)
@@ -246,8 +361,13 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
             simplex[Y[-1]] = 1 - sum(Y[:-1])
             result.assumptions.append(f"{node.target} sums to 1 (used by {node.loss.name})")
 
-    def same(a, b):
-        return is_zero((a - b).xreplace(simplex) if simplex else a - b)
+    def check(what, param, label, mine, theirs):
+        """Record one identity (component by component); a randomized test's
+        bounds add up (union bound) into the check's false-pass bound."""
+        bounds: list = []
+        ok = all(is_zero((a - b).xreplace(simplex) if simplex else a - b, bounds=bounds)
+                 for a, b in zip(mine, theirs))
+        result.checks.append(Check(what, param, label, ok, len(theirs), min(1.0, sum(bounds))))
     for p in sweep.wrt:
         grad = sweep.gradients[p]
         P = leaves_t[p]
@@ -257,9 +377,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
                 O = leaves_u[c.occurrence.name]
                 tie = dict(everything_tied)
                 brute = [sp.diff(L_u, o).xreplace(tie) for o in O]
-                mine = list(explicit(c.expr, derived, dims))
-                ok = all(same(a, b) for a, b in zip(mine, brute))
-                result.checks.append(Check("occurrence", p, c.path, ok, len(brute)))
+                check("occurrence", p, c.path, list(explicit(c.expr, derived, dims)), brute)
         for c in cs:
             if not c.chains:
                 continue
@@ -270,19 +388,13 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
                     v = explicit(factor.value, derived, dims)
                     prod = v if prod is None else prod * v
                 total = prod if total is None else total + prod
-            mine = list(explicit(c.expr, derived, dims))
-            ok = all(same(a, b) for a, b in zip(mine, list(total)))
-            result.checks.append(Check("path", p, c.path, ok, len(mine)))
+            check("path", p, c.path, list(explicit(c.expr, derived, dims)), list(total))
         brute = [sp.diff(L_t, s) for s in P]
-        mine = list(explicit(grad.total, derived, dims))
-        ok = all(same(a, b) for a, b in zip(mine, brute))
-        result.checks.append(Check("total", p, f"∂L/∂{p}", ok, len(brute)))
+        check("total", p, f"∂L/∂{p}", list(explicit(grad.total, derived, dims)), brute)
         fm = sweep.forward
         if fm is not None and fm.param == p:
             env = dict(derived)
             for name, expr in fm.definitions.items():
                 env[name] = explicit(expr, env, dims)
-            mine = list(explicit(fm.total, env, dims))
-            ok = all(same(a, b) for a, b in zip(mine, brute))
-            result.checks.append(Check("forward", p, f"∂L/∂{p}", ok, len(brute)))
+            check("forward", p, f"∂L/∂{p}", list(explicit(fm.total, env, dims)), brute)
     return result

@@ -118,3 +118,29 @@ def test_steps_are_recorded_in_reverse_order():
     assert [s.rule for s in d.sweep.steps] == [
         "loss gradient", "activation g₁", "affine z₂: input", "activation g", "affine z₁: bias",
         "affine z₂: bias", "sum over occurrences of b"]
+
+
+def test_large_rational_identities_use_a_randomized_test_that_still_rejects_errors():
+    import sympy as sp
+
+    from derive.proof import EXACT_LIMIT, is_zero
+
+    x, y, z = sp.symbols("x y z")
+    n = EXACT_LIMIT + 20  # past the exact reduction: tested at random points modulo a 62-bit prime
+    lhs = ((x + y) / (1 + z)) ** n * sp.exp(x) / (1 + sp.exp(x))
+    rhs = sp.expand((x + y) ** n) / sp.expand((1 + z) ** n) * sp.exp(x) / (1 + sp.exp(x))
+    bounds = []
+    assert is_zero(lhs - rhs, bounds=bounds)
+    assert len(bounds) == 1 and 0 < bounds[0] < 1e-40
+    # one coefficient off by one part in 10^30 is still caught
+    wrong = rhs + sp.Rational(1, 10**30) * x ** 3 / sp.expand((1 + z) ** n)
+    assert not is_zero(lhs - wrong)
+
+
+def test_typed_rnn_loss_proof_reports_the_randomized_bound():
+    from derive import derive
+
+    d = derive("rnn_bptt", loss="(yhat_1-y_1)**2-y_2*log(yhat_2)", steps=3)
+    assert d.proof.holds
+    assert any(c.false_pass for c in d.proof.checks) and all(c.false_pass < 1e-40 for c in d.proof.checks)
+    assert "randomized identity test, P(false pass) <" in "\n".join(d.proof_text())
