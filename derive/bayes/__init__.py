@@ -5,7 +5,7 @@
 
 Both return a :class:`BayesDerivation`, which renders like :class:`derive.Derivation`.
 """
-from . import beta_binomial  # noqa: F401  (registers)
+from . import beta_binomial, normal_normal  # noqa: F401  (registers)
 from .document import BayesDerivation
 
 __all__ = ["BayesDerivation"]

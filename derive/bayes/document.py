@@ -41,6 +41,9 @@ class _Unicode(StrPrinter):
     def _print_Infinity(self, expr):
         return "∞"
 
+    def _print_Pi(self, expr):
+        return "π"
+
 
 def u(expr) -> str:
     """``expr`` as one line of Unicode.
@@ -106,6 +109,7 @@ class Step:
     prose: list = field(default_factory=list)
     equations: list = field(default_factory=list)
     after: list = field(default_factory=list)  # prose after the equations
+    table: list = field(default_factory=list)  # preformatted lines (fixed-width table)
 
 
 @dataclass
@@ -139,6 +143,7 @@ class BayesDerivation:
             L += ["", f"{k}. {st.title}"]
             L += [f"  {p}" for p in st.prose]
             L += [f"    {e.text}" for e in st.equations]
+            L += [f"    {x}" for x in st.table]
             L += [f"  {p}" for p in st.after]
         if proof and self.verifications:
             head, lines = self._verification_lines()
@@ -154,6 +159,8 @@ class BayesDerivation:
             if st.equations:
                 L += [r"\begin{align*}", " \\\\\n".join("  " + _align(e.latex) for e in st.equations),
                       r"\end{align*}"]
+            if st.table:
+                L += [r"\begin{verbatim}"] + [_ascii(x) for x in st.table] + [r"\end{verbatim}"]
             L += [prose_tex(p) + "\n" for p in st.after]
         if proof and self.verifications:
             head, lines = self._verification_lines()
@@ -168,6 +175,8 @@ class BayesDerivation:
             L += [f"**{k}. {st.title}**", ""] + [p + "\n" for p in st.prose]
             for e in st.equations:
                 L += ["$$", e.latex, "$$", ""]
+            if st.table:
+                L += ["```"] + st.table + ["```", ""]
             L += [p + "\n" for p in st.after]
         if proof and self.verifications:
             head, lines = self._verification_lines()
@@ -178,7 +187,7 @@ class BayesDerivation:
         """A JSON-ready description (schema in the README)."""
         out = {"name": self.name, "description": self.description, "problem": self.problem,
                "options": dict(self.options),
-               "steps": [{"title": s.title, "prose": s.prose + s.after,
+               "steps": [{"title": s.title, "prose": s.prose + s.after, "table": s.table,
                           "equations": [{"text": e.text, "latex": e.latex} for e in s.equations]}
                          for s in self.steps],
                "results": self.results}
@@ -192,6 +201,16 @@ class BayesDerivation:
     def json(self, proof=True) -> str:
         return json.dumps(self.to_dict(proof), ensure_ascii=False, indent=2, allow_nan=False)
 
+    def plot(self, path) -> None:
+        """Write the sequential predictives as a 3×5 grid (normal_normal only; needs matplotlib)."""
+        if self.sequential is None:
+            from ..errors import UsageError
+
+            raise UsageError(f"--plot draws normal_normal's sequential predictives; {self.name} has no plot")
+        from .plot import save_plot
+
+        save_plot(self.sequential, float(sp.Rational(self.results["values"]["sigma2"])), path)
+
     def _repr_latex_(self):
         return self.latex(proof=False)
 
@@ -203,3 +222,17 @@ def _align(line: str) -> str:
     """Put the alignment point at the first '=' of an equation."""
     head, sep, tail = line.partition(" = ")
     return f"{head} &= {tail}" if sep else f"&{line}"
+
+
+_ASCII = {"μ": "mu", "σ": "sigma", "ₖ": "_k", "²": "^2", "x̄": "xbar", "—": "-", "−": "-", "θ": "theta",
+          "α": "alpha", "β": "beta", "τ": "tau", "ₙ": "_n"}
+
+
+def _ascii(line: str) -> str:
+    """A table line for a LaTeX verbatim block (ASCII only)."""
+    import unicodedata
+
+    for k, v in _ASCII.items():
+        line = line.replace(k, v)
+    line = unicodedata.normalize("NFKD", line)
+    return "".join(ch for ch in line if ord(ch) < 128)
