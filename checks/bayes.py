@@ -89,7 +89,7 @@ def check_beta_binomial(options) -> BayesCheck:
     mean, var = nb.moments(x, lf, w)
     quad = "tanh-sinh quadrature of likelihood × prior"
     check.add("p(y) (normaliser)", v["evidence"]["float"], math.exp(log_z),
-              abs(math.expm1(math.log(v["evidence"]["float"]) - log_z)), "quadrature", quad)
+              abs(math.expm1(v["log_evidence"] - log_z)), "quadrature", quad)
     check.add("posterior mean", v["posterior_mean"]["float"], mean, _rel(v["posterior_mean"]["float"], mean),
               "quadrature", quad)
     check.add("posterior variance", v["posterior_variance"]["float"], var,

@@ -56,6 +56,10 @@ def symbolic() -> dict:
     beta_kernel = th ** (A - 1) * (1 - th) ** (B - 1)
     ratio = sp.simplify(sp.powsimp(shape / beta_kernel, force=True))
     evidence = const * sp.beta(A, B)  # ∫ θ^(A−1)(1−θ)^(B−1) dθ = B(A, B)
+    log_ev = sp.expand_log(sp.log(evidence.rewrite(sp.gamma)), force=True)
+    log_ev = log_ev.replace(lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.gamma),
+                            lambda e: sp.loggamma(e.args[0].args[0]))  # evaluates without huge integers
+    r.update(log_evidence=log_ev)
     r.update(kernel=kernel, const=const, shape=shape, log_shape=log_shape, coeffs=coeffs, A=A, B=B,
              ratio=ratio, evidence=evidence)
     # moments of Beta(p, q) from the Beta integral: E[θ^k] = B(p + k, q)/B(p, q)

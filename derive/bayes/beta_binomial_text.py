@@ -23,6 +23,8 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
     A, B = r["A"], r["B"]
     var_form = r["var_pq"].subs({p: A, q: B})
     ev = lambda e: sp.nsimplify(sp.simplify(e.subs(vals)))  # noqa: E731
+    log_ev = sp.N(r["log_evidence"].subs({k_: sp.Float(v_, 30) for k_, v_ in vals.items()}), 20)
+    small = vals[N_] <= 1000  # exact p(y) only while its integers stay short
     nA, nB = ev(A), ev(B)
     map_val, map_note = map_point(nA, nB)
     n, k = vals[N_], vals[y_]
@@ -130,15 +132,22 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
                _e("posterior", f"Beta({nA}, {nB})", t=r"\text{posterior}"),
                _e("E[θ | y]", r["mean"], ev(r["mean"]), sp.Float(ev(r["mean"]), 10), t=r"\mathbb{E}[\theta \mid y]"),
                _e("Var[θ | y]", ev(r["var"]), sp.Float(ev(r["var"]), 10), t=r"\operatorname{Var}[\theta \mid y]"),
-               _e("p(y)", ev(r["evidence"]), sp.Float(ev(r["evidence"]), 10), t=r"p(y)")]
-    if map_val is not None:
+               _e("p(y)", ev(r["evidence"]), sp.Float(ev(r["evidence"]), 10), t=r"p(y)") if small else
+               _e("log p(y)", sp.Float(log_ev, 12), t=r"\log p(y)")]
+    interior = nA > 1 and nB > 1
+    if interior:
         numbers.insert(3, _e("θ̂_MAP", r["map"], map_val, sp.Float(map_val, 10), t=r"\hat{\theta}_{\mathrm{MAP}}"))
+    elif map_val is not None:
+        numbers.insert(3, _e("θ̂_MAP", map_val, t=r"\hat{\theta}_{\mathrm{MAP}}"))
     ca = {C: vals[N_] ** -2}
-    numbers.append(_e("loss with C = 1/N²", r["loss"].subs(r["ab"]).subs(ca).subs(vals),
-                      t=r"\ell(\theta) \text{ with } C = 1/N^{2}"))
+    if interior:
+        numbers.append(_e("loss with C = 1/N²", r["loss"].subs(r["ab"]).subs(ca).subs(vals),
+                          t=r"\ell(\theta) \text{ with } C = 1/N^{2}"))
     steps.append(Step(f"Numbers: α = {vals[al]}, β = {vals[be]}, N = {n}, y = {k}", [
         "The same expressions evaluated exactly (and in decimals):"], numbers,
-        [f"MAP: {map_note}."] + ([] if map_val is not None else ["No single MAP point exists here."])))
+        [f"MAP: {map_note}."] + ([] if interior else [
+            "The stationary-point formula (α + y − 1)/(α + β + N − 2) does not apply here, and neither does the "
+            "loss ℓ, whose minimiser is that formula."])))
     results = {
         "symbolic": {"mle": _u(r["mle"]), "posterior": {"a": _u(A), "b": _u(B)}, "posterior_mean": _u(r["mean"]),
                      "posterior_variance": _u(var_form), "map": _u(r["map"]), "evidence": _u(r["evidence"]),
@@ -150,7 +159,8 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
         "values": {"mle": _value(ev(r["mle"])), "posterior": {"a": _value(nA), "b": _value(nB)},
                    "posterior_mean": _value(ev(r["mean"])), "posterior_variance": _value(ev(r["var"])),
                    "map": None if map_val is None else _value(map_val), "map_note": map_note,
-                   "evidence": _value(ev(r["evidence"])),
+                   "evidence": _value(ev(r["evidence"])) if small else {"exact": None, "float": float(sp.exp(log_ev))},
+                   "log_evidence": float(log_ev),
                    "loss": {"C": _value(ca[C]), "a": _value(ev(r["ab"][a].subs(ca))),
                             "b": _value(ev(r["ab"][b].subs(ca)))}},
     }

@@ -27,6 +27,15 @@ def _fraction(option, value, hint):
         raise UsageError(f"{option} must be a finite number, got {value!r}; {hint}") from None
 
 
+LIMIT = Fraction(10) ** 100  # keeps every number, its square and its reciprocal finite as a float
+
+
+def _in_range(option, value, f, hint):
+    if abs(f) > LIMIT or (f != 0 and abs(f) < 1 / LIMIT):
+        raise UsageError(f"{option} must lie between 1e-100 and 1e100 in magnitude, got {value!r}; {hint}")
+    return f
+
+
 def positive(option: str, value, example: str = "5") -> sp.Rational:
     """A finite number > 0, e.g. a variance or a Beta parameter.
 
@@ -37,6 +46,7 @@ def positive(option: str, value, example: str = "5") -> sp.Rational:
     f = _fraction(option, value, hint)
     if f <= 0:
         raise UsageError(f"{option} must be > 0, got {value!r}; {hint}")
+    _in_range(option, value, f, hint)
     return sp.Rational(f.numerator, f.denominator)
 
 
@@ -48,6 +58,8 @@ def whole(option: str, value, *, low: int = 0, example: str = "10") -> sp.Intege
         raise UsageError(f"{option} must be a whole number, got {value!r}; {hint}")
     if f < low:
         raise UsageError(f"{option} must be ≥ {low}, got {value!r}; {hint}")
+    if f > 10**9:
+        raise UsageError(f"{option} must be ≤ 10⁹, got {value!r}; {hint}")
     return sp.Integer(f.numerator)
 
 
@@ -63,8 +75,10 @@ def data_list(option: str, value) -> list:
             parts.append(item)
     if not parts:
         raise UsageError(f"{option} is empty, got {value!r}; {hint}")
+    if len(parts) > 200:
+        raise UsageError(f"{option} takes at most 200 points, got {len(parts)}; {hint}")
     out = []
     for p in parts:
-        f = _fraction(option, p, hint)
+        f = _in_range(option, p, _fraction(option, p, hint), hint)
         out.append(sp.Rational(f.numerator, f.denominator))
     return out
