@@ -56,12 +56,22 @@ def u(expr) -> str:
     return "−" + s[1:] if s.startswith("-") else s
 
 
+_TEX_LEFTOVERS = {"α": r"\alpha ", "β": r"\beta ", "θ": r"\theta ", "μ": r"\mu ", "σ": r"\sigma ",
+                  "τ": r"\tau ", "λ": r"\lambda ", "ₙ": "_{n}", "²": "^{2}", "₀": "_{0}", "₁": "_{1}",
+                  "₂": "_{2}", "∗": "^{*}"}
+
+
 def tex(expr, names: dict) -> str:
-    """``expr`` as LaTeX, with ``names`` mapping Unicode-named symbols to LaTeX."""
-    return sp.latex(sp.sympify(expr), symbol_names=names)
+    """``expr`` as LaTeX, with ``names`` mapping Unicode-named symbols to LaTeX
+    (SymPy does not apply them inside some function arguments, e.g. B(α, β))."""
+    out = sp.latex(sp.sympify(expr), symbol_names=names)
+    for k, v in _TEX_LEFTOVERS.items():
+        out = out.replace(k, v)
+    return out
 
 
-_PROSE = {"θ̂": r"\hat{\theta}", "α": r"\alpha", "β": r"\beta", "∞": r"\infty", "∝": r"\propto",
+_PROSE = {"θ̂": r"\hat{\theta}", "μ̂": r"\hat{\mu}", "~": r"\sim", "¹": "^{1}", "Π": r"\Pi", "″": "''",
+          "…": r"\ldots", "ᵏ": "^{k}", "α": r"\alpha", "β": r"\beta", "∞": r"\infty", "∝": r"\propto",
           "∫": r"\int", "√": r"\surd", "²": "^{2}", "ₙ": "_{n}", "∗": "^{*}", "≠": r"\neq",
           "⇒": r"\Rightarrow", "·": r"\cdot", "π": r"\pi", "ℓ": r"\ell", "λ": r"\lambda",
           "ᵢ": "_{i}", "κ": r"\kappa", "∑": r"\sum", "∈": r"\in", "∏": r"\prod", "±": r"\pm"}
@@ -86,7 +96,17 @@ class Equation:
     """One displayed line: ``lhs = form₁ = form₂ …`` in Unicode and LaTeX."""
 
     text: str
-    latex: str
+    lhs_latex: str
+    rhs_latex: str
+
+    @property
+    def latex(self) -> str:
+        return f"{self.lhs_latex} = {self.rhs_latex}" if self.rhs_latex else self.lhs_latex
+
+    @property
+    def aligned(self) -> str:
+        """For an align environment: the alignment point at the equation's own '='."""
+        return f"{self.lhs_latex} &= {self.rhs_latex}" if self.rhs_latex else f"&{self.lhs_latex}"
 
 
 def eq(lhs, *forms, names: dict, lhs_tex: str | None = None) -> Equation:
@@ -98,7 +118,7 @@ def eq(lhs, *forms, names: dict, lhs_tex: str | None = None) -> Equation:
     fu = [f[0] if isinstance(f, tuple) else f if isinstance(f, str) else u(f) for f in forms]
     ft = [f[1] if isinstance(f, tuple) else prose_tex(f).replace("$", "") if isinstance(f, str)
           else tex(f, names) for f in forms]
-    return Equation(" = ".join([lu] + fu), " = ".join([lt] + ft))
+    return Equation(" = ".join([lu] + fu), lt, " = ".join(ft))
 
 
 @dataclass
@@ -157,7 +177,7 @@ class BayesDerivation:
             L.append(r"\paragraph{%s.}" % prose_tex(st.title))
             L += [prose_tex(p) + "\n" for p in st.prose]
             if st.equations:
-                L += [r"\begin{align*}", " \\\\\n".join("  " + _align(e.latex) for e in st.equations),
+                L += [r"\begin{align*}", " \\\\\n".join("  " + e.aligned for e in st.equations),
                       r"\end{align*}"]
             if st.table:
                 L += [r"\begin{verbatim}"] + [_ascii(x) for x in st.table] + [r"\end{verbatim}"]
@@ -216,12 +236,6 @@ class BayesDerivation:
 
     def _repr_markdown_(self):
         return self.markdown(proof=False)
-
-
-def _align(line: str) -> str:
-    """Put the alignment point at the first '=' of an equation."""
-    head, sep, tail = line.partition(" = ")
-    return f"{head} &= {tail}" if sep else f"&{line}"
 
 
 _ASCII = {"μ": "mu", "σ": "sigma", "ₖ": "_k", "²": "^2", "x̄": "xbar", "—": "-", "−": "-", "θ": "theta",
