@@ -121,11 +121,6 @@ def map_point(A, B):
     return sp.Integer(1), "the density is largest at θ = 1 (b′ ≤ 1 < a′): MAP at the boundary"
 
 
-def _num(x):
-    x = sp.nsimplify(x) if isinstance(x, sp.Float) else x
-    return {"exact": str(x), "float": float(x)}
-
-
 @register("beta_binomial", "P6(a): Beta–Binomial — MLE, posterior Beta(α+y, β+N−y), mean/MAP/variance, "
           "MAP as a regularised loss, N → ∞", problem="P6(a)",
           defaults={"alpha": "2", "beta": "2", "N": "10", "y": "7"})

@@ -22,7 +22,7 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
     """Assemble the steps from the symbolic results ``r`` and the numbers ``vals``."""
     A, B = r["A"], r["B"]
     var_form = r["var_pq"].subs({p: A, q: B})
-    ev = lambda e: sp.nsimplify(sp.simplify(e.subs(vals)))  # noqa: E731
+    ev = lambda e: sp.simplify(sp.expand_func(e.subs(vals)))  # noqa: E731
     log_ev = sp.N(r["log_evidence"].subs({k_: sp.Float(v_, 30) for k_, v_ in vals.items()}), 20)
     small = vals[N_] <= 1000  # exact p(y) only while its integers stay short
     nA, nB = ev(A), ev(B)
@@ -130,13 +130,13 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
     ]
     numbers = [_e("θ̂_MLE", r["mle"], ev(r["mle"]), t=r"\hat{\theta}_{\mathrm{MLE}}"),
                _e("posterior", f"Beta({nA}, {nB})", t=r"\text{posterior}"),
-               _e("E[θ | y]", r["mean"], ev(r["mean"]), sp.Float(ev(r["mean"]), 10), t=r"\mathbb{E}[\theta \mid y]"),
-               _e("Var[θ | y]", ev(r["var"]), sp.Float(ev(r["var"]), 10), t=r"\operatorname{Var}[\theta \mid y]"),
-               _e("p(y)", ev(r["evidence"]), sp.Float(ev(r["evidence"]), 10), t=r"p(y)") if small else
-               _e("log p(y)", sp.Float(log_ev, 12), t=r"\log p(y)")]
+               _e("E[θ | y]", r["mean"], ev(r["mean"]), sp.N(ev(r["mean"]), 10), t=r"\mathbb{E}[\theta \mid y]"),
+               _e("Var[θ | y]", ev(r["var"]), sp.N(ev(r["var"]), 10), t=r"\operatorname{Var}[\theta \mid y]"),
+               _e("p(y)", ev(r["evidence"]), sp.N(ev(r["evidence"]), 10), t=r"p(y)") if small else
+               _e("log p(y)", sp.N(log_ev, 12), t=r"\log p(y)")]
     interior = nA > 1 and nB > 1
     if interior:
-        numbers.insert(3, _e("θ̂_MAP", r["map"], map_val, sp.Float(map_val, 10), t=r"\hat{\theta}_{\mathrm{MAP}}"))
+        numbers.insert(3, _e("θ̂_MAP", r["map"], map_val, sp.N(map_val, 10), t=r"\hat{\theta}_{\mathrm{MAP}}"))
     elif map_val is not None:
         numbers.insert(3, _e("θ̂_MAP", map_val, t=r"\hat{\theta}_{\mathrm{MAP}}"))
     ca = {C: vals[N_] ** -2}
