@@ -16,7 +16,7 @@ import numpy as np
 from derive import derive
 from derive.errors import UsageError
 
-__all__ = ["BAYES", "BayesCheck", "TOLERANCES", "check_bayes", "render", "run_bayes_check"]
+__all__ = ["BAYES", "TOLERANCES", "BayesCheck", "check_bayes", "render", "run_bayes_check"]
 
 BAYES = ("beta_binomial", "normal_normal")
 TOLERANCES = {"quadrature": 1e-8, "optimisation": 1e-7, "jax": 1e-10}
@@ -49,8 +49,9 @@ def _rel(a, b):
 
 
 def _jax():
-    from numeric.autodiff import jnp  # noqa: F401  (configures float64 on the CPU)
     import jax
+
+    from numeric.autodiff import jnp
 
     return jax, jnp
 
@@ -76,7 +77,9 @@ def check_beta_binomial(options) -> BayesCheck:
     f = nb.beta_binomial_log_joint(alpha, beta, N, y)
     A, B = alpha + y, beta + N - y
     interior = A > 1 and B > 1
-    inside = lambda t: 1e-5 * min(t, 1 - t)  # noqa: E731  (x ± h stays in (0, 1))
+    def inside(t):  # finite-difference step that keeps t ± h in (0, 1)
+        return 1e-5 * min(t, 1 - t)
+
     split = nb.argmax(lambda t: f(t, 1 - t), 0.0, 1.0, step=inside) if interior else 0.5
     xs, logs, ws = [], [], []
     for lo, hi in ((0.0, split), (split, 1.0)):  # split at the mode: nodes cluster on both sides of the peak
@@ -107,7 +110,9 @@ def check_beta_binomial(options) -> BayesCheck:
                   "bisection on the slope of the log posterior")
         loss = v["loss"]
         C, a, b = loss["C"]["float"], loss["a"]["float"], loss["b"]["float"]
-        ell = lambda t: -(C * (y - N * t) ** 2 - a * t + b * t * t)  # noqa: E731
+        def ell(t):  # −ℓ(θ), maximised
+            return -(C * (y - N * t) ** 2 - a * t + b * t * t)
+
         t_star = nb.argmax(ell, -1e3, 1e3)
         check.add("argmin ℓ (derived C, a, b) vs MAP", t_star, split, _rel(t_star, split), "optimisation",
                   "bisection on the slope of ℓ; MAP by bisection")
@@ -153,7 +158,7 @@ def check_normal_normal(options) -> BayesCheck:
     ev = {e["tau2"]: e["log_p"] for e in v["evidence"]}
     check.add(f"p(D), τ² = {tau2:g}", math.exp(ev[tau2]), math.exp(log_z), abs(math.expm1(ev[tau2] - log_z)),
               "quadrature", quad)
-    _, _, x2, lf2, w2 = _normal_quadrature(nb, data, sigma2, other)
+    _, _, _x2, lf2, w2 = _normal_quadrature(nb, data, sigma2, other)
     log_z2 = nb.log_normaliser(lf2, w2)
     check.add(f"p(D), τ² = {other:g}", math.exp(ev[other]), math.exp(log_z2), abs(math.expm1(ev[other] - log_z2)),
               "quadrature", quad)

@@ -10,8 +10,16 @@ import math
 
 import numpy as np
 
-__all__ = ["beta_binomial_log_joint", "normal_log_joint", "normal_log_likelihood", "tanh_sinh", "gauss_grid", "argmax",
-           "moments", "log_normaliser"]
+__all__ = [
+    "argmax",
+    "beta_binomial_log_joint",
+    "gauss_grid",
+    "log_normaliser",
+    "moments",
+    "normal_log_joint",
+    "normal_log_likelihood",
+    "tanh_sinh",
+]
 
 
 def beta_binomial_log_joint(alpha, beta, N, y):

@@ -12,10 +12,10 @@ import sympy as sp
 
 from ..errors import UsageError
 from ..registry import register
-from .document import BayesDerivation, Step, eq
+from .document import BayesDerivation
 from .parse import positive, whole
 
-__all__ = ["symbolic", "beta_binomial", "map_point"]
+__all__ = ["beta_binomial", "map_point", "symbolic"]
 
 th = sp.Symbol("θ", positive=True)
 N_ = sp.Symbol("N", positive=True, integer=True)
@@ -124,7 +124,7 @@ def map_point(A, B):
 @register("beta_binomial", "P6(a): Beta–Binomial — MLE, posterior Beta(α+y, β+N−y), mean/MAP/variance, "
           "MAP as a regularised loss, N → ∞", problem="P6(a)",
           defaults={"alpha": "2", "beta": "2", "N": "10", "y": "7"})
-def beta_binomial(alpha="2", beta="2", N="10", y="7") -> BayesDerivation:  # noqa: N803
+def beta_binomial(alpha="2", beta="2", N="10", y="7") -> BayesDerivation:
     """Build the Beta–Binomial derivation; numbers are evaluated at α, β, N, y."""
     vals = {al: positive("--alpha", alpha, "2"), be: positive("--beta", beta, "2"),
             N_: whole("--N", N, low=1, example="10"), y_: whole("--y", y, example="7")}

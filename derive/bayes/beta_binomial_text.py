@@ -3,7 +3,24 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .beta_binomial import C, N_, NAMES, a, al, b, be, lam, m, map_point, p, q, s, t0, th, y_
+from .beta_binomial import (
+    N_,
+    NAMES,
+    C,
+    a,
+    al,
+    b,
+    be,
+    lam,
+    m,
+    map_point,
+    p,
+    q,
+    s,
+    t0,
+    th,
+    y_,
+)
 from .document import BayesDerivation, Step, eq
 
 __all__ = ["build"]
@@ -22,17 +39,18 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
     """Assemble the steps from the symbolic results ``r`` and the numbers ``vals``."""
     A, B = r["A"], r["B"]
     var_form = r["var_pq"].subs({p: A, q: B})
-    ev = lambda e: sp.simplify(sp.expand_func(e.subs(vals)))  # noqa: E731
+    def ev(e):
+        return sp.simplify(sp.expand_func(e.subs(vals)))
+
     log_ev = sp.N(r["log_evidence"].subs({k_: sp.Float(v_, 30) for k_, v_ in vals.items()}), 20)
     small = vals[N_] <= 1000  # exact p(y) only while its integers stay short
     nA, nB = ev(A), ev(B)
     map_val, map_note = map_point(nA, nB)
     n, k = vals[N_], vals[y_]
-    lhs_p = "p(θ | y)"
     steps = [
         Step("Model", [
-            "Y ~ Bin(N, θ) counts successes in N independent trials with success probability θ; "
-            "the prior is θ ~ Beta(α, β). Likelihood and prior density:"],
+            ("Y ~ Bin(N, θ) counts successes in N independent trials with success probability θ; "
+            "the prior is θ ~ Beta(α, β). Likelihood and prior density:")],
             [_e("p(y | θ)", r["pmf"], t=r"p(y \mid \theta)"),
              _e("p(θ)", r["prior"], t=r"p(\theta)")]),
         Step("Maximum likelihood: set the derivative of the log-likelihood to zero", [
@@ -40,20 +58,20 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
             [_e("log p(y | θ)", r["ll"], t=r"\log p(y \mid \theta)"),
              _e("d/dθ log p(y | θ)", r["d1"], "0", t=r"\frac{d}{d\theta} \log p(y \mid \theta)"),
              _e("θ̂_MLE", *r["roots"], t=r"\hat{\theta}_{\mathrm{MLE}}")],
-            [f"SymPy's solve finds {len(r['roots'])} stationary point(s): the observed frequency. "
-             "Second derivative, evaluated there:"]),
+            [(f"SymPy's solve finds {len(r['roots'])} stationary point(s): the observed frequency. "
+             "Second derivative, evaluated there:")]),
         Step("Second-derivative check: the MLE is a maximum", [],
              [_e("d²/dθ² log p(y | θ)", r["d2"], t=r"\frac{d^{2}}{d\theta^{2}} \log p(y \mid \theta)"),
               _e("at θ = y/N", r["curv"], t=r"\text{at } \theta = y/N"),
               _e("with N = y + m (m = N − y > 0)", r["curv_interior"],
                  t=r"\text{with } N = y + m,\ m = N - y > 0")],
-             ["For 0 < y < N every factor is positive, so the curvature is negative (SymPy: "
+             [("For 0 < y < N every factor is positive, so the curvature is negative (SymPy: "
               f"is_negative = {r['curv_interior'].is_negative}): θ̂ = y/N is the unique maximum. "
               "At y = 0 or y = N the log-likelihood is monotone on (0, 1) and its supremum is at the "
-              "boundary θ = 0 or θ = 1, which is again y/N."]),
+              "boundary θ = 0 or θ = 1, which is again y/N.")]),
         Step("Posterior kernel: multiply likelihood and prior, match exponents", [
-            "Bayes: p(θ | y) ∝ p(y | θ) p(θ). Split off the factor that does not depend on θ, "
-            "take the log of the rest and collect the coefficients of log θ and log(1 − θ):"],
+            ("Bayes: p(θ | y) ∝ p(y | θ) p(θ). Split off the factor that does not depend on θ, "
+            "take the log of the rest and collect the coefficients of log θ and log(1 − θ):")],
             [_e("p(y | θ) p(θ)", r["kernel"], t=r"p(y \mid \theta)\, p(\theta)"),
              _e("constant in θ", r["const"], t=r"\text{constant in } \theta"),
              _e("log of the θ-dependent part", r["log_shape"], t=r"\log(\text{kernel})"),
@@ -62,13 +80,13 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
                for kk, vv in r["coeffs"].items()],
              _e("Beta(a′, b′) needs a′ − 1, b′ − 1 equal to these ⇒ a′", A, t="a'"),
              _e("b′", B, t="b'")],
-            [f"So θ | y ~ Beta(α + y, β + N − y): the kernel divided by θ^(a′−1)(1 − θ)^(b′−1) simplifies "
+            [(f"So θ | y ~ Beta(α + y, β + N − y): the kernel divided by θ^(a′−1)(1 − θ)^(b′−1) simplifies "
              f"to {r['ratio']} (a constant). The normaliser is the Beta integral "
-             "∫₀¹ θ^(a′−1)(1 − θ)^(b′−1) dθ = B(a′, b′), which also gives the marginal likelihood:",
+             "∫₀¹ θ^(a′−1)(1 − θ)^(b′−1) dθ = B(a′, b′), which also gives the marginal likelihood:"),
              f"p(y) = {_u(r['evidence'])}."]),
         Step("Posterior mean and variance", [
-            "For Beta(p, q) the moments follow from the Beta integral, E[θᵏ] = B(p + k, q)/B(p, q); "
-            "SymPy expands the Beta functions into Gamma functions and simplifies:"],
+            ("For Beta(p, q) the moments follow from the Beta integral, E[θᵏ] = B(p + k, q)/B(p, q); "
+            "SymPy expands the Beta functions into Gamma functions and simplifies:")],
             [_e("E[θ]", r["e1"], t=r"\mathbb{E}[\theta]"),
              _e("E[θ²]", r["e2"], t=r"\mathbb{E}[\theta^{2}]"),
              _e("Var[θ] = E[θ²] − E[θ]²", r["var_pq"], t=r"\operatorname{Var}[\theta]"),
@@ -77,8 +95,8 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
              _e("λ in E[θ | y] = λ·y/N + (1 − λ)·α/(α + β)", r["weight"],
                 t=r"\lambda \text{ in } \mathbb{E}[\theta \mid y] = \lambda \tfrac{y}{N} + (1-\lambda)"
                   r"\tfrac{\alpha}{\alpha+\beta}")],
-            ["The posterior mean is a weighted average of the MLE y/N and the prior mean α/(α + β), "
-             "with weight N/(N + α + β) on the data (solved for by SymPy)."]),
+            [("The posterior mean is a weighted average of the MLE y/N and the prior mean α/(α + β), "
+             "with weight N/(N + α + β) on the data (solved for by SymPy).")]),
         Step("MAP: set the derivative of the log posterior to zero", [
             "The log posterior is the log kernel (the constant drops out of the derivative):"],
             [_e("log p(θ | y)", (_u(r["lpost"]) + " + const", sp.latex(r["lpost"], symbol_names=NAMES) + r" + \text{const}"),
@@ -88,13 +106,13 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
              _e("curvature there", r["mcurv"], t=r"\text{curvature there}"),
              _e("with p = 1 + p₁, q = 1 + q₁", r["mcurv_interior"],
                 t=r"\text{with } p = 1 + p_{1},\ q = 1 + q_{1}")],
-            ["The curvature is negative whenever p, q > 1 (here α + y > 1 and β + N − y > 1), so the "
+            [("The curvature is negative whenever p, q > 1 (here α + y > 1 and β + N − y > 1), so the "
              "stationary point is the maximum of the posterior density. If α + y ≤ 1 or β + N − y ≤ 1 the "
-             "density has no interior maximum and the MAP sits at a boundary (or is not unique)."]),
+             "density has no interior maximum and the MAP sits at a boundary (or is not unique).")]),
         Step("The MAP as the minimiser of a regularised squared-error loss", [
-            "Look for ℓ(θ) = C(y − Nθ)² − aθ + bθ² whose minimiser equals the MAP for every count y. "
+            ("Look for ℓ(θ) = C(y − Nθ)² − aθ + bθ² whose minimiser equals the MAP for every count y. "
             "SymPy sets dℓ/dθ = 0, subtracts the MAP, and requires the numerator to vanish as a "
-            "polynomial in y (each coefficient zero), then solves for a and b:"],
+            "polynomial in y (each coefficient zero), then solves for a and b:")],
             [_e("ℓ(θ)", r["loss"], t=r"\ell(\theta)"),
              _e("dℓ/dθ = 0 ⇒ θ*", r["stat"], t=r"\ell'(\theta) = 0 \Rightarrow \theta^{*}"),
              *[_e(f"coefficient of y^{k_}", c_, "0", t=rf"\text{{coefficient of }} y^{{{k_}}}")
@@ -102,20 +120,20 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
              _e("a", r["ab"][a]), _e("b", r["ab"][b]),
              _e("ℓ″(θ)", r["loss_curv"], t=r"\ell''(\theta)"),
              _e("θ* − θ̂_MAP", r["stat_check"], t=r"\theta^{*} - \hat{\theta}_{\mathrm{MAP}}")],
-            ["The solutions form a one-parameter family: for any C > 0, a = 2CN(α − 1) and "
+            [("The solutions form a one-parameter family: for any C > 0, a = 2CN(α − 1) and "
              "b = CN(α + β − 2). Substituting them, ℓ(θ) = C·ℓ₁(θ) with "
              f"ℓ₁(θ) = {_u(r['unit_loss'])} free of C: the family is the positive multiples of one loss, "
              "and scaling a loss does not move its minimiser, so C only sets the units. ℓ″ > 0 (a minimum) "
-             "needs C > 0 and N + α + β > 2.",
-             "A natural choice is C = 1/N², which makes the data term the squared error between θ and "
+             "needs C > 0 and N + α + β > 2."),
+             ("A natural choice is C = 1/N², which makes the data term the squared error between θ and "
              f"the observed frequency, (y/N − θ)²; then a = {_u(r['ab_choice'][a])} and "
              f"b = {_u(r['ab_choice'][b])}. The regulariser −aθ + bθ² is smallest at "
              f"θ = a/(2b) = {_u(r['reg_min'])}, the prior mode, and its weight falls like 1/N. "
              "ℓ is not the negative log posterior (that is not quadratic); only its minimiser agrees "
-             "with the MAP."]),
+             "with the MAP.")]),
         Step("Limits as N → ∞", [
-            "Let the count grow with the data, y = Nθ₀ + s√N (a binomial count fluctuates by order √N). "
-            "SymPy's limit:"],
+            ("Let the count grow with the data, y = Nθ₀ + s√N (a binomial count fluctuates by order √N). "
+            "SymPy's limit:")],
             [_e("lim E[θ | y]", r["lim_mean"], t=r"\lim_{N\to\infty} \mathbb{E}[\theta \mid y]"),
              _e("lim θ̂_MAP", r["lim_map"], t=r"\lim_{N\to\infty} \hat{\theta}_{\mathrm{MAP}}"),
              _e("lim θ̂_MLE", r["lim_mle"], t=r"\lim_{N\to\infty} \hat{\theta}_{\mathrm{MLE}}"),
@@ -124,9 +142,9 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
              _e("lim Var[θ | y]", r["lim_var"], t=r"\lim_{N\to\infty} \operatorname{Var}[\theta \mid y]"),
              _e("lim N·Var[θ | y]", r["lim_nvar"], t=r"\lim_{N\to\infty} N \operatorname{Var}[\theta \mid y]"),
              _e("lim λ", r["lim_weight"], t=r"\lim_{N\to\infty} \lambda")],
-            ["Posterior mean, MAP and MLE all converge to θ₀; the prior's pull on the mean shrinks like 1/N, "
+            [("Posterior mean, MAP and MLE all converge to θ₀; the prior's pull on the mean shrinks like 1/N, "
              "the weight on the data tends to 1, and the posterior concentrates at θ₀ with variance "
-             "≈ θ₀(1 − θ₀)/N. The prior is forgotten; the data decide."]),
+             "≈ θ₀(1 − θ₀)/N. The prior is forgotten; the data decide.")]),
     ]
     numbers = [_e("θ̂_MLE", r["mle"], ev(r["mle"]), t=r"\hat{\theta}_{\mathrm{MLE}}"),
                _e("posterior", f"Beta({nA}, {nB})", t=r"\text{posterior}"),
@@ -146,8 +164,8 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
     steps.append(Step(f"Numbers: α = {vals[al]}, β = {vals[be]}, N = {n}, y = {k}", [
         "The same expressions evaluated exactly (and in decimals):"], numbers,
         [f"MAP: {map_note}."] + ([] if interior else [
-            "The stationary-point formula (α + y − 1)/(α + β + N − 2) does not apply here, and neither does the "
-            "loss ℓ, whose minimiser is that formula."])))
+            ("The stationary-point formula (α + y − 1)/(α + β + N − 2) does not apply here, and neither does the "
+            "loss ℓ, whose minimiser is that formula.")])))
     results = {
         "symbolic": {"mle": _u(r["mle"]), "posterior": {"a": _u(A), "b": _u(B)}, "posterior_mean": _u(r["mean"]),
                      "posterior_variance": _u(var_form), "map": _u(r["map"]), "evidence": _u(r["evidence"]),

@@ -15,7 +15,7 @@ from sympy.printing.str import StrPrinter
 
 from ..printing import tex_text
 
-__all__ = ["BayesDerivation", "Equation", "Step", "eq", "u", "tex", "prose_tex"]
+__all__ = ["BayesDerivation", "Equation", "Step", "eq", "prose_tex", "tex", "u"]
 
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
@@ -172,9 +172,9 @@ class BayesDerivation:
 
     def latex(self, proof=True) -> str:
         """LaTeX body (amsmath); wrap with :func:`derive.cli.standalone` to compile."""
-        L = [r"\section*{%s}" % prose_tex(f"{self.name}: {self.title}"), prose_tex(self.description), ""]
+        L = [r"\section*{{{}}}".format(prose_tex(f"{self.name}: {self.title}")), prose_tex(self.description), ""]
         for st in self.steps:
-            L.append(r"\paragraph{%s.}" % prose_tex(st.title))
+            L.append(rf"\paragraph{{{prose_tex(st.title)}.}}")
             L += [prose_tex(p) + "\n" for p in st.prose]
             if st.equations:
                 L += [r"\begin{align*}", " \\\\\n".join("  " + e.aligned for e in st.equations),
@@ -184,7 +184,7 @@ class BayesDerivation:
             L += [prose_tex(p) + "\n" for p in st.after]
         if proof and self.verifications:
             head, lines = self._verification_lines()
-            L += [r"\paragraph{%s.}" % prose_tex(head), r"\begin{itemize}"]
+            L += [rf"\paragraph{{{prose_tex(head)}.}}", r"\begin{itemize}"]
             L += [r"\item " + prose_tex(x) for x in lines] + [r"\end{itemize}"]
         return "\n".join(L) + "\n"
 

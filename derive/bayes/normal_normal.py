@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..registry import register
 from .parse import data_list, positive
 
-__all__ = ["DEFAULT_DATA", "symbolic", "complete_square", "update", "normal_normal"]
+__all__ = ["DEFAULT_DATA", "complete_square", "normal_normal", "symbolic", "update"]
 
 DEFAULT_DATA = "3.3, 3.5, 3.1, 1.8, 3.0, 0.74, 2.5, 2.4, 1.6, 2.1, 2.4, 1.3, 1.7, 0.19"
 
@@ -96,8 +96,10 @@ def symbolic() -> dict:
              ev_tidy_check=sp.simplify(sp.expand_log(sp.log(evidence) - sp.log(tidy), force=True)),
              log_ev_tidy=-n / 2 * sp.log(2 * sp.pi * s2) + sp.log(s2 / (s2 + n * t2)) / 2 + tidy_k)
     # order invariance: one point at a time, in either order, equals the batch
-    one = lambda m_, v_, nn, ss: (c.subs({m0: m_, v0: v_, n: nn, S: ss}, simultaneous=True),  # noqa: E731
-                                  w.subs({m0: m_, v0: v_, n: nn, S: ss}, simultaneous=True))
+    def one(m_, v_, nn, ss):
+        at = {m0: m_, v0: v_, n: nn, S: ss}
+        return c.subs(at, simultaneous=True), w.subs(at, simultaneous=True)
+
     a12 = one(*one(m0, v0, 1, x1), 1, x2)
     a21 = one(*one(m0, v0, 1, x2), 1, x1)
     batch = one(m0, v0, 2, x1 + x2)

@@ -4,7 +4,28 @@ from __future__ import annotations
 import sympy as sp
 
 from .document import BayesDerivation, Step, eq, u
-from .normal_normal import (NAMES, Q, S, S1, S2, m0, mn, mu, n, n1, n2, s2, t2, update, v0, vn, x1, x2, xbar, xs)
+from .normal_normal import (
+    NAMES,
+    S1,
+    S2,
+    Q,
+    S,
+    m0,
+    mn,
+    mu,
+    n,
+    n1,
+    n2,
+    s2,
+    t2,
+    update,
+    v0,
+    vn,
+    x1,
+    x2,
+    xbar,
+    xs,
+)
 
 __all__ = ["build", "sequential"]
 
@@ -55,16 +76,16 @@ def build(r, data, sig, tau, other, options) -> BayesDerivation:
     last = seq[-1]["exact"]
     steps = [
         Step("Model", [
-            "Prior μ ~ N(0, τ²); each observation xᵢ = μ + εᵢ with independent εᵢ ~ N(0, σ²). "
+            ("Prior μ ~ N(0, τ²); each observation xᵢ = μ + εᵢ with independent εᵢ ~ N(0, σ²). "
             "Write n for the number of points, S = Σᵢ xᵢ and Q = Σᵢ xᵢ²; the likelihood depends on the data "
-            "only through them. Expanding the sum of squares (SymPy, term by term):"],
+            "only through them. Expanding the sum of squares (SymPy, term by term):")],
             [_e("Σᵢ (xᵢ − μ)²", r["sq"], t=r"\sum_{i=1}^{n} (x_{i} - \mu)^{2}"),
              _e("log p(D | μ)", (u(r["loglik"]) + " − (n/2)·log(2πσ²)",
                                  sp.latex(r["loglik"], symbol_names=NAMES) + r" - \tfrac{n}{2}\log(2\pi\sigma^{2})"),
                 t=r"\log p(D \mid \mu)")]),
         Step("Posterior p(μ | D) by completing the square", [
-            "For a general prior N(m₀, v₀) the log posterior is log p(D | μ) − (μ − m₀)²/(2v₀) + const, "
-            "a quadratic in μ. SymPy matches it to −(μ − c)²/(2w) + k (equal coefficients of μ², μ, 1) and solves:"],
+            ("For a general prior N(m₀, v₀) the log posterior is log p(D | μ) − (μ − m₀)²/(2v₀) + const, "
+            "a quadratic in μ. SymPy matches it to −(μ − c)²/(2w) + k (equal coefficients of μ², μ, 1) and solves:")],
             [_e("posterior mean c", r["m_upd"], t=r"\text{posterior mean } c"),
              _e("posterior variance w", r["v_upd"], t=r"\text{posterior variance } w"),
              _e("1/w", r["prec_upd"], t=r"1/w"),
@@ -72,9 +93,9 @@ def build(r, data, sig, tau, other, options) -> BayesDerivation:
              _e("σₙ²", r["var"], t=r"\sigma_{n}^{2}"),
              _e("1/σₙ²", r["prec"], t=r"1/\sigma_{n}^{2}"),
              _e("μₙ/σₙ²", r["mean_via_var"], t=r"\mu_{n}/\sigma_{n}^{2}")],
-            ["So p(μ | D) = N(μ | μₙ, σₙ²): precisions add (1/σₙ² = n/σ² + 1/τ²) and μₙ = σₙ²·S/σ². "
+            [("So p(μ | D) = N(μ | μₙ, σₙ²): precisions add (1/σₙ² = n/σ² + 1/τ²) and μₙ = σₙ²·S/σ². "
              "σₙ² is the posterior variance; the posterior standard deviation is σₙ = √σₙ². The density is "
-             "N(μₙ, σₙ²), never N(μₙ, σₙ)."]),
+             "N(μₙ, σₙ²), never N(μₙ, σₙ).")]),
         Step("MLE and MAP: set derivatives to zero", [
             "Differentiate the log-likelihood and the log posterior in μ and solve:"],
             [_e("d/dμ log p(D | μ)", r["d_ll"], "0", t=r"\frac{d}{d\mu}\log p(D \mid \mu)"),
@@ -84,12 +105,12 @@ def build(r, data, sig, tau, other, options) -> BayesDerivation:
              _e("μ̂_MAP", *r["map_roots"], t=r"\hat{\mu}_{\mathrm{MAP}}"),
              _e("d²/dμ² log p(μ | D)", r["d2_lp"], t=r"\frac{d^{2}}{d\mu^{2}}\log p(\mu \mid D)"),
              _e("μ̂_MAP − μₙ", r["map_minus_mean"], t=r"\hat{\mu}_{\mathrm{MAP}} - \mu_{n}")],
-            ["Both second derivatives are negative constants, so each stationary point is the maximum. "
+            [("Both second derivatives are negative constants, so each stationary point is the maximum. "
              "The MAP equals the posterior mean μₙ (a Gaussian's mode is its mean); it shrinks the sample "
-             "mean x̄ towards the prior mean 0."]),
+             "mean x̄ towards the prior mean 0.")]),
         Step("Posterior predictive p(x* | D)", [
-            "p(x* | D) = ∫ N(x* | μ, σ²) N(μ | μₙ, σₙ²) dμ. The exponent is quadratic in μ; complete the "
-            "square in μ, integrate the Gaussian (SymPy's integrate), then complete the square in x*:"],
+            ("p(x* | D) = ∫ N(x* | μ, σ²) N(μ | μₙ, σₙ²) dμ. The exponent is quadratic in μ; complete the "
+            "square in μ, integrate the Gaussian (SymPy's integrate), then complete the square in x*:")],
             [_e("exponent", r["pred_expo"], t=r"\text{exponent}"),
              _e("= −(μ − c)²/(2w) + k with c", r["pred_c"], t=r"-\frac{(\mu - c)^{2}}{2w} + k:\ c"),
              _e("w", r["pred_w"]), _e("k", r["pred_k"]),
@@ -97,30 +118,30 @@ def build(r, data, sig, tau, other, options) -> BayesDerivation:
              _e("p(x* | D)", r["pred"], t=r"p(x^{*} \mid D)"),
              _e("predictive mean", r["pred_mean"], t=r"\text{predictive mean}"),
              _e("predictive variance", r["pred_var"], t=r"\text{predictive variance}")],
-            ["p(x* | D) = N(x* | μₙ, σ² + σₙ²): the variances add (the noise σ² plus the remaining "
-             "uncertainty about μ, σₙ²) — not the standard deviations."]),
+            [("p(x* | D) = N(x* | μₙ, σ² + σₙ²): the variances add (the noise σ² plus the remaining "
+             "uncertainty about μ, σₙ²) — not the standard deviations.")]),
         Step("Plug-in predictives and how their variances compare", [
-            "Plugging a point estimate of μ into the likelihood gives N(x* | x̄, σ²) (MLE) and "
-            "N(x* | μₙ, σ²) (MAP). The gap to the posterior predictive variance, and its large-n limit:"],
+            ("Plugging a point estimate of μ into the likelihood gives N(x* | x̄, σ²) (MLE) and "
+            "N(x* | μₙ, σ²) (MAP). The gap to the posterior predictive variance, and its large-n limit:")],
             [_e("(σ² + σₙ²) − σ²", r["var_gap"], t=r"(\sigma^{2} + \sigma_{n}^{2}) - \sigma^{2}"),
              _e("lim_{n→∞} σₙ²", r["var_gap_limit"], t=r"\lim_{n\to\infty} \sigma_{n}^{2}")],
-            ["The plug-ins ignore parameter uncertainty: they treat μ as known, so their variance σ² is smaller "
+            [("The plug-ins ignore parameter uncertainty: they treat μ as known, so their variance σ² is smaller "
              "than the posterior predictive's σ² + σₙ² by exactly σₙ² > 0, and they are overconfident — most "
              "with little data. The MAP plug-in has the right centre (μₙ) but too small a spread; the MLE plug-in "
-             "also ignores the prior. As n → ∞, σₙ² → 0 and all three coincide."]),
+             "also ignores the prior. As n → ∞, σₙ² → 0 and all three coincide.")]),
         Step("Marginal likelihood p(D) in closed form", [
-            "p(D) = ∫ Πᵢ N(xᵢ | μ, σ²) N(μ | 0, τ²) dμ. Complete the square in μ in the log of the "
-            "integrand and integrate the Gaussian:"],
+            ("p(D) = ∫ Πᵢ N(xᵢ | μ, σ²) N(μ | 0, τ²) dμ. Complete the square in μ in the log of the "
+            "integrand and integrate the Gaussian:")],
             [_e("k", r["ev_k"]), _e("w", r["ev_w"]),
              _e("∫ exp(−(μ − c)²/(2w)) dμ", r["ev_gauss"], t=r"\int e^{-(\mu - c)^{2}/(2w)}\, d\mu"),
              _e("p(D)", r["evidence"], r["ev_tidy"], t=r"p(D)"),
              _e("log p(D)", r["log_ev_tidy"], t=r"\log p(D)")],
-            ["(SymPy shows log of the first form minus log of the second is "
+            [("(SymPy shows log of the first form minus log of the second is "
              f"{r['ev_tidy_check']}.) Equivalently x ~ N(0, σ²I + τ²·11ᵀ): every pair of points is correlated "
-             "through the shared μ."]),
+             "through the shared μ.")]),
         Step("Order invariance: sequential updating equals the batch update", [
-            "Apply the derived update (prior N(m₀, v₀)) to one point x₁, use the result as the prior for x₂, "
-            "and compare with the other order and with both points at once:"],
+            ("Apply the derived update (prior N(m₀, v₀)) to one point x₁, use the result as the prior for x₂, "
+            "and compare with the other order and with both points at once:")],
             [_e("x₁ then x₂: mean", sp.simplify(r["seq12"][0]), t=r"x_{1}\text{ then }x_{2}\text{: mean}"),
              _e("x₁ then x₂: variance", sp.simplify(r["seq12"][1]), t=r"x_{1}\text{ then }x_{2}\text{: variance}"),
              _e("batch {x₁, x₂}: mean", r["batch2"][0], t=r"\text{batch } \{x_{1}, x_{2}\}\text{: mean}"),
@@ -129,9 +150,9 @@ def build(r, data, sig, tau, other, options) -> BayesDerivation:
              _e("(x₂ then x₁) − batch", str(r["diff21"]), t=r"(x_{2}\text{ then }x_{1}) - \text{batch}"),
              _e("blocks (n₁, S₁) then (n₂, S₂) − batch (n₁ + n₂, S₁ + S₂)", str(r["diff_blocks"]),
                 t=r"(n_{1}, S_{1})\text{ then }(n_{2}, S_{2}) - \text{batch}")],
-            ["All differences simplify to 0: the posterior depends on the data only through n and S = Σxᵢ, "
+            [("All differences simplify to 0: the posterior depends on the data only through n and S = Σxᵢ, "
              "which do not depend on the order, so updating point by point in any order gives the batch "
-             "posterior."]),
+             "posterior.")]),
     ]
     ev_lines = []
     for tt in (tau, other):
@@ -165,11 +186,11 @@ def build(r, data, sig, tau, other, options) -> BayesDerivation:
                     f"{p['posterior']['variance']:>9.5f}  "
                     f"{'—' if p['mle_plugin'] is None else format(p['mle_plugin']['mean'], '.5f'):>9}")
     steps.append(Step("Sequential updating: the three predictives after each point", [
-        "Starting from the prior (k = 0), update one point at a time with the derived update; the MLE "
+        ("Starting from the prior (k = 0), update one point at a time with the derived update; the MLE "
         "plug-in is undefined before any data. "
-        "Posterior predictive N(μₖ, σ² + σₖ²), MAP plug-in N(μₖ, σ²), MLE plug-in N(x̄ₖ, σ²):"], [],
-        [f"After all {nn} points the sequential posterior is N({last['mean']}, {last['variance']}), "
-         f"identical to the batch result N({post_m}, {post_v}). `--plot FILE.png` draws these as 15 panels."],
+        "Posterior predictive N(μₖ, σ² + σₖ²), MAP plug-in N(μₖ, σ²), MLE plug-in N(x̄ₖ, σ²):")], [],
+        [(f"After all {nn} points the sequential posterior is N({last['mean']}, {last['variance']}), "
+         f"identical to the batch result N({post_m}, {post_v}). `--plot FILE.png` draws these as 15 panels.")],
         table=rows))
     results = {
         "symbolic": {"posterior_mean": u(r["mean"]), "posterior_variance": u(r["var"]),

@@ -13,7 +13,7 @@ import sympy as sp
 
 from ..errors import UsageError
 
-__all__ = ["positive", "whole", "data_list"]
+__all__ = ["data_list", "positive", "whole"]
 
 
 def _fraction(option, value, hint):
