@@ -178,8 +178,10 @@ def check_normal_normal(options) -> BayesCheck:
         check.add(f"p(x* | D) at x* = {xs:.4g}", derived, numeric, _rel(derived, numeric), "quadrature",
                   "∫ N(x* | μ, σ²) p(μ | D) dμ by quadrature")
     mle = nb.argmax(nb.normal_log_likelihood(data, sigma2), -1e6, 1e6)
-    check.add("MLE x̄", v["mle"], mle, _rel(v["mle"], mle), "optimisation", "bisection on the slope of the log-likelihood")
-    check.add("MAP", post["mean"], m, _rel(post["mean"], m), "optimisation", "bisection on the slope of the log posterior")
+    check.add("MLE x̄", v["mle"], mle, _rel(v["mle"], mle), "optimisation",
+              "bisection on the slope of the log-likelihood")
+    check.add("MAP", post["mean"], m, _rel(post["mean"], m), "optimisation",
+              "bisection on the slope of the log posterior")
     worst = 0.0
     for row in d.sequential[1:]:
         _, _, xk, lk, wk = _normal_quadrature(nb, data[:row["k"]], sigma2, tau2)

@@ -114,7 +114,8 @@ def test_sequential_updates_in_json():
 
 
 # -- numeric checks ----------------------------------------------------------------------
-@pytest.mark.parametrize("name,opts", [("beta_binomial", {}), ("beta_binomial", {"alpha": "0.7", "N": "5000", "y": "1234"}),
+@pytest.mark.parametrize("name,opts", [("beta_binomial", {}),
+                                       ("beta_binomial", {"alpha": "0.7", "N": "5000", "y": "1234"}),
                                        ("normal_normal", {}), ("normal_normal", {"data": "-1 0.5", "tau2": "0.3"})])
 def test_check_passes(name, opts):
     from checks.bayes import check_bayes

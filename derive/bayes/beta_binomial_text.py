@@ -99,7 +99,8 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
              "with weight N/(N + α + β) on the data (solved for by SymPy).")]),
         Step("MAP: set the derivative of the log posterior to zero", [
             "The log posterior is the log kernel (the constant drops out of the derivative):"],
-            [_e("log p(θ | y)", (_u(r["lpost"]) + " + const", sp.latex(r["lpost"], symbol_names=NAMES) + r" + \text{const}"),
+            [_e("log p(θ | y)", (_u(r["lpost"]) + " + const",
+                                 sp.latex(r["lpost"], symbol_names=NAMES) + r" + \text{const}"),
                 t=r"\log p(\theta \mid y)"),
              _e("θ̂_MAP", *r["map_roots"], t=r"\hat{\theta}_{\mathrm{MAP}}"),
              _e("for Beta(p, q): mode", r["map_pq"], t=r"\text{for Beta}(p, q)\text{: mode}"),

@@ -49,7 +49,7 @@ def u(expr) -> str:
     """``expr`` as one line of Unicode.
 
     >>> u(sp.Symbol("θ") ** 2 - 2 * sp.Symbol("α"))
-    'θ² − 2·α'
+    '−2·α + θ²'
     """
     s = _Unicode().doprint(sp.sympify(expr))
     s = s.replace("**", "^").replace("*", "·").replace(" - ", " − ").replace("(-", "(−")

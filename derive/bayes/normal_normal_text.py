@@ -198,7 +198,8 @@ def build(r, data, sig, tau, other, options) -> BayesDerivation:
                      "predictive": {"mean": u(r["pred_mean"]), "variance": u(r["pred_var"])},
                      "plugin_variance_gap": u(r["var_gap"]), "evidence": u(r["ev_tidy"]),
                      "log_evidence": u(r["log_ev_tidy"])},
-        "values": {"sigma2": str(sig), "tau2": str(tau), "compare_tau2": str(other), "n": nn, "S": float(SS), "Q": float(QQ), "mle": float(mle),
+        "values": {"sigma2": str(sig), "tau2": str(tau), "compare_tau2": str(other),
+                   "n": nn, "S": float(SS), "Q": float(QQ), "mle": float(mle),
                    "posterior": {"mean": float(post_m), "variance": float(post_v), "sd": float(sp.sqrt(post_v)),
                                  "exact": {"mean": str(post_m), "variance": str(post_v)}},
                    "predictive": {"posterior": _normal(post_m, sig + post_v), "mle_plugin": _normal(mle, sig),
@@ -210,7 +211,8 @@ def build(r, data, sig, tau, other, options) -> BayesDerivation:
     }
     ver = [("−(μ − c)²/(2w) + k equals the log posterior for the solved c, w, k", r["square_check"] == 0),
            ("the MAP equals the posterior mean μₙ", r["map_minus_mean"] == 0),
-           ("p(x* | D) has mean μₙ and variance σ² + σₙ²", r["pred_mean"] == mn and sp.simplify(r["pred_var"] - s2 - vn) == 0),
+           ("p(x* | D) has mean μₙ and variance σ² + σₙ²",
+            r["pred_mean"] == mn and sp.simplify(r["pred_var"] - s2 - vn) == 0),
            ("the predictive variance exceeds the plug-ins' by σₙ² > 0", (r["var_gap"] - vn) == 0),
            ("the two forms of p(D) agree", r["ev_tidy_check"] == 0),
            ("x₁ then x₂ = x₂ then x₁ = batch", r["diff12"] == [0, 0] and r["diff21"] == [0, 0]),
@@ -226,9 +228,10 @@ def build(r, data, sig, tau, other, options) -> BayesDerivation:
 
 def _why(tau, other, better, mle, sig, nn):
     small = min(tau, other)
-    return (f"Why: a prior variance of τ² = {small} puts almost all prior mass within ±{float(2 * sp.sqrt(small)):.2g} "
-            f"of 0, while the sample mean is {float(mle):.4g} with standard error {float(sp.sqrt(sig / nn)):.3g}; "
+    return (f"Why: a prior variance of τ² = {small} puts about 95% of the prior mass within "
+            f"±{float(2 * sp.sqrt(small)):.2g} of 0, while the sample mean is {float(mle):.4g} with standard error {float(sp.sqrt(sig / nn)):.3g}; "
             f"the marginal likelihood averages the likelihood over the prior, so it rewards the prior that "
             f"put mass where the data are." if better != small else
-            f"Why: the data sit close to 0 relative to their spread, so the tighter prior τ² = {small} wastes "
-            f"less prior mass and has the higher marginal likelihood.")
+            f"Why: the marginal likelihood averages the likelihood over the prior. The sample mean "
+            f"{float(mle):.4g} (standard error {float(sp.sqrt(sig / nn)):.3g}) lies where the tighter prior "
+            f"τ² = {small} already puts its mass, so the wider prior only spreads mass where the data are not.")
