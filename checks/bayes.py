@@ -231,3 +231,27 @@ def run_bayes_check(name, options, *, as_json=False, params=None, wrt=None, eps=
     text = json.dumps(check.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n" if as_json \
         else render(check)
     return (0 if check.passed else 1), text
+
+
+def report_section(name, check=True) -> tuple[list, bool]:
+    """(LaTeX lines, all verified and checked) for ``python -m derive report``."""
+    from derive.bayes.document import prose_tex as tex_text
+
+    d = derive(name)
+    lines = [d.latex(proof=True).replace(r"\section*{", r"\section{", 1)]
+    passed = d.holds
+    if check:
+        c = check_bayes(name, {})
+        lines += [r"\subsection*{Numeric check}", r"\begin{center}\small", r"\begin{tabular}{lrrrc}",
+                  r"quantity & derived & numeric & rel.\ error & \\ \hline"]
+        for r in c.rows:
+            dv = "" if r["derived"] is None else f"{r['derived']:.10g}"
+            nv = "" if r["numeric"] is None else f"{r['numeric']:.10g}"
+            ok = r"$\checkmark$" if r["passed"] else r"$\times$"
+            lines.append(f"{tex_text(r['quantity'])} & {dv} & {nv} & {r['rel_error']:.1e} & {ok} \\\\")
+        lines += [r"\end{tabular}", r"\end{center}",
+                  tex_text("Tolerances (relative error): " + ", ".join(f"{k} {v:g}" for k, v in TOLERANCES.items())
+                           + ". " + "; ".join(sorted({r['method'] for r in c.rows})) + ".")]
+        lines += [r"\par " + tex_text(n) for n in c.notes]
+        passed = passed and c.passed
+    return lines, passed

@@ -6,8 +6,7 @@ import json
 import numpy as np
 
 from .bayes import BAYES, run_bayes_check
-from .compare import TOLERANCES
-from .derivation_check import check_derivation
+from .derivation_check import check_derivation, check_tolerances
 from .rnn import render_worked
 
 __all__ = ["run_check", "render"]
@@ -19,15 +18,20 @@ def _vec(v):
 
 def render(report) -> str:
     sizes = ", ".join(f"{k} = {v}" for k, v in report.sizes.items())
+    tol = check_tolerances()
     L = [f"{report.name} --check  (params: {report.params_label()}, sizes: {sizes})",
-         f"tolerances: relative error ≤ {TOLERANCES['jax']:g} vs JAX, ≤ {TOLERANCES['finite_difference']:g} "
-         f"vs finite differences (Richardson), loss ≤ {TOLERANCES['loss']:g} vs the independent forward", ""]
-    head = f"{'activation':<10} {'output':<9} {'loss':<5} {'L':>13}  {'param':<5} {'err JAX':>9} {'err FD':>9}  ok"
+         (f"tolerances (checks.gradcheck): |derived − JAX| ≤ {tol['jax']:.2g}·max|JAX|; |derived − FD| ≤ "
+          f"{tol['fd_error_estimate_factor']:g} × FD error estimate + {tol['finite_difference']:.2g}·max|FD| "
+          f"(Richardson); loss ≤ {tol['loss']:g} vs the independent forward"), ""]
+    # columns as wide as their longest entry (typed expressions can be long)
+    wa, wo, wl = (max([len(h)] + [len(getattr(c, f)) for c in report.checks])
+                  for h, f in (("activation", "activation"), ("output", "output_activation"), ("loss", "loss")))
+    head = f"{'activation':<{wa}} {'output':<{wo}} {'loss':<{wl}} {'L':>13}  {'param':<5} {'err JAX':>9} {'err FD':>9}  ok"
     L += [head, "-" * len(head)]
     for c in report.checks:
         for k, (p, g) in enumerate(c.gradients.items()):
-            lead = (f"{c.activation:<10} {c.output_activation:<9} {c.loss:<5} {c.loss_value:>13.8g}" if k == 0
-                    else " " * 40)
+            lead = (f"{c.activation:<{wa}} {c.output_activation:<{wo}} {c.loss:<{wl}} {c.loss_value:>13.8g}"
+                    if k == 0 else " " * (wa + wo + wl + 16))
             L.append(f"{lead}  {p:<5} {g['rel_error_jax']:>9.2e} {g['rel_error_fd']:>9.2e}  "
                      f"{'✓' if g['passed'] and c.passed else '✗'}")
     if len(report.checks) == 1:
@@ -47,6 +51,11 @@ def render(report) -> str:
                 where = ", ".join(f"{p}[{','.join(str(i + 1) for i in ix)}]" for ix in g["kinks"])
                 L.append(f"note: {c.activation}/{c.output_activation}/{c.loss}: x ± h straddles a kink at {where} "
                          "(one-sided slopes differ); finite differences cannot judge it there, JAX still does")
+    for c in report.checks:
+        for p, g in c.gradients.items():
+            if not g["passed"]:
+                L.append(f"✗ {c.activation}/{c.output_activation}/{c.loss} ∂L/∂{p}: {g['diagnosis']}"
+                         + "".join(f"; {h}" for h in g["hints"]))
     for c in report.checks:
         if c.worked is not None:
             L += render_worked(c.worked)

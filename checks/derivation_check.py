@@ -1,9 +1,10 @@
 """``--check``: a derivation's gradient, lambdified, against JAX and finite differences.
 
 For each activation/loss combination: the loss of the symbolic graph must
-equal the independent forward function's loss, and the derived gradient must
-match ``jax.grad`` of the independent JAX forward and Richardson-extrapolated
-central differences of the independent NumPy forward.
+equal the independent forward function's loss, and :func:`checks.gradcheck`
+compares the derived gradient with ``jax.grad`` of the independent JAX forward
+and Richardson-extrapolated central differences of the independent NumPy
+forward (tolerances from their error estimates; kinks left to JAX).
 """
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ import numpy as np
 from derive import derive
 from derive.registry import get
 from derive.errors import UsageError
-from numeric import FORWARDS, compile_sweep, richardson, slope_jumps
+from numeric import FORWARDS, compile_sweep
 
 from .compare import TOLERANCES, relative_error
+from .gradcheck import gradcheck
 from .params import random_params, read_params, validate_params
 from .rnn import check_eps_lr, flatten_rnn_params, worked_solution
+from .tolerances import RTOL, SAFETY
 
 __all__ = ["CheckReport", "ComboCheck", "check_derivation", "combinations", "GRID_HIDDEN", "GRID_OUTPUT"]
 
@@ -73,14 +76,21 @@ class CheckReport:
 
     def to_dict(self):
         return {"name": self.name, "passed": self.passed, "seed": self.seed, "sizes": self.sizes,
-                "params": self.source, "tolerances": dict(TOLERANCES), "notes": list(self.notes),
+                "params": self.source, "tolerances": check_tolerances(), "notes": list(self.notes),
                 "checks": [c.to_dict() for c in self.checks]}
+
+
+def check_tolerances() -> dict:
+    """What ``--check`` accepts: JAX within rtol (float64, wider where JAX's own rounding
+    noise is), finite differences within 4 × their error estimate + rtol·max|FD|."""
+    return {"jax": RTOL["float64"], "finite_difference": RTOL["float64"], "fd_error_estimate_factor": SAFETY,
+            "loss": TOLERANCES["loss"]}
 
 
 def combinations(options: dict, defaults: dict | None = None):
     """The (activation, output activation, loss) triples to check: what the
     user fixed, else the derivation's own concrete default, else the grid."""
-    from derive.functions import ACTIVATIONS, LOSSES
+    from derive.functions import ACTIVATIONS, LOSSES, custom_activation, custom_loss
 
     defaults = defaults or {"activation": "g", "output_activation": "g1", "loss": "l"}
 
@@ -94,15 +104,19 @@ def combinations(options: dict, defaults: dict | None = None):
     for name, kind, table in ((a, "activation", ACTIVATIONS), (o, "output activation", ACTIVATIONS),
                               (l, "loss", LOSSES)):
         if name is not None and name not in table:
+            if _typed(name):
+                # vetted here, so a bad expression fails before any number is computed
+                (custom_loss if kind == "loss" else custom_activation)(name)
+                continue
             raise UsageError(f"--check needs a concrete {kind}; got {name!r}; choose one of: "
-                             f"{', '.join(sorted(table))}")
+                             f"{', '.join(sorted(table))}, or type an expression")
     if a == "softmax":
         raise UsageError("softmax is an output activation; choose a hidden --activation from: "
                          f"{', '.join(GRID_HIDDEN + ('identity',))}")
     hidden = (a,) if a else GRID_HIDDEN
     pairs = [(oo, ll) for oo, ll in GRID_OUTPUT if (o in (None, oo)) and (l in (None, ll))]
-    if not pairs:
-        pairs = [(o or DEFAULT_OUTPUT[l], l or "mse")]
+    if not pairs:  # a typed loss defaults to sigmoid outputs, where logs of ŷ are defined
+        pairs = [(o or DEFAULT_OUTPUT.get(l, "sigmoid"), l or "mse")]
     for oo, ll in pairs:
         if ll in OUTPUTS_FOR and oo not in OUTPUTS_FOR[ll]:
             raise UsageError(f"loss {ll!r} needs outputs in {LOSS_RANGE[ll]}; output activation {oo!r} "
@@ -111,6 +125,11 @@ def combinations(options: dict, defaults: dict | None = None):
 
 
 LOSS_RANGE = {"bce": "(0, 1)", "ce": "(0, 1) summing to 1"}
+
+
+def _typed(name) -> bool:
+    """An expression rather than a name (generic g, g1, l are names)."""
+    return not name.replace("_", "a").isalnum() or name.startswith(("yhat_", "y_")) or name == "z"
 
 
 def _check_targets(values, loss):
@@ -211,30 +230,35 @@ def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
     jg = jax_at(values)
     noise = _oracle_noise(jax_at, values, jg)
     passed = relative_error(result["loss"], loss_ind) <= TOLERANCES["loss"]
+    if not all(np.all(np.isfinite(jg[p])) for p in derived):
+        raise UsageError(f"the oracles are not finite at these values ({a}, {o}, {l}); the point is "
+                         "outside the functions' numeric range — use smaller parameters")
+    # JAX's tolerance widens to 8× its own rounding noise at this point (saturated outputs),
+    # up to 1e-6; a gradient that is exactly zero has no relative noise to speak of
+    scale = {p: float(np.max(np.abs(jg[p]))) if np.size(jg[p]) else 0.0 for p in derived}
+    tol = {p: min(max(RTOL["float64"], 8 * noise[p] / scale[p]), 1e-6) if scale[p] > 0 else RTOL["float64"]
+           for p in derived}
+    report = gradcheck(lambda q: forward({**values, **q}, xp=np, **opts), {p: values[p] for p in derived},
+                       lambda q: derived, jax_gradient={p: jg[p] for p in derived}, mode="full",
+                       complex_step=False, rtol=max(tol.values()),
+                       parts={p: dict(result["contributions"][p]) for p in derived})
     grads, contribs = {}, {}
     for p, g in derived.items():
-        with np.errstate(all="ignore"):
-            def f(v):
-                return forward({**values, p: v}, xp=np, **opts)
-
-            fd, est = richardson(f, values[p])
-            jumps = slope_jumps(f, values[p])
-        if not (np.all(np.isfinite(jg[p])) and np.all(np.isfinite(fd))):
+        t = report.tensors[p]
+        fd, est = t.fd_values, t.fd_errors
+        if not np.all(np.isfinite(fd)):
             raise UsageError(f"the oracles are not finite at these values ({a}, {o}, {l}); the point is "
                              "outside the functions' numeric range — use smaller parameters")
-        scale = max(float(np.max(np.abs(jg[p]))), 1e-300)
-        tol_jax = max(TOLERANCES["jax"], 8 * noise[p] / scale)
-        # FD cannot judge a coordinate where x ± h straddles a kink: there the one-sided slopes
-        # jump and the two Richardson steps disagree (a smooth coordinate has neither)
-        kinks = (jumps > 1e-4 * max(1.0, scale)) & (est > 1e-6 * max(1.0, scale))
+        kinks = np.zeros(np.shape(g), dtype=bool)
+        for ix in t.kinks:
+            kinks[ix] = True
         smooth = ~kinks
-        e_j = relative_error(g, jg[p])
         e_f = relative_error(g[smooth], fd[smooth]) if smooth.any() else 0.0
-        ok = e_j <= tol_jax and e_f <= TOLERANCES["finite_difference"]
-        passed = passed and ok
+        passed = passed and t.passed
         grads[p] = {"derived": g.tolist(), "jax": jg[p].tolist(), "finite_difference": fd.tolist(),
-                    "fd_error_estimate": float(np.max(est)), "rel_error_jax": e_j, "rel_error_fd": e_f,
-                    "tolerance_jax": tol_jax, "jax_rounding_noise": noise[p],
-                    "kinks": [list(map(int, ix)) for ix in np.argwhere(kinks)], "passed": ok}
+                    "fd_error_estimate": float(np.max(est)), "rel_error_jax": relative_error(g, jg[p]),
+                    "rel_error_fd": e_f, "tolerance_jax": report.tensors[p].rtol, "jax_rounding_noise": noise[p],
+                    "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
+                    "diagnosis": t.diagnosis, "hints": [str(h) for h in t.hints + report.hints]}
         contribs[p] = [{"path": path, "value": v.tolist()} for path, v in result["contributions"][p]]
     return ComboCheck(a, o, l, result["loss"], loss_ind, grads, contribs, bool(passed))

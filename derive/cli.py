@@ -6,8 +6,9 @@ import importlib
 import sys
 
 from .errors import UsageError
+from .pdf import compile_pdf, standalone
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main", "standalone"]
 
 EPILOG = """\
 examples:
@@ -21,16 +22,19 @@ examples:
   python -m derive sigmoid_mlp --wrt b1,W1,x --check
   python -m derive beta_binomial --alpha 2 --beta 2 --N 10 --y 7 --check
   python -m derive normal_normal --tau2 5 --compare-tau2 0.1 --plot predictives.png
+  python -m derive rnn_bptt --loss "(yhat_1 - y_1)**2 - y_2*log(yhat_2)" --check --params p.json
+  python -m derive trace "ln(sin(x1)) + x1*exp(x2)" --at x1=pi/6 x2=1 --wrt x1
+  python -m derive report -o report.pdf
+
+Typed expressions are parsed safely (never evaluated as Python): numbers, pi, E,
++ - * / ** and exp, log, ln, sqrt, sin, cos, tan, tanh, sigmoid, softplus, abs, max, min.
+A loss uses yhat_1 … yhat_k and y_1 … y_k; an activation uses z.
 
 --params FILE.json: the derivation's inputs, targets and parameters as nested lists of
 finite numbers (vectors as lists, matrices as lists of rows); sizes come from the file.
-  shared_bias:     W (m×d), U (k×m, k = m), b (m), x (d), y (k)
-  input_gradient:  W1 (m1×d), b1 (m1), …, W{L+1} (k×mL), b{L+1} (k), x (d), y (k, summing to 1 for ce)
-  sigmoid_mlp:     W1 (H×M), b1 (H), W2 (1×H or a list of H), b2 (number), x (M), y (number)
-  rnn_bptt:        W (m×m), U (m×n), V (k×m), b (m), c (k), x (list of T vectors of n),
-                   y (list of T vectors of k), h0 (m, optional: zeros); T comes from x
+Each derivation's keys: python -m derive NAME --help.
 
-exit status: 0 ok, 1 a check failed, 2 bad usage or bad input.
+exit status: 0 ok, 1 a check failed, 2 bad usage or bad input, 3 an internal error.
 """
 
 
@@ -46,17 +50,16 @@ def _seed(text):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, via UsageError
-        raise UsageError(f"{message} (see: python -m derive --help)")
+        raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m derive", description="Derive, prove and export neural-network gradients.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", help="a derivation name, or 'list'")
-    p.add_argument("--activation", help="hidden activation: g (generic), sigmoid, tanh, relu, softplus, identity")
-    p.add_argument("--output-activation", dest="output_activation",
-                   help="output activation: g1 (generic), sigmoid, tanh, relu, softplus, identity, softmax")
-    p.add_argument("--loss", help="loss: l (generic ℓ), mse, bce, ce")
+    p.add_argument("--activation", help=_OPTION_HELP["activation"])
+    p.add_argument("--output-activation", dest="output_activation", help=_OPTION_HELP["output_activation"])
+    p.add_argument("--loss", help=_OPTION_HELP["loss"])
     p.add_argument("--layers", type=int, help="input_gradient: number of hidden layers, 1 to 5 (default 2)")
     p.add_argument("--steps", type=int, help="rnn_bptt: time steps T, 1 to 40 (default 3)")
     p.add_argument("--wrt", help="comma-separated parameters or inputs to differentiate (default: the problem's)")
@@ -99,8 +102,130 @@ def _options(args):
             if getattr(args, k) is not None}
 
 
+TRACE_EPILOG = """\
+examples:
+  python -m derive trace "ln(sin(x1)) + x1*exp(x2)" --at x1=pi/6 x2=1 --wrt x1
+  python -m derive trace "x*y + sigmoid(x)" --at x=1/2 y=-1 --mode reverse --json
+
+Each step vᵢ is one elementary operation, in evaluation order; its value is exact
+(SymPy) and a float; its tangent ∂vᵢ/∂x is the chain rule written out, then evaluated.
+--mode reverse adds the adjoint trace v̄ᵢ = ∂f/∂vᵢ and the whole gradient.
+exit status: 0 ok, 1 the trace disagrees with sympy.diff, 2 bad usage or bad input.
+"""
+
+
+def build_trace_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m derive trace", description="Evaluation trace of an expression (forward and "
+                "reverse mode), every step exact and as a float.", epilog=TRACE_EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("expression", help="e.g. 'ln(sin(x1)) + x1*exp(x2)'")
+    p.add_argument("--at", nargs="+", required=True, metavar="NAME=VALUE",
+                   help="the point: every variable, e.g. --at x1=pi/6 x2=1")
+    p.add_argument("--wrt", help="the variable of the tangents (default: the first in the expression)")
+    p.add_argument("--mode", choices=("forward", "reverse"), default="forward",
+                   help="forward: primal and tangent trace; reverse: the adjoint trace as well")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--latex", action="store_true", help="LaTeX (-o FILE.tex writes a document)")
+    fmt.add_argument("--markdown", action="store_true", help="Markdown with $…$ math")
+    fmt.add_argument("--json", action="store_true", help="JSON (schema in the README)")
+    p.add_argument("-o", "--output", help="write to FILE instead of stdout")
+    return p
+
+
+def _trace(argv) -> tuple[int, str, str | None]:
+    from .trace import trace
+
+    args = build_trace_parser().parse_args(argv)
+    if args.output is not None and not args.output.strip():
+        raise UsageError("-o needs a file name, e.g. -o trace.tex")
+    t = trace(args.expression, args.at, wrt=args.wrt, reverse=args.mode == "reverse")
+    document = bool(args.output) and args.output.endswith((".tex", ".pdf"))
+    if args.output and args.output.endswith(".pdf") and (args.json or args.markdown):
+        raise UsageError("-o FILE.pdf writes a typeset document; drop --json/--markdown")
+    if document and not (args.json or args.markdown):
+        args.latex = True
+    if args.latex:
+        text = t.latex()
+        text = standalone(text) if document else text
+    elif args.markdown:
+        text = t.markdown()
+    elif args.json:
+        text = t.json() + "\n"
+    else:
+        text = t.text()
+    return (0 if t.proof else 1), text, args.output
+
+
+_OPTION_HELP = {
+    "activation": "hidden activation: g (generic), sigmoid, tanh, relu, softplus, identity, or an expression in z",
+    "output_activation": "output activation: g1 (generic), sigmoid, tanh, relu, softplus, identity, softmax, "
+                         "or an expression in z",
+    "loss": "loss: l (generic ℓ), mse, bce, ce, or an expression in yhat_1…yhat_k and y_1…y_k",
+    "layers": "number of hidden layers, 1 to 5",
+    "steps": "time steps T, 1 to 40",
+}
+
+
+def derivation_help(name) -> str:
+    """``python -m derive NAME --help``: the derivation's options, defaults,
+    variables for --wrt, and --params keys."""
+    from . import derive
+    from .registry import get
+
+    entry = get(name)
+    d = derive(name)
+    L = [f"python -m derive {name} [options]", "", entry.description, "", "options (default in brackets):"]
+    for key, default in entry.defaults.items():
+        flag = "--" + key.replace("_", "-")
+        L.append(f"  {flag:<21} {_OPTION_HELP.get(key, key)} [{default}]")
+    choices = [n.name for n in d.graph.nodes.values() if n.kind in ("param", "input")]
+    L.append(f"  {'--wrt':<21} comma-separated, from: {', '.join(choices)} [{','.join(d.spec.wrt)}]")
+    L += ["  --latex | --markdown | --json, -o FILE (.tex writes a document), --no-proof",
+          "  --check [--seed N] [--params FILE.json]   numeric check against JAX and finite differences"]
+    if name == "rnn_bptt":
+        L.append("  --eps E, --lr R       with --check: the central-difference step, one descent step on b")
+    L += ["", "--params FILE.json keys (nested lists of finite numbers; sizes come from the file):",
+          f"  {entry.params or ', '.join(n.name for n in d.graph.nodes.values() if n.kind in ('param', 'input', 'target'))}",
+          "", "examples:", f"  python -m derive {name}", f"  python -m derive {name} --check --seed 1",
+          f"  python -m derive {name} --loss '(yhat_1 - y_1)**2 - log(yhat_2)' --check"
+          if name != "sigmoid_mlp" else f"  python -m derive {name} --loss '(yhat_1 - y_1)**2' --check"]
+    return "\n".join(L) + "\n"
+
+
+def build_report_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m derive report", description="One LaTeX document with every derivation "
+                "(or those named), its proof and its numeric checks.",
+                epilog="examples:\n  python -m derive report -o report.pdf\n"
+                       "  python -m derive report shared_bias trace -o p1_p4.tex --no-check\n",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("names", nargs="*", help="sections (default: all, in problem order)")
+    p.add_argument("-o", "--output", help="FILE.tex (a document) or FILE.pdf (needs pdflatex); default stdout")
+    p.add_argument("--no-check", action="store_true", help="leave out the numeric checks (no JAX)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed for the checks' random points (default 0)")
+    return p
+
+
+def _report(argv) -> tuple[int, str, str | None]:
+    args = build_report_parser().parse_args(argv)
+    if args.output is not None and not args.output.strip():
+        raise UsageError("-o needs a file name, e.g. -o report.pdf")
+    if args.output and not args.output.endswith((".tex", ".pdf")):
+        raise UsageError(f"report -o writes a .tex or .pdf file; got {args.output!r}")
+    report = importlib.import_module("checks.writeup").report  # runs checks: imported only when asked for
+    text, passed = report(args.names, seed=args.seed, check=not args.no_check)
+    return (0 if passed else 1), text, args.output
+
+
 def run(argv) -> tuple[int, str, str | None]:
     """Run the CLI on ``argv``; returns (exit status, text, output path or None)."""
+    if argv and argv[0] == "trace":
+        return _trace(argv[1:])
+    if argv and argv[0] == "report":
+        return _report(argv[1:])
+    from .registry import REGISTRY
+
+    if argv and argv[0] in REGISTRY and any(a in ("-h", "--help") for a in argv[1:]):
+        return 0, derivation_help(argv[0]), None
     args = build_parser().parse_args(argv)
     status, text = _dispatch(args)
     return status, text, args.output
@@ -112,7 +237,12 @@ def _dispatch(args) -> tuple[int, str]:
 
     if args.name == "list":
         width = max(len(n) for n in names())
-        return 0, "\n".join(f"{n:<{width}}  {REGISTRY[n].description}" for n in names()) + "\n"
+        lines = [f"{n:<{width}}  {REGISTRY[n].description}" for n in names()]
+        lines.append(f"{'trace':<{width}}  P4: evaluation trace of any expression, forward and reverse mode "
+                     "(python -m derive trace --help)")
+        lines.append(f"{'report':<{width}}  every derivation, proof and numeric check in one LaTeX/PDF document "
+                     "(python -m derive report --help)")
+        return 0, "\n".join(lines) + "\n"
     wrt = [w.strip() for w in args.wrt.split(",") if w.strip()] if args.wrt else None
     if args.output is not None and not args.output.strip():
         raise UsageError("-o needs a file name, e.g. -o shared_bias.tex")
@@ -136,32 +266,19 @@ def _dispatch(args) -> tuple[int, str]:
             raise UsageError(f"--plot draws normal_normal's sequential predictives; {args.name} has no plot")
         d.plot(args.plot)
     proof = not args.no_proof
-    if args.output and args.output.endswith(".tex") and not (args.json or args.markdown):
+    document = bool(args.output) and args.output.endswith((".tex", ".pdf"))
+    if args.output and args.output.endswith(".pdf") and (args.json or args.markdown):
+        raise UsageError("-o FILE.pdf writes a typeset document; drop --json/--markdown")
+    if document and not (args.json or args.markdown):
         args.latex = True
     if args.latex:
         body = d.latex(proof=proof)
-        if args.output and args.output.endswith(".tex"):
-            body = standalone(body)
-        return 0, body
+        return 0, standalone(body) if document else body
     if args.markdown:
         return 0, d.markdown(proof=proof)
     if args.json:
         return 0, d.json(proof=proof) + "\n"
     return 0, d.text(proof=proof)
-
-
-def standalone(body: str) -> str:
-    """Wrap a LaTeX body in a document that compiles with pdflatex."""
-    return "\n".join([
-        r"\documentclass[11pt]{article}",
-        r"\usepackage[margin=2cm]{geometry}",
-        r"\usepackage{amsmath,amssymb}",
-        r"\allowdisplaybreaks",
-        r"\begin{document}",
-        body,
-        r"\end{document}",
-        "",
-    ])
 
 
 def main(argv=None) -> int:
@@ -173,7 +290,21 @@ def main(argv=None) -> int:
         return 2
     except SystemExit as e:  # --help
         return int(e.code or 0)
-    if args_out:
+    except RecursionError:
+        print("error: the input is nested too deeply to process", file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug, not bad input: still one line, and a distinct exit status
+        print(f"error: internal error ({type(e).__name__}: {e}); please report this command line",
+              file=sys.stderr)
+        return 3
+    if args_out and args_out.endswith(".pdf"):
+        try:
+            compile_pdf(text, args_out, runs=2 if r"\tableofcontents" in text else 1)
+        except UsageError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote {args_out}", file=sys.stderr)
+    elif args_out:
         try:
             with open(args_out, "w", encoding="utf-8") as fh:
                 fh.write(text)

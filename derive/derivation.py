@@ -13,7 +13,8 @@ import sympy as sp
 
 from .engine import Sweep, backprop
 from .errors import UsageError
-from .printing import code, code_name, compound_pointwise, latex as _latex, latex_label, tex_text, unicode as _unicode
+from .printing import (break_tex, code, code_name, compound_pointwise, latex as _latex, latex_label, tex_text,
+                       tex_width, unicode as _unicode)
 from .proof import ProofResult, prove
 from .registry import Spec, get
 
@@ -44,6 +45,7 @@ def derive(name: str, *, wrt=None, **options) -> "Derivation":
         if wrt:
             raise UsageError(f"{name} is not a gradient derivation; --wrt does not apply, got {', '.join(wrt)}")
         return spec
+    _fit_typed_losses(name, spec)
     if wrt:
         choices = [n.name for n in spec.graph.nodes.values() if n.kind in ("param", "input")]
         bad = [p for p in wrt if p not in choices]
@@ -52,6 +54,35 @@ def derive(name: str, *, wrt=None, **options) -> "Derivation":
                              f"choose from: {', '.join(choices)}")
         spec.wrt = list(dict.fromkeys(wrt))
     return Derivation(name, entry.description, entry.problem, opts, spec)
+
+
+def _fit_typed_losses(name, spec: Spec):
+    """A typed loss that uses yhat_k needs k outputs: refuse it on a model
+    with fewer, and prove and check at sizes with at least k."""
+    graph = spec.graph
+    for node in graph.losses():
+        need = node.loss.outputs
+        rows = graph.nodes[node.arg].shape[0]
+        if not need:
+            continue
+        if rows.is_number:
+            if need > rows:
+                raise UsageError(f"loss {node.loss.expr.text!r} uses yhat_{need}, but {name} has {rows} "
+                                 f"output{'s' if rows != 1 else ''}: use "
+                                 + (f"yhat_1…yhat_{rows} and y_1…y_{rows}" if rows > 1 else "yhat_1 and y_1"))
+            continue
+        for sizes in (spec.proof_sizes, spec.check_sizes):
+            for key in sizes:
+                if graph.dim(key) == rows:
+                    sizes[key] = max(sizes[key], need)
+
+
+def _tidy(expr):
+    """A derivative as a person would simplify it, when that is cheap."""
+    if sp.count_ops(expr) > 60:
+        return expr
+    simpler = sp.factor(sp.together(expr))  # no new functions, unlike simplify (cosh, …)
+    return simpler if sp.count_ops(simpler) < sp.count_ops(expr) else expr
 
 
 def _big(expr) -> bool:
@@ -203,6 +234,42 @@ class Derivation:
         return out
 
     # -- pieces shared by the renderers -----------------------------------------
+    @cached_property
+    def typed(self) -> list:
+        """Activations and losses the user typed: each definition and its
+        derivatives by ``sympy.diff``, as [(heading, [(lhs, rhs, lhs LaTeX, rhs LaTeX)])]."""
+        out, seen = [], set()
+        for n in self.graph.nodes.values():
+            a = n.activation if n.kind == "activation" else None
+            if a is not None and a.expr is not None and a.label not in seen:
+                seen.add(a.label)
+                z = sp.Symbol("z")
+                f = a.f(z)
+                lt = latex_label(a.label)
+                out.append((f"Activation {a.label} as typed, and its derivative by sympy.diff", [
+                    (f"{a.label}(z)", _unicode(f), rf"{lt}(z)", _latex(f)),
+                    (f"{a.label}′(z)", _unicode(_tidy(sp.diff(f, z))), rf"{lt}'(z)", _latex(_tidy(sp.diff(f, z))))]))
+            lo = n.loss if n.kind == "loss" else None
+            if lo is not None and lo.expr is not None and "loss" not in seen:
+                seen.add("loss")
+                k = lo.outputs
+                yh, yy = sp.symbols(f"yhat_1:{k + 1}"), sp.symbols(f"y_1:{k + 1}")
+                sub = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+                names = {f"yhat_{i}": (f"ŷ{str(i).translate(sub)}", rf"\hat{{y}}_{{{i}}}") for i in range(1, k + 1)}
+                names |= {f"y_{i}": (f"y{str(i).translate(sub)}", f"y_{{{i}}}") for i in range(1, k + 1)}
+                ell = lo.explicit(yh, yy)
+                rows = [("ℓ(ŷ, y)", _unicode(ell, names), r"\ell(\hat{y}, y)", _latex(ell, names))]
+                for i, v in enumerate(yh, 1):
+                    d = _tidy(sp.diff(ell, v))
+                    rows.append((f"∂ℓ/∂{names[v.name][0]}", _unicode(d, names),
+                                 rf"\frac{{\partial \ell}}{{\partial {names[v.name][1]}}}", _latex(d, names)))
+                rows.append(("∂ℓ/∂ŷᵢ", f"0 for i > {k}", r"\frac{\partial \ell}{\partial \hat{y}_i}",
+                             rf"0 \quad (i > {k})"))
+                many = len(self.graph.losses()) > 1
+                out.append(("Loss as typed" + (" (each loss term ℓ_t, with ŷ = ŷ_t and y = y_t)" if many else "")
+                            + "; its gradient in ŷ (written ∇ŷℓ below) by sympy.diff", rows))
+        return out
+
     def forward(self):
         """[(lhs, rhs unicode, rhs latex, note)] of the forward pass."""
         rows = []
@@ -218,13 +285,15 @@ class Derivation:
                 a = n.activation
                 lab_u = a.label
                 lab_t = latex_label(a.label)
-                rows.append((n, f"{lab_u}({N[n.arg].unicode})", rf"{lab_t}\left({N[n.arg].latex}\right)",
-                             a.description if not a.generic else "elementwise activation"))
+                note = "elementwise activation" if a.generic else a.description
+                if a.expr is not None:
+                    note = f"{a.label}(z) = {_unicode(a.f(sp.Symbol('z')))}, as typed"
+                rows.append((n, f"{lab_u}({N[n.arg].unicode})", rf"{lab_t}\left({N[n.arg].latex}\right)", note))
             elif n.kind == "loss":
                 lo = n.loss
                 rows.append((n, f"ℓ({N[n.arg].unicode}, {N[n.target].unicode})",
                              rf"\ell\left({N[n.arg].latex}, {N[n.target].latex}\right)",
-                             lo.description))
+                             "loss as typed (below)" if lo.expr is not None else lo.description))
         return rows
 
     def shapes(self):
@@ -314,6 +383,9 @@ class Derivation:
         L += self._shapes_text()
         for c in self.spec.constraints:
             L.append(f"  {c}")
+        for heading, rows in self.typed:
+            L += ["", heading]
+            L += [f"  {lhs} = {rhs}" for lhs, rhs, _, _ in rows]
         for p in self.spec.wrt:
             L += self._paths_text(p)
         L += ["", "Backpropagation, step by step (reverse sweep; x̄ means ∂L/∂x, ⊙ is the elementwise product)"]
@@ -477,6 +549,8 @@ class Derivation:
             "forward": [{"lhs": n.unicode, "rhs": u, "latex": f"{n.latex} = {t}", "note": note}
                         for n, u, t, note in self.forward()],
             "shapes": {name: [r, c] for name, _, r, c in self.shapes()},
+            "typed": [{"heading": h, "rows": [{"lhs": lu, "rhs": ru, "latex": f"{lt} = {rt}"}
+                                              for lu, ru, lt, rt in rows]} for h, rows in self.typed],
             "steps": [{"rule": rule, "note": note, "forms": forms, "latex": tex}
                       for rule, note, forms, tex in self.steps_rows()],
             "gradients": grads,
@@ -513,7 +587,7 @@ class Derivation:
                     break
                 nodes = " \\to ".join([occ_t] + [self.graph.nodes[x].latex for x in path])
                 lhs = rf"\frac{{\partial L}}{{\partial {occ_t}}}"
-                out.append((f"{c.path} path", nodes, lhs, " ".join(f.latex for f in chain),
+                out.append((f"{c.path} path", nodes, lhs, r" \, ".join(f.latex for f in chain),
                             r" \cdot ".join(self._factor(f.value, tex=True) for f in chain)))
         return out
 
@@ -524,21 +598,20 @@ class Derivation:
         idx, comp_d = self.elementwise(p, expanded=False)
         comp = comp_d if big else self.elementwise(p)[1]
         ix = "".join(str(s) for s in idx)
-        lines = [rf"\frac{{\partial L}}{{\partial {node.latex}}} &= {self.tex(g.total)}"]
-        if g.expanded != g.total and not big:
-            lines.append(rf"&= {self.tex(g.expanded)}")
+        lhs = rf"\frac{{\partial L}}{{\partial {node.latex}}}"
+        forms = [self.tex(g.total)] + ([self.tex(g.expanded)] if g.expanded != g.total and not big else [])
+        lines = [aligned(lhs, forms)]
         if ix:
             elem = rf"\left({node.latex}\right)_{{{ix}}}" if "_" in node.latex else f"{node.latex}_{{{ix}}}"
-            lines.append(rf"\frac{{\partial L}}{{\partial {elem}}} &= {self.tex(comp_d)}")
-            if comp != comp_d:
-                lines.append(rf"&= {self.tex(comp)}")
+            lines.append(aligned(rf"\frac{{\partial L}}{{\partial {elem}}}",
+                                 [self.tex(comp_d)] + ([self.tex(comp)] if comp != comp_d else [])))
         elif comp != g.expanded:
-            lines.append(rf"&= {self.tex(comp)}")
+            lines.append(aligned("", [self.tex(comp)]))
         if p == self.spec.wrt[0]:
             i = str(idx[0]) if idx else "i"
             for sym, at, c in self.delta_elementwise(i):
                 lhs = rf"\left({self.tex(sym)}\right)_{{{at}}}" if at != 0 else self.tex(sym)
-                lines.append(rf"{lhs} &= {self.tex(c)}")
+                lines.append(aligned(lhs, [self.tex(c)]))
         return lines
 
     def latex(self, proof=True) -> str:
@@ -549,6 +622,9 @@ class Derivation:
              " \\\\\n".join(f"  {n.latex} &= {t}" for n, _, t, _ in self.forward()), r"\end{align*}",
              "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + "."]
         L += [T(c) + "." for c in self.spec.constraints]
+        for heading, rows in self.typed:
+            L += ["", r"\paragraph{%s.}" % T(heading), r"\begin{align*}",
+                  " \\\\\n".join(f"  {lt} &= {rt}" for _, _, lt, rt in rows), r"\end{align*}"]
         for p in self.spec.wrt:
             blocks = self._path_blocks(p)
             if not blocks:
@@ -556,17 +632,16 @@ class Derivation:
             node = self.graph.nodes[p]
             L += ["", r"\paragraph{Computational paths from $%s$ to $L$.}" % node.latex, r"\begin{enumerate}"]
             for head, nodes, lhs, labels, values in blocks:
-                L += [rf"\item {T(head)}: ${nodes}$", r"\begin{align*}",
-                      f"  {lhs} &= {labels} \\\\", f"  &= {values}", r"\end{align*}"]
+                L += [rf"\item {T(head)}: ${nodes}$", r"\begin{align*}", aligned(lhs, [labels, values]),
+                      r"\end{align*}"]
             L.append(r"\end{enumerate}")
         L += ["", r"\paragraph{Backpropagation, step by step.} "
               r"$\bar{x}$ denotes $\partial L/\partial x$; $\odot$ is the elementwise product.",
               r"\begin{align*}"]
         rows = []
         for rule, note, _, tex in self.steps_rows():
-            head = T(rule) + (": " + T(note) if note else "")
-            body = f"  {tex[0]} &= {tex[1]}" + "".join(f" \\\\\n  &= {t}" for t in tex[2:])
-            rows.append(r"\intertext{\emph{%s}}" % head + "\n" + body)
+            head = T(rule_in_words(rule, note))
+            rows.append(r"\intertext{\emph{%s}}" % head + "\n" + aligned(tex[0], tex[1:]))
         L += [" \\\\\n".join(rows), r"\end{align*}"]
         for p in self.spec.wrt:
             L += [r"\paragraph{Result.}", r"\begin{align*}", " \\\\\n".join(self._result_tex(p)),
@@ -574,7 +649,7 @@ class Derivation:
         for heading, kind, lines in self.sections():
             L.append(r"\paragraph{%s.}" % T(heading))
             if kind == "code":
-                L += [r"\begin{verbatim}"] + [_ascii(x) for x in lines] + [r"\end{verbatim}"]
+                L += [r"{\small", r"\begin{verbatim}"] + [_ascii(x) for x in lines] + [r"\end{verbatim}", "}"]
             else:
                 L += [T(x) + "\n" for x in lines]
         if proof:
@@ -593,6 +668,9 @@ class Derivation:
              " \\\\\n".join(f"{n.latex} &= {t}" for n, _, t, _ in self.forward()),
              r"\end{aligned}", "$$", "", "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + ".", ""]
         L += [c + "." for c in self.spec.constraints]
+        for heading, rows in self.typed:
+            L += ["", f"**{heading}**", "", "$$", r"\begin{aligned}",
+                  " \\\\\n".join(f"{lt} &= {rt}" for _, _, lt, rt in rows), r"\end{aligned}", "$$"]
         for p in self.spec.wrt:
             blocks = self._path_blocks(p)
             if blocks:
@@ -623,6 +701,41 @@ class Derivation:
 
     def _repr_markdown_(self):
         return self.markdown(proof=False)
+
+
+TEX_WIDTH = 64  # characters of display math that fit an A4 line at 11pt with 2 cm margins
+
+
+def aligned(lhs: str, forms: list) -> str:
+    """``lhs &= f₁ \\ &= f₂ …`` for an align environment, each form broken onto
+    indented continuation lines when it would run past the margin."""
+    room = max(32.0, TEX_WIDTH - tex_width(lhs))
+    rows = []
+    for k, form in enumerate(forms):
+        lines = break_tex(form, room)
+        rows.append(f"  {lhs if k == 0 else ''} &= {lines[0]}")
+        rows += [rf"  &\qquad {ln}" for ln in lines[1:]]
+    return " \\\\\n".join(rows)
+
+
+def rule_in_words(rule: str, note: str = "") -> str:
+    """A sweep step's rule as a sentence for typeset derivations."""
+    words = rule
+    if rule == "loss gradient":
+        words = "gradient of the loss with respect to its prediction"
+    elif rule.startswith("activation "):
+        words = f"chain rule through the activation {rule.removeprefix('activation ')}, elementwise"
+    elif rule.startswith("affine ") and rule.endswith(": input"):
+        words = f"chain rule through the affine map {rule[7:-7]}: multiply by the transposed matrix"
+    elif rule.startswith("affine ") and rule.endswith(": bias"):
+        words = f"the bias enters {rule[7:-6]} directly: its occurrence takes that adjoint"
+    elif rule.startswith("affine ") and rule.endswith(": matrix"):
+        words = f"outer-product rule for the matrix in {rule[7:-8]}"
+    elif rule == "sum over consumers":
+        words = "multivariate chain rule: sum over every node this one feeds"
+    if note.endswith(" path"):
+        return f"{words} (chain rule along the {note})"
+    return f"{words}; {note}" if note else words
 
 
 def _ascii(s: str) -> str:

@@ -145,7 +145,7 @@ def _explicit_symbols():
 def loss_gradient(loss: Loss):
     """∇ŷℓ as an elementwise Lambda((ŷ, y), …), computed by SymPy; None when
     the loss is generic or not separable."""
-    if loss.generic:
+    if loss.generic or not loss.separable:
         return None
     yhat, y = _explicit_symbols()
     L = loss.explicit(yhat, y)
@@ -156,7 +156,7 @@ def loss_gradient(loss: Loss):
 def composite_delta(act: Activation, loss: Loss):
     """δ = (∂ŷ/∂z)ᵀ ∇ŷℓ simplified by SymPy at explicit size, as an elementwise
     Lambda((ŷ, y), …) when it is one and is simpler than the plain product."""
-    if loss.generic or act.generic:
+    if loss.generic or act.generic or not loss.separable:
         return None
     yhat, y = _explicit_symbols()
     grad = sp.Matrix([sp.diff(loss.explicit(yhat, y), a) for a in yhat])

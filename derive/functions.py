@@ -12,12 +12,15 @@ defined on explicit component symbols; its gradient is computed by SymPy.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 import sympy as sp
 
 from .errors import UsageError, unknown
+from .expr import FUNCTIONS, parse
 
 __all__ = [
     "is_generic",
@@ -29,6 +32,8 @@ __all__ = [
     "loss",
     "generic_activation",
     "generic_loss",
+    "custom_activation",
+    "custom_loss",
 ]
 
 _t = sp.Symbol("t")
@@ -68,6 +73,7 @@ class Activation:
     vector: bool = False
     generic: bool = False
     derivative_fn: Callable | None = field(default=None, compare=False)
+    expr: object = None  # the parsed Expr of a user-typed activation
 
     def derivative(self, z):
         """f′(z), computed by SymPy (or the generic derivative function)."""
@@ -127,20 +133,56 @@ _add(Activation("softmax", "softmax over the vector (output layer); ∂ŷ/∂z =
                 None, "softmax", r"\operatorname{softmax}", vector=True))
 
 
+_ACTIVATION_HINT = "or an expression in z, e.g. 'z/(1+exp(-z))'"
+_LOSS_HINT = "or an expression in yhat_1…yhat_k and y_1…y_k, e.g. '(yhat_1 - y_1)**2 - log(yhat_2)'"
+
+
+def _is_name(text) -> bool:
+    return isinstance(text, str) and (text.replace("_", "a").isalnum() or not text.strip())
+
+
 def activation(name: str, *, generic_name: str = "g", hidden: bool = False) -> Activation:
-    """Look up an activation by name; ``"g"`` (or the model's generic name)
-    gives a generic one. Unknown names, and softmax for a hidden layer, raise
-    a :class:`UsageError`."""
+    """Look up an activation by name, or parse an expression in ``z``;
+    ``"g"`` (or the model's generic name) gives a generic one. Unknown
+    names, bad expressions, and softmax for a hidden layer raise a
+    :class:`UsageError`."""
     if name in (None, "generic", generic_name):
         return generic_activation(generic_name)
     choices = [n for n, a in ACTIVATIONS.items() if not (hidden and a.vector)] + [generic_name]
-    if name not in ACTIVATIONS or (hidden and ACTIVATIONS[name].vector):
-        what = "hidden activation" if hidden else "activation"
-        if name in ACTIVATIONS:
-            raise UsageError(f"{name} is an output activation, not a hidden one; choose one of: "
-                             f"{', '.join(sorted(choices))}")
-        raise unknown(what, name, choices)
-    return ACTIVATIONS[name]
+    if name in ACTIVATIONS and hidden and ACTIVATIONS[name].vector:
+        raise UsageError(f"{name} is an output activation, not a hidden one; choose one of: "
+                         f"{', '.join(sorted(choices))}, {_ACTIVATION_HINT}")
+    if name in ACTIVATIONS:
+        return ACTIVATIONS[name]
+    if _is_name(name) and name != "z":
+        e = unknown("hidden activation" if hidden else "activation", name, choices)
+        raise UsageError(f"{e}, {_ACTIVATION_HINT}")
+    return custom_activation(name, generic_name)
+
+
+@lru_cache(maxsize=64)
+def custom_activation(text: str, generic_name: str = "g") -> Activation:
+    """An elementwise activation typed as an expression in ``z``; its
+    derivative is ``sympy.diff`` of the parsed expression.
+
+    >>> a = custom_activation("z/(1+exp(-z))")
+    >>> a.derivative(sp.Symbol("u")).simplify() == sp.diff(sp.Symbol("u") / (1 + sp.exp(-sp.Symbol("u"))), "u").simplify()
+    True
+    """
+    e = parse(text, variables="z", what="activation", hint=f"write a function of z, {_EXPR_ALLOWED}")
+    if "z" not in e.variables:
+        raise UsageError(f"activation {text!r} does not depend on z; write a function of z, "
+                         "e.g. 'z/(1+exp(-z))'")
+    base = generic_name.rstrip("0123456789")
+    pretty = base + generic_name[len(base):].translate(_SUBSCRIPT)
+    return Activation(
+        name=generic_name,
+        description=f"{pretty}(z) = {text.strip()}",
+        f=lambda u: e.sympy({"z": u}),
+        label=pretty,
+        latex=generic_name,
+        expr=e,
+    )
 
 
 @dataclass(frozen=True)
@@ -161,6 +203,14 @@ class Loss:
     simplex_targets: bool = False
     generic: bool = False
     output_range: str = ""
+    expr: object = None  # the parsed Expr of a user-typed loss
+    outputs: int = 0  # for a typed loss: the highest output index it uses
+
+    @property
+    def separable(self) -> bool:
+        """The same function of (ŷᵢ, yᵢ) summed over i (registered losses);
+        a typed loss names its components and is not."""
+        return self.expr is None
 
     def explicit(self, yhat, y):
         return self.f(list(yhat), list(y))
@@ -196,9 +246,45 @@ LOSSES: dict[str, Loss] = {
 
 
 def loss(name: str) -> Loss:
-    """Look up a loss by name; ``"l"`` gives the generic ℓ."""
+    """Look up a loss by name, or parse an expression in ``yhat_i``, ``y_i``;
+    ``"l"`` gives the generic ℓ."""
     if name in (None, "l", "generic", "ℓ"):
         return generic_loss()
-    if name not in LOSSES:
-        raise unknown("loss", name, list(LOSSES) + ["l"])
-    return LOSSES[name]
+    if name in LOSSES:
+        return LOSSES[name]
+    if _is_name(name) and not _COMPONENT.fullmatch(name):
+        raise UsageError(f"{unknown('loss', name, list(LOSSES) + ['l'])}, {_LOSS_HINT}")
+    return custom_loss(name)
+
+
+_COMPONENT = re.compile(r"(yhat|y)_([1-9][0-9]?)")
+
+
+@lru_cache(maxsize=64)
+def custom_loss(text: str) -> Loss:
+    """A loss typed as an expression in the output components ``yhat_1 …
+    yhat_k`` and targets ``y_1 … y_k`` (1-based, as in the math).
+
+    >>> L = custom_loss("(yhat_1 - 1/2)**2 - log(yhat_2)")
+    >>> a, b = sp.symbols("a b")
+    >>> [sp.diff(L.explicit([a, b], [0, 0]), v) for v in (a, b)]
+    [2*a - 1, -1/b]
+    """
+    e = parse(text, variables=_COMPONENT, what="loss",
+              hint=f"use yhat_1…yhat_k (outputs), y_1…y_k (targets), {_EXPR_ALLOWED}")
+    if not any(v.startswith("yhat_") for v in e.variables):
+        raise UsageError(f"loss {text!r} does not depend on the outputs; use yhat_1…yhat_k, "
+                         "e.g. '(yhat_1 - y_1)**2'")
+    outputs = max(int(_COMPONENT.fullmatch(v).group(2)) for v in e.variables)
+
+    def f(yhat, y):
+        if outputs > len(yhat):
+            raise UsageError(f"loss {text!r} uses component {outputs} but the model has "
+                             f"{len(yhat)} output{'s' if len(yhat) != 1 else ''}")
+        env = {f"yhat_{i}": v for i, v in enumerate(yhat, 1)} | {f"y_{i}": v for i, v in enumerate(y, 1)}
+        return e.sympy(env)
+
+    return Loss("custom", f"ℓ(ŷ, y) = {text.strip()}", f, expr=e, outputs=outputs)
+
+
+_EXPR_ALLOWED = "numbers, pi, E, + - * / ** and " + ", ".join(FUNCTIONS)

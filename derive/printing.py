@@ -246,7 +246,17 @@ class UnicodePrinter(_MatrixForms, StrPrinter):
             if not (e.base.is_Atom or isinstance(e.base, (MatrixElement, sp.Function))):
                 base = f"({base})"
             return base + str(e.exp).translate(_SUP)
+        if e.exp == sp.S.Half or e.exp == -sp.S.Half:
+            base = self._print(e.base)
+            root = f"√{base}" if e.base.is_Atom and not e.base.is_Rational or e.base.is_Integer else f"√({base})"
+            return root if e.exp > 0 else f"1/{root}"
         return super()._print_Pow(e, rational)
+
+    def _print_Pi(self, e):
+        return "π"
+
+    def _print_Exp1(self, e):
+        return "e"
 
 
 
@@ -527,3 +537,88 @@ class _PositiveFirstStr(StrPrinter):
 def code(expr) -> str:
     """One-line NumPy-style rendering of an engine expression."""
     return CodePrinter().doprint(expr)
+
+
+# -- long LaTeX lines -------------------------------------------------------------
+_WIDTH_FREE = re.compile(r"\\(left|right|bigl|bigr|operatorname|mathrm|mathbb|text|hat|bar|dot|tilde|"
+                         r"displaystyle|quad|qquad|,|;|!)(?![a-zA-Z])")
+_COMMAND = re.compile(r"\\[a-zA-Z]+")
+_SCRIPT = re.compile(r"[_^]\{([^{}]*)\}")
+
+
+def tex_width(s: str) -> float:
+    """A rough printed width of display math, in characters: commands count
+    one, delimiter sizing and braces none, sub/superscripts about half, a
+    fraction its wider part."""
+    s = _WIDTH_FREE.sub("", s)
+    s = re.sub(r"\\(?!frac)[a-zA-Z]+", "x", s)
+    for _ in range(3):  # innermost scripts and fractions first
+        s = _SCRIPT.sub(lambda m: "x" * ((len(m.group(1)) + 1) // 2), s)
+        s = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: "x" * max(len(m.group(1)), len(m.group(2))), s)
+    return len(s.replace("{", "").replace("}", "").replace(" ", "")) * 1.0
+
+
+def _unpaired_delimiters(s: str) -> str:
+    """``\\left(…\\right)`` → fixed-size ``\\bigl(…\\bigr)``, or ``\\biggl``
+    around a fraction, so that a line break may fall between them."""
+    tokens = re.split(r"(\\left(?=[(\[|.]|\\\{)|\\right(?=[)\]|.]|\\\}))", s)
+    stack, size = [], {}
+    for k, tok in enumerate(tokens):
+        if tok == "\\left":
+            stack.append(k)
+        elif tok == "\\right" and stack:
+            opened = stack.pop()
+            tall = "\\frac" in "".join(tokens[opened:k]) or "\\sum" in "".join(tokens[opened:k])
+            size[opened] = size[k] = "bigg" if tall else "big"
+    out = []
+    for k, tok in enumerate(tokens):
+        if tok == "\\left":
+            out.append("\\" + size.get(k, "big") + "l")
+        elif tok == "\\right":
+            out.append("\\" + size.get(k, "big") + "r")
+        else:
+            out.append(tok)
+    return "".join(out)
+
+
+_BREAKS = (" + ", " - ", r" \odot ", r" \cdot ", r" \oslash ", r" \, ")
+
+
+def break_tex(s: str, width: float = 62.0) -> list[str]:
+    """Split display math that would run past the margin into lines, at a
+    binary operator outside any brace group; ``\\left(…\\right)`` pairs become
+    ``\\bigl(…\\bigr)`` so a line may end inside them. A line that fits is
+    returned whole.
+
+    >>> break_tex("a + b", width=10)
+    ['a + b']
+    >>> break_tex(r"\\left(a + b\\right) \\odot c + d", width=4)
+    ['\\\\bigl(a', '+ b\\\\bigr)', '\\\\odot c + d']
+    """
+    if tex_width(s) <= width:
+        return [s]
+    s = _unpaired_delimiters(s)
+    cuts, implicit, depth, i = [], set(), 0, 0
+    while i < len(s):
+        ch = s[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 0 and i > 0:
+            if any(s.startswith(op, i) for op in _BREAKS):
+                cuts.append(i)
+            elif ch == " " and s[i - 1] in ")}]" and (s[i + 1:i + 2].isalpha() or
+                                                      re.match(r"\\(?!bigr|right|cdot|odot|oslash)", s[i + 1:])):
+                cuts.append(i)  # between two factors of a product: the new line starts with ·
+                implicit.add(i)
+        i += 1
+    pieces, start, last = [], 0, None
+    for c in cuts + [len(s)]:
+        if tex_width(s[start:c]) > width and last is not None and last > start:
+            pieces.append((start, last))
+            start = last
+        last = c
+    pieces.append((start, len(s)))
+    lines = [(r"\cdot " if a in implicit else "") + s[a:b].strip() for a, b in pieces]
+    return [ln for ln in lines if ln]

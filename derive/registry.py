@@ -36,17 +36,19 @@ class Entry:
     problem: str
     build: Callable[..., Spec]
     defaults: dict
+    params: str = ""  # the --params file's keys and shapes, for --help and the README
 
 
 REGISTRY: dict[str, Entry] = {}
 
 
-def register(name, description, *, problem="", defaults=None):
+def register(name, description, *, problem="", defaults=None, params=""):
     """Register the decorated builder as derivation ``name``; ``defaults`` are
-    its options (every keyword the builder takes)."""
+    its options (every keyword the builder takes); ``params`` documents the
+    keys of its ``--params`` file."""
 
     def deco(fn):
-        REGISTRY[name] = Entry(name, description, problem, fn, dict(defaults or {}))
+        REGISTRY[name] = Entry(name, description, problem, fn, dict(defaults or {}), params)
         return fn
 
     return deco

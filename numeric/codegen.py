@@ -22,7 +22,8 @@ _z = sp.Symbol("z")
 
 
 def _lambdify(args, expr):
-    if any(is_generic(f) for f in sp.sympify(expr).atoms(sp.Function)):
+    parts = expr if isinstance(expr, (list, tuple)) else [expr]
+    if any(is_generic(f) for e in parts for f in sp.sympify(e).atoms(sp.Function)):
         raise UsageError("numbers need concrete functions: give --activation, --output-activation and "
                          "--loss (generic g, g1, ℓ cannot be evaluated)")
     return sp.lambdify(args, expr, modules="numpy")
@@ -96,11 +97,12 @@ def compile_sweep(sweep):
         if n.kind == "activation" and not n.activation.vector:
             acts[n.name] = _lambdify([_z], n.activation.f(_z))
 
-    def loss_fn(node, k):
-        key = (node.name, k)
+    def loss_fn(loss, k, gradient=False):
+        key = (id(loss), k, gradient)
         if key not in losses:
             yh, y = sp.symbols(f"yh0:{k}"), sp.symbols(f"y0:{k}")
-            losses[key] = _lambdify([yh, y], node.loss.explicit(yh, y))
+            ell = loss.explicit(yh, y)
+            losses[key] = _lambdify([yh, y], [sp.diff(ell, a) for a in yh] if gradient else ell)
         return losses[key]
 
     per_sample = any(isinstance(a, DiagMatrix) for e in sweep.definitions.values()
@@ -134,9 +136,15 @@ def compile_sweep(sweep):
                     env[n.name] = np.broadcast_to(np.asarray(acts[n.name](z), dtype=np.float64), z.shape).copy()
             elif n.kind == "loss":
                 yh, y = env[n.arg], env[n.target]
-                val = float(np.sum(loss_fn(n, yh.shape[0])(list(yh), list(y))))
+                val = float(np.sum(loss_fn(n.loss, yh.shape[0])(list(yh), list(y))))
                 env[n.name] = np.array([[val]])
                 L += val
+        for name, (loss, pred, target) in sweep.opaque.items():
+            # a loss that is not one function per component (typed, e.g. (ŷ₁ − ½)² − log ŷ₂):
+            # ∇ŷℓ component by component, as SymPy differentiated it
+            yh, y = env[pred], env[target]
+            comps = loss_fn(loss, yh.shape[0], gradient=True)(list(yh), list(y))
+            env[name] = np.vstack([np.broadcast_to(np.asarray(c, dtype=np.float64), yh.shape[1:]) for c in comps])
         for name, expr in sweep.definitions.items():
             env[name] = ev(expr, env)
         grads, contributions = {}, {}

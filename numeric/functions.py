@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .expression import evaluate
+
 __all__ = ["ACTIVATIONS", "LOSSES", "activation", "loss"]
 
 
@@ -54,8 +56,34 @@ LOSSES = {f.__name__: f for f in (mse, bce, ce)}
 
 
 def activation(name):
-    return ACTIVATIONS[name]
+    """A registered activation, or one typed as an expression in ``z``."""
+    if name in ACTIVATIONS:
+        return ACTIVATIONS[name]
+    tree = _typed_tree("activation", name)
+
+    def typed(z, xp=np):
+        return evaluate(tree, {"z": z}, xp) + 0.0 * z  # a constant term still gives an array
+    return typed
 
 
 def loss(name):
-    return LOSSES[name]
+    """A registered loss, or one typed in ``yhat_1 … yhat_k``, ``y_1 … y_k``
+    (yhat and y are vectors; component i is yhat[i − 1])."""
+    if name in LOSSES:
+        return LOSSES[name]
+    tree = _typed_tree("loss", name)
+
+    def typed(yhat, y, xp=np):
+        env = {f"yhat_{i}": yhat[i - 1] for i in range(1, yhat.shape[0] + 1)}
+        env |= {f"y_{i}": y[i - 1] for i in range(1, y.shape[0] + 1)}
+        return evaluate(tree, env, xp)
+    return typed
+
+
+def _typed_tree(kind, text):
+    """The checked expression tree of a typed activation or loss. Parsing is
+    shared with the symbolic side (it is where untrusted text is vetted);
+    evaluation here is not."""
+    from derive.functions import custom_activation, custom_loss
+
+    return (custom_activation(text) if kind == "activation" else custom_loss(text)).expr.tree

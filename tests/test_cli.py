@@ -20,7 +20,8 @@ def test_list_names_every_derivation(capsys):
     status, out, _ = run(capsys, "list")
     assert status == 0
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["beta_binomial", "input_gradient", "normal_normal", "rnn_bptt", "shared_bias", "sigmoid_mlp"]
+    assert names == ["beta_binomial", "input_gradient", "normal_normal", "rnn_bptt", "shared_bias", "sigmoid_mlp",
+                     "trace", "report"]
     assert "P1: " in out and "P2: " in out and "P3: " in out
 
 

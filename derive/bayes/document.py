@@ -97,16 +97,25 @@ class Equation:
 
     text: str
     lhs_latex: str
-    rhs_latex: str
+    forms_latex: list
 
     @property
     def latex(self) -> str:
-        return f"{self.lhs_latex} = {self.rhs_latex}" if self.rhs_latex else self.lhs_latex
+        return " = ".join([self.lhs_latex, *self.forms_latex])
 
     @property
     def aligned(self) -> str:
-        """For an align environment: the alignment point at the equation's own '='."""
-        return f"{self.lhs_latex} &= {self.rhs_latex}" if self.rhs_latex else f"&{self.lhs_latex}"
+        """For an align environment: the alignment point at the equation's own '=';
+        a form too wide for the page continues on indented lines."""
+        from ..printing import break_tex, tex_width
+
+        room = max(24.0, 46.0 - tex_width(self.lhs_latex))  # log, binomials: wider than the estimate
+        rows = []
+        for k, form in enumerate(self.forms_latex):
+            lines = break_tex(form, room)
+            rows.append(f"{self.lhs_latex if k == 0 else ''} &= {lines[0]}")
+            rows += [rf"&\qquad {ln}" for ln in lines[1:]]
+        return " \\\\\n  ".join(rows)
 
 
 def eq(lhs, *forms, names: dict, lhs_tex: str | None = None) -> Equation:
@@ -118,7 +127,7 @@ def eq(lhs, *forms, names: dict, lhs_tex: str | None = None) -> Equation:
     fu = [f[0] if isinstance(f, tuple) else f if isinstance(f, str) else u(f) for f in forms]
     ft = [f[1] if isinstance(f, tuple) else prose_tex(f).replace("$", "") if isinstance(f, str)
           else tex(f, names) for f in forms]
-    return Equation(" = ".join([lu] + fu), lt, " = ".join(ft))
+    return Equation(" = ".join([lu] + fu), lt, ft)
 
 
 @dataclass

@@ -189,8 +189,9 @@ def build(r, data, sig, tau, other, options) -> BayesDerivation:
         ("Starting from the prior (k = 0), update one point at a time with the derived update; the MLE "
         "plug-in is undefined before any data. "
         "Posterior predictive N(μₖ, σ² + σₖ²), MAP plug-in N(μₖ, σ²), MLE plug-in N(x̄ₖ, σ²):")], [],
-        [(f"After all {nn} points the sequential posterior is N({last['mean']}, {last['variance']}), "
-         f"identical to the batch result N({post_m}, {post_v}). `--plot FILE.png` draws these as 15 panels.")],
+        [(f"After all {nn} points the sequential posterior has mean {last['mean']} and variance "
+          f"{last['variance']}, identical to the batch result (mean {post_m}, variance {post_v}). "
+          "`--plot FILE.png` draws these as 15 panels.")],
         table=rows))
     results = {
         "symbolic": {"posterior_mean": u(r["mean"]), "posterior_variance": u(r["var"]),

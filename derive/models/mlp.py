@@ -39,7 +39,8 @@ WHY = [
 
 @register("input_gradient", "P2: ∂L/∂x of an MLP (softmax + cross-entropy), for feature attribution",
           problem="P2", defaults={"activation": "g", "output_activation": "softmax", "loss": "ce",
-                                  "layers": 2})
+                                  "layers": 2},
+          params="W1 (m1×d), b1 (m1), …, W{L+1} (k×mL), b{L+1} (k), x (d), y (k, summing to 1 for ce)")
 def input_gradient(activation="g", output_activation="softmax", loss="ce", layers=2) -> Spec:
     if not isinstance(layers, int) or not 1 <= layers <= MAX_LAYERS:
         raise UsageError(f"--layers must be a whole number from 1 to {MAX_LAYERS}; got {layers!r}")
@@ -76,7 +77,8 @@ def input_gradient(activation="g", output_activation="softmax", loss="ce", layer
 
 
 @register("sigmoid_mlp", "P3: sigmoid MLP for binary classification, ∂L/∂b₂, ∂L/∂W₂ʰ, ∂L/∂b₁ʰ, ∂L/∂W₁ʰʲ",
-          problem="P3", defaults={"activation": "sigmoid", "output_activation": "sigmoid", "loss": "bce"})
+          problem="P3", defaults={"activation": "sigmoid", "output_activation": "sigmoid", "loss": "bce"},
+          params="W1 (H×M), b1 (H), W2 (1×H or a list of H), b2 (number), x (M), y (number)")
 def sigmoid_mlp(activation="sigmoid", output_activation="sigmoid", loss="bce") -> Spec:
     g = Graph("sigmoid_mlp")
     g.input("x", "M")

@@ -26,7 +26,9 @@ NOTES = [
 
 @register("rnn_bptt", "P5: ∂L/∂b of a tanh RNN with softmax outputs, backpropagation through time",
           problem="P5", defaults={"activation": "tanh", "output_activation": "softmax", "loss": "ce",
-                                  "steps": 3})
+                                  "steps": 3},
+          params="W (m×m), U (m×n), V (k×m), b (m), c (k), x (list of T vectors of n), "
+                 "y (list of T vectors of k), h0 (m, optional: zeros); T comes from x")
 def rnn_bptt(activation="tanh", output_activation="softmax", loss="ce", steps=3) -> Spec:
     if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise UsageError(f"--steps must be a whole number from 1 to {MAX_STEPS}; got {steps!r}")

@@ -29,7 +29,8 @@ DISCUSSION = [
 
 
 @register("shared_bias", "P1: ∂L/∂b for a two-layer MLP whose bias b is shared by both layers",
-          problem="P1", defaults={"activation": "g", "output_activation": "g1", "loss": "l"})
+          problem="P1", defaults={"activation": "g", "output_activation": "g1", "loss": "l"},
+          params="W (m×d), U (k×m, k = m), b (m), x (d), y (k)")
 def shared_bias(activation="g", output_activation="g1", loss="l") -> Spec:
     g = Graph("shared_bias", dims={"k": "m"})
     g.input("x", "d")

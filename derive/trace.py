@@ -1,0 +1,489 @@
+"""Evaluation traces (P4): an expression split into elementary steps v₁ … vₙ,
+each with its exact value, and its tangent (forward mode) or adjoint (reverse
+mode) by the chain rule written out before it is evaluated.
+
+>>> t = trace("ln(sin(x1)) + x1*exp(x2)", {"x1": "pi/6", "x2": "1"}, wrt="x1")
+>>> [s.definition_text for s in t.steps]
+['x1', 'sin(v1)', 'ln(v2)', 'x2', 'exp(v4)', 'v1·v5', 'v3 + v6']
+>>> t.tangent_value
+sqrt(3) + E
+>>> t.proof
+True
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy as sp
+
+from .errors import UsageError
+from .expr import Expr, parse, to_sympy
+from .graph import display
+from .printing import latex as _latex, unicode as _unicode
+
+__all__ = ["MAX_VARIABLES", "P4_EXAMPLE", "Trace", "TraceStep", "trace"]
+
+MAX_VARIABLES = 20
+P4_EXAMPLE = ("ln(sin(x1)) + x1*exp(x2)", {"x1": "pi/6", "x2": "1"})  # problem P4's function and point
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_OPS = {"+": (" + ", " + "), "-": (" − ", " - "), "*": ("·", r" \cdot "), "/": ("/", " / ")}
+
+
+@dataclass
+class TraceStep:
+    """vᵢ = op(operands): operands are earlier v symbols or constants."""
+
+    index: int
+    op: str  # "input", "+", "-", "*", "/", "**", "neg", or a function name
+    operands: tuple  # SymPy: v symbols or exact constants
+    variable: str = ""  # for an input step, the variable's name
+    value: object = None  # exact
+    tangent: object = None  # exact ∂vᵢ/∂(wrt)
+    partials: tuple = ()  # ∂op/∂operand for each v operand: ((v symbol, SymPy expr), ...)
+    adjoint: object = None  # exact ∂f/∂vᵢ (reverse mode)
+
+    @property
+    def symbol(self):
+        return sp.Symbol(f"v{self.index}")
+
+    @property
+    def definition(self):
+        """The step as a SymPy expression in earlier v's."""
+        if self.op == "input":
+            return sp.Symbol(self.variable)
+        return to_sympy(_tree_of(self.op, self.operands), {})
+
+    def _args(self, tex=False):
+        return [(_latex(a) if tex else _unicode(a)) for a in self.operands]
+
+    @property
+    def definition_text(self) -> str:
+        return _format(self.op, self._args(), self.variable, tex=False)
+
+    @property
+    def definition_latex(self) -> str:
+        return _format(self.op, self._args(tex=True), self.variable, tex=True)
+
+
+def _tree_of(op, operands):
+    """A tree whose leaves are SymPy objects (to_sympy passes them through)."""
+    leaves = tuple(("sym", a) for a in operands)
+    if op == "neg":
+        return ("neg", leaves[0])
+    if op in ("+", "-", "*", "/", "**"):
+        return (op, leaves[0], leaves[1])
+    return ("call", op, leaves)
+
+
+def _format(op, args, variable, tex):
+    if op == "input":
+        return display(variable)[1] if tex else variable
+    if op == "neg":
+        return f"-{args[0]}" if tex else f"−{args[0]}"
+    if op == "**":
+        return f"{{{args[0]}}}^{{{args[1]}}}" if tex else f"{args[0]}^{args[1]}"
+    if op in _OPS:
+        return _OPS[op][1 if tex else 0].join(args)
+    name = rf"\operatorname{{{op}}}" if tex and op not in ("exp", "ln", "log", "sin", "cos", "tan", "tanh") \
+        else (f"\\{op}" if tex else op)
+    if tex and op == "abs":
+        return rf"\left|{args[0]}\right|"
+    return f"{name}({', '.join(args)})" if not tex else rf"{name}\left({', '.join(args)}\right)"
+
+
+class _Decomposer:
+    """Post-order, left to right: each input gets a v the first time it is
+    read; each operation on at least one v becomes a new v; identical
+    operations on identical operands share one v; constants are folded."""
+
+    def __init__(self):
+        self.steps: list[TraceStep] = []
+        self.memo: dict = {}
+
+    def add(self, op, operands, variable=""):
+        key = (op, operands, variable)
+        if key not in self.memo:
+            step = TraceStep(len(self.steps) + 1, op, operands, variable)
+            self.steps.append(step)
+            self.memo[key] = step.symbol
+        return self.memo[key]
+
+    def walk(self, t):
+        kind = t[0]
+        if kind in ("num", "const"):
+            return to_sympy(t, {})
+        if kind == "var":
+            return self.add("input", (), t[1])
+        if kind == "neg":
+            a = self.walk(t[1])
+            return -a if _constant(a) else self.add("neg", (a,))
+        if kind == "call":
+            args = tuple(self.walk(a) for a in t[2])
+            if all(_constant(a) for a in args):
+                return to_sympy(_tree_of(t[1], args), {})
+            return self.add(t[1], args)
+        a, b = self.walk(t[1]), self.walk(t[2])
+        if _constant(a) and _constant(b):
+            return to_sympy(_tree_of(kind, (a, b)), {})
+        return self.add(kind, (a, b))
+
+
+def _constant(a) -> bool:
+    return not (isinstance(a, sp.Symbol) and a.name.startswith("v"))
+
+
+def _exact(e):
+    """A readable exact value: SymPy's own evaluation, simplified when small."""
+    if sp.count_ops(e) <= 24:
+        s = sp.simplify(e)
+        if sp.count_ops(s) <= sp.count_ops(e):
+            return s
+    return e
+
+
+def _real(e, what):
+    """float(e), or a UsageError when e is not a finite real number."""
+    if e.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise UsageError(f"{what} is undefined")
+    c = complex(sp.N(e, 30))
+    if not math.isfinite(c.real) or not math.isfinite(c.imag):
+        raise UsageError(f"{what} is too large to evaluate")
+    if abs(c.imag) > 1e-12 * max(1.0, abs(c.real)):
+        raise UsageError(f"{what} is not a real number")
+    return c.real
+
+
+@dataclass
+class Trace:
+    """The evaluation trace of one expression at one point."""
+
+    expr: Expr
+    at: dict  # variable -> exact SymPy value
+    at_text: dict  # variable -> as typed
+    wrt: str
+    reverse: bool
+    steps: list = field(default_factory=list)
+
+    @property
+    def variables(self):
+        return list(self.expr.variables)
+
+    @property
+    def f(self):
+        return self.steps[-1]
+
+    @property
+    def value(self):
+        return self.f.value
+
+    @property
+    def tangent_value(self):
+        return self.f.tangent
+
+    @cached_property
+    def function(self):
+        return self.expr.sympy({v: sp.Symbol(v) for v in self.variables})
+
+    @cached_property
+    def brute(self) -> dict:
+        """sympy.diff of the whole expression at the point, per variable."""
+        point = {sp.Symbol(v): self.at[v] for v in self.variables}
+        wanted = self.variables if self.reverse else [self.wrt]
+        return {v: sp.diff(self.function, sp.Symbol(v)).xreplace(point) for v in wanted}
+
+    @cached_property
+    def gradient(self) -> dict:
+        """∂f/∂x for every input, from the adjoints (reverse mode only)."""
+        return {s.variable: s.adjoint for s in self.steps if s.op == "input"} if self.reverse else {}
+
+    @cached_property
+    def proof(self) -> bool:
+        """The trace's derivatives equal sympy.diff of the expression at the point."""
+        mine = {self.wrt: self.tangent_value} | self.gradient
+        return all(_same(mine[v], b) for v, b in self.brute.items())
+
+    # -- rendering ------------------------------------------------------------
+    def _dot(self, i):
+        return f"v̇{i}"
+
+    def tangent_rows(self):
+        """[(lhs, rule, substituted, exact, float)] for v̇ᵢ = ∂vᵢ/∂wrt."""
+        rows = []
+        vals = {s.symbol: s.value for s in self.steps}
+        dots = {s.symbol: s.tangent for s in self.steps}
+        for s in self.steps:
+            lhs = self._dot(s.index)
+            if s.op == "input":
+                seed = "1" if s.variable == self.wrt else "0"
+                rows.append((lhs, f"∂{s.variable}/∂{self.wrt}", seed, s.tangent, None))
+                continue
+            rule = _terms((d, self._dot(int(v.name[1:]))) for v, d in s.partials)
+            sub = _terms((_exact(d.xreplace(vals)), _paren(_unicode(dots[v]))) for v, d in s.partials)
+            rows.append((lhs, rule, sub, s.tangent, None))
+        return rows
+
+    def adjoint_rows(self):
+        """[(lhs, rule, substituted, exact)] for v̄ᵢ = ∂f/∂vᵢ, last step first."""
+        vals = {s.symbol: s.value for s in self.steps}
+        users = {s.symbol: [] for s in self.steps}
+        for s in self.steps:
+            for v, d in s.partials:
+                users[v].append((s, d))
+        rows = []
+        bars = {}
+        for s in reversed(self.steps):
+            lhs = f"v̄{s.index}"
+            if s is self.f:
+                rows.append((lhs, "∂f/∂v" + str(s.index), "1", s.adjoint))  # the seed
+            else:
+                rule = _terms((d, f"v̄{u.index}") for u, d in users[s.symbol])
+                sub = _terms((_exact(d.xreplace(vals)), _paren(_unicode(bars[u.index]))) for u, d in users[s.symbol])
+                rows.append((lhs, rule, sub, s.adjoint))
+            bars[s.index] = s.adjoint
+        return rows
+
+    def _at_text(self):
+        return ", ".join(f"{v} = {_unicode(self.at[v])}" for v in self.variables)
+
+    def text(self) -> str:
+        fx = f"f({', '.join(self.variables)})"
+        title = f"trace — evaluation trace of {fx} = {self.expr.text.strip()}"
+        mode = "forward and reverse mode" if self.reverse else "forward mode"
+        L = [title, "=" * len(title), "",
+             f"at {self._at_text()}; {mode}, tangents v̇ᵢ = ∂vᵢ/∂{self.wrt} (seed: "
+             + ", ".join(f"∂{v}/∂{self.wrt} = {1 if v == self.wrt else 0}" for v in self.variables) + ")",
+             "", "Primal trace (evaluation order)"]
+        w = max(len(s.definition_text) for s in self.steps) + 6
+        for s in self.steps:
+            L.append(f"  {(f'v{s.index} = ' + s.definition_text):<{w}} = {_unicode(s.value):<14} ≈ {_float(s.value)}")
+        L += ["", "Tangent trace (forward mode): v̇ᵢ = Σⱼ ∂vᵢ/∂vⱼ · v̇ⱼ, chain rule first, then the numbers"]
+        for lhs, rule, sub, exact, _ in self.tangent_rows():
+            if rule.startswith("∂"):  # an input: the seed
+                L.append(f"  {lhs} = {rule} = {sub}   (seed)")
+                continue
+            L.append(f"  {lhs} = {rule}")
+            L.append(f"  {' ' * len(lhs)} = {sub}" + ("" if sub == _unicode(exact) else
+                                                       f" = {_unicode(exact)}") + f" ≈ {_float(exact)}")
+        if self.reverse:
+            L += ["", "Adjoint trace (reverse mode): v̄ᵢ = ∂f/∂vᵢ = Σ over the steps j that use vᵢ of v̄ⱼ·∂vⱼ/∂vᵢ"]
+            for lhs, rule, sub, exact in self.adjoint_rows():
+                if rule.startswith("∂f/"):
+                    L.append(f"  {lhs} = {rule} = {sub}   (seed)")
+                    continue
+                L.append(f"  {lhs} = {rule}")
+                L.append(f"  {' ' * len(lhs)} = {sub}" + ("" if sub == _unicode(exact) else
+                                                           f" = {_unicode(exact)}") + f" ≈ {_float(exact)}")
+        n = self.f.index
+        L += ["", "Result", f"  f = v{n} = {_unicode(self.value)} ≈ {_float(self.value)}",
+              f"  ∂f/∂{self.wrt} = v̇{n} = {_unicode(self.tangent_value)} ≈ {_float(self.tangent_value)}"]
+        for v, g in self.gradient.items():
+            n_in = next(s.index for s in self.steps if s.variable == v)
+            L.append(f"  ∂f/∂{v} = v̄{n_in} = {_unicode(g)} ≈ {_float(g)}   (reverse mode)")
+        what = ", ".join(f"∂f/∂{v}" for v in self.brute)
+        L += ["", f"Proof: {what} from the trace = sympy.diff of f at the point: {'HOLDS' if self.proof else 'FAILS'}"]
+        return "\n".join(L) + "\n"
+
+    def latex(self) -> str:
+        fx = f"f({', '.join(display(v)[1] for v in self.variables)})"
+        L = [r"\section*{Evaluation trace of $%s = %s$}" % (fx, _latex(self.function)),
+             "At $" + ", ".join(f"{display(v)[1]} = {_latex(self.at[v])}" for v in self.variables) + "$; tangents "
+             + rf"$\dot v_i = \partial v_i / \partial {display(self.wrt)[1]}$.", "",
+             r"\paragraph{Primal trace.}", r"\begin{align*}"]
+        L.append(" \\\\\n".join(rf"  v_{{{s.index}}} &= {s.definition_latex} = {_latex(s.value)} \approx "
+                                 f"{_float(s.value)}" for s in self.steps))
+        L += [r"\end{align*}", r"\paragraph{Tangent trace (forward mode).}", r"\begin{align*}"]
+        rows = []
+        for s in self.steps:
+            if s.op == "input":
+                rows.append(rf"  \dot v_{{{s.index}}} &= \frac{{\partial {display(s.variable)[1]}}}{{\partial {display(self.wrt)[1]}}} "
+                            f"= {_latex(s.tangent)}")
+                continue
+            rule = _terms(((d, rf"\dot v_{{{v.name[1:]}}}") for v, d in s.partials), tex=True)
+            rows.append(rf"  \dot v_{{{s.index}}} &= {rule} = {_latex(s.tangent)} \approx {_float(s.tangent)}")
+        L += [" \\\\\n".join(rows), r"\end{align*}"]
+        if self.reverse:
+            L += [r"\paragraph{Adjoint trace (reverse mode).}", r"\begin{align*}"]
+            users = {s.symbol: [(u, d) for u in self.steps for v, d in u.partials if v == s.symbol]
+                     for s in self.steps}
+            rows = []
+            for s in reversed(self.steps):
+                rule = ("" if s is self.f else
+                        _terms(((d, rf"\bar v_{{{u.index}}}") for u, d in users[s.symbol]), tex=True) + " = ")
+                rows.append(rf"  \bar v_{{{s.index}}} &= {rule}{_latex(s.adjoint)} \approx {_float(s.adjoint)}")
+            L += [" \\\\\n".join(rows), r"\end{align*}"]
+        L += [r"\paragraph{Result.}", r"\begin{align*}",
+              rf"  f &= {_latex(self.value)} \approx {_float(self.value)} \\",
+              rf"  \frac{{\partial f}}{{\partial {display(self.wrt)[1]}}} &= {_latex(self.tangent_value)} "
+              rf"\approx {_float(self.tangent_value)}", r"\end{align*}",
+              "Checked against \\texttt{sympy.diff} of $f$ at the point: "
+              + ("holds." if self.proof else "FAILS.")]
+        return "\n".join(L) + "\n"
+
+    def markdown(self) -> str:
+        fx = f"f({', '.join(self.variables)})"
+        L = [f"## Evaluation trace of ${fx} = {_latex(self.function)}$", "",
+             "At $" + ", ".join(f"{v} = {_latex(self.at[v])}" for v in self.variables) + "$.", "",
+             "| $i$ | $v_i$ | exact | float | $\\dot v_i$ (chain rule) | exact | float |", "|---|---|---|---|---|---|---|"]
+        for s in self.steps:
+            rule = ("seed" if s.op == "input" else
+                    " + ".join(rf"{_paren_tex(_latex(d))}\,\dot v_{{{v.name[1:]}}}" for v, d in s.partials))
+            L.append(f"| {s.index} | ${s.definition_latex}$ | ${_latex(s.value)}$ | {_float(s.value)} | "
+                     f"${rule}$ | ${_latex(s.tangent)}$ | {_float(s.tangent)} |")
+        L += ["", f"$f = {_latex(self.value)} \\approx {_float(self.value)}$, "
+              f"$\\partial f/\\partial {display(self.wrt)[1]} = {_latex(self.tangent_value)} \\approx {_float(self.tangent_value)}$", ""]
+        for v, g in self.gradient.items():
+            L.append(f"- $\\partial f/\\partial {display(v)[1]} = {_latex(g)} \\approx {_float(g)}$ (reverse mode)")
+        L.append(f"\nChecked against `sympy.diff`: {'holds' if self.proof else 'FAILS'}.")
+        return "\n".join(L) + "\n"
+
+    def to_dict(self) -> dict:
+        def num(e):
+            return {"exact": _unicode(e), "latex": _latex(e), "float": float(sp.N(e, 30))}
+
+        tangents = {r[0]: r for r in self.tangent_rows()}
+        out = {
+            "expression": self.expr.text, "function": _unicode(self.function),
+            "variables": self.variables, "wrt": self.wrt, "mode": "reverse" if self.reverse else "forward",
+            "at": {v: {"typed": self.at_text[v], **num(self.at[v])} for v in self.variables},
+            "steps": [{"name": f"v{s.index}", "definition": s.definition_text, "latex": s.definition_latex,
+                       "value": num(s.value),
+                       "tangent": {"rule": tangents[self._dot(s.index)][1],
+                                   "substituted": tangents[self._dot(s.index)][2], **num(s.tangent)}}
+                      for s in self.steps],
+            "value": num(self.value), "derivative": num(self.tangent_value),
+            "proof": {"against": "sympy.diff", "holds": self.proof},
+        }
+        if self.reverse:
+            rows = {r[0]: r for r in self.adjoint_rows()}
+            for d, s in zip(out["steps"], self.steps):
+                r = rows[f"v̄{s.index}"]
+                d["adjoint"] = {"rule": r[1], "substituted": r[2], **num(s.adjoint)}
+            out["gradient"] = {v: num(g) for v, g in self.gradient.items()}
+        return out
+
+    def json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+    def _repr_markdown_(self):  # rendered by Jupyter
+        return self.markdown()
+
+
+def _same(a, b) -> bool:
+    """Exactly equal: a zero difference by SymPy's simplification; a large
+    difference that simplify would take long over must agree to 60 digits."""
+    d = a - b
+    if d == 0:
+        return True
+    scale = max(1.0, abs(complex(sp.N(b, 60))))
+    if abs(complex(sp.N(d, 60))) > 1e-45 * scale:
+        return False
+    return sp.count_ops(d) > 200 or sp.simplify(d) == 0
+
+
+def _terms(pairs, tex=False) -> str:
+    """Σ factor·name, written as a person would: 1·v̇ is v̇, −1·v̇ is −v̇."""
+    out = ""
+    minus = "-" if tex else "−"
+    for factor, name in pairs:
+        if factor == 1:
+            term, neg = name, False
+        elif factor == -1:
+            term, neg = name, True
+        else:
+            text = _latex(factor) if tex else _unicode(factor)
+            neg = text.startswith(minus) and " " not in text.strip(minus + " ")
+            text = text[1:].strip() if neg else text
+            term = f"{_paren_tex(text)} \\, {name}" if tex else f"{_paren(text)}·{name}"
+        out += (f" {minus} " if neg else " + ") + term if out else (minus if neg else "") + term
+    return out
+
+
+def _paren(s: str) -> str:
+    return f"({s})" if any(c in s for c in " +−-/") and not (s.startswith("(") and s.endswith(")")) else s
+
+
+def _paren_tex(s: str) -> str:
+    return rf"\left({s}\right)" if any(c in s for c in "+-") else s
+
+
+def _float(e) -> str:
+    return f"{float(sp.N(e, 30)):.12g}"
+
+
+def parse_point(items, variables) -> tuple[dict, dict]:
+    """``["x1=pi/6", "x2=1"]`` → exact values; each value is a constant expression."""
+    at, typed = {}, {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--at takes NAME=VALUE pairs, e.g. --at x1=pi/6 x2=1; got {item!r}")
+        if name not in variables:
+            raise UsageError(f"--at gives {name!r}, which the expression does not use; "
+                             f"its variables: {', '.join(variables)}")
+        if name in at:
+            raise UsageError(f"--at gives {name!r} twice")
+        e = parse(value, variables="(?!)", what=f"value of {name}",
+                  hint="give a number or a constant expression such as pi/6, 1/3, sqrt(2), E")
+        at[name] = to_sympy(e.tree, {})
+        typed[name] = value.strip()
+    missing = [v for v in variables if v not in at]
+    if missing:
+        hint = " (for Euler's number write E)" if missing[0] == "e" else ""
+        raise UsageError(f"no value for {missing[0]!r}: give --at " + " ".join(f"{v}=…" for v in variables) + hint)
+    return at, typed
+
+
+def trace(text: str, at, *, wrt: str | None = None, reverse: bool = False) -> Trace:
+    """Trace ``text`` at the point ``at`` (a dict of values as text or
+    numbers, or a list of ``NAME=VALUE`` strings), differentiating with
+    respect to ``wrt`` (default: the first variable)."""
+    expr = parse(text, what="expression",
+                 hint="use variable names, numbers, pi, E, + - * / ** and exp, ln, log, sqrt, sin, cos, tan, "
+                      "tanh, sigmoid, softplus, abs, max, min")
+    variables = list(expr.variables)
+    if not variables:
+        raise UsageError(f"expression {text!r} has no variables to differentiate")
+    if len(variables) > MAX_VARIABLES:
+        raise UsageError(f"expression {text!r} has {len(variables)} variables; at most {MAX_VARIABLES}")
+    items = [f"{k}={v}" for k, v in at.items()] if isinstance(at, dict) else list(at)
+    point, typed = parse_point(items, variables)
+    wrt = wrt if wrt is not None else variables[0]
+    if wrt not in variables:
+        raise UsageError(f"--wrt {wrt!r} is not a variable of the expression; choose one of: {', '.join(variables)}")
+    dec = _Decomposer()
+    dec.walk(expr.tree)
+    t = Trace(expr, point, typed, wrt, reverse, dec.steps)
+    _evaluate(t)
+    return t
+
+
+def _evaluate(t: Trace):
+    vals, dots = {}, {}
+    for s in t.steps:
+        where = f"v{s.index} = {s.definition_text} at {t._at_text()}"
+        if s.op == "input":
+            s.value = t.at[s.variable]
+            s.tangent = sp.Integer(1 if s.variable == t.wrt else 0)
+        else:
+            d = s.definition
+            s.value = _exact(d.xreplace(vals))
+            _real(s.value, where)
+            s.partials = tuple((v, sp.diff(d, v)) for v in dict.fromkeys(a for a in s.operands if not _constant(a)))
+            parts = []
+            for v, p in s.partials:
+                pv = p.xreplace(vals)
+                _real(pv, f"∂v{s.index}/∂{v} = {_unicode(p)} at {t._at_text()} (the derivative)")
+                parts.append(pv * dots[v])
+            s.tangent = _exact(sp.Add(*parts))
+        vals[s.symbol], dots[s.symbol] = s.value, s.tangent
+    if t.reverse:
+        bars = {s.symbol: sp.Integer(0) for s in t.steps}
+        bars[t.f.symbol] = sp.Integer(1)
+        for s in reversed(t.steps):
+            s.adjoint = _exact(bars[s.symbol])
+            for v, p in s.partials:
+                bars[v] = bars[v] + s.adjoint * p.xreplace(vals)
