@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 
+from .bayes import BAYES, run_bayes_check
 from .derivation_check import check_derivation, check_tolerances
 from .rnn import render_worked
 
@@ -67,6 +68,8 @@ def render(report) -> str:
 
 def run_check(name, options, *, seed=0, params=None, as_json=False, wrt=None, eps=None, lr=None):
     """(exit status, text) for the CLI."""
+    if name in BAYES:  # closed forms vs quadrature/optimisation/JAX (checks/bayes.py)
+        return run_bayes_check(name, options, as_json=as_json, params=params, wrt=wrt, eps=eps, lr=lr)
     report = check_derivation(name, options, seed=seed, params=params, wrt=wrt, eps=eps, lr=lr)
     text = json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n" if as_json else render(report)
     return (0 if report.passed else 1), text

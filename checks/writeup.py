@@ -17,6 +17,7 @@ from derive.printing import tex_text
 from derive.registry import REGISTRY
 from derive.trace import P4_EXAMPLE, trace
 
+from .bayes import BAYES, report_section as bayes_section
 from .derivation_check import check_derivation, check_tolerances
 
 __all__ = ["report", "report_names"]
@@ -96,6 +97,11 @@ def report(names=None, *, seed: int = 0, check: bool = True) -> tuple[str, bool]
         if name == "trace":
             lines, ok = _trace_section(check)
             body += lines
+            passed = passed and ok
+            continue
+        if name in BAYES:  # worked Bayesian derivations: closed forms vs quadrature (checks/bayes.py)
+            lines, ok = bayes_section(name, check)
+            body += [*lines, r"\clearpage"]
             passed = passed and ok
             continue
         d = derive(name)

@@ -9,7 +9,7 @@ Public surface:
 
 This package never imports JAX.
 """
-from . import models  # noqa: F401  (registers the derivations)
+from . import bayes, models  # noqa: F401  (registers the derivations)
 from .derivation import Derivation, derive
 from .engine import Sweep, backprop
 from .errors import UsageError

@@ -20,6 +20,8 @@ examples:
   python -m derive shared_bias --check --params params.json --activation tanh --output-activation softmax --loss ce
   python -m derive input_gradient --layers 1 --activation sigmoid
   python -m derive sigmoid_mlp --wrt b1,W1,x --check
+  python -m derive beta_binomial --alpha 2 --beta 2 --N 10 --y 7 --check
+  python -m derive normal_normal --tau2 5 --compare-tau2 0.1 --plot predictives.png
   python -m derive rnn_bptt --loss "(yhat_1 - y_1)**2 - y_2*log(yhat_2)" --check --params p.json
   python -m derive trace "ln(sin(x1)) + x1*exp(x2)" --at x1=pi/6 x2=1 --wrt x1
   python -m derive report -o report.pdf
@@ -74,11 +76,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eps", type=float, help="rnn_bptt --check: central-difference step for b "
                    "(default per component ≈ ε^(1/3)·max(1, |bᵢ|))")
     p.add_argument("--lr", type=float, help="rnn_bptt --check: take one gradient-descent step on b")
+    _bayes_options(p)
     return p
 
 
+def _bayes_options(p):
+    """Options of the P6 derivations (parsed and validated by derive.bayes)."""
+    g = p.add_argument_group("beta_binomial and normal_normal (P6)")
+    g.add_argument("--alpha", help="beta_binomial: prior Beta(α, β), α > 0 (default 2)")
+    g.add_argument("--beta", help="beta_binomial: prior β > 0 (default 2)")
+    g.add_argument("--N", help="beta_binomial: number of trials, a whole number ≥ 1 (default 10)")
+    g.add_argument("--y", help="beta_binomial: number of successes, 0 ≤ y ≤ N (default 7)")
+    g.add_argument("--data", nargs="+", help="normal_normal: data points, separated by spaces or commas "
+                   "(default: P6's 14 points)")
+    g.add_argument("--sigma2", help="normal_normal: noise variance σ² > 0 (default 1)")
+    g.add_argument("--tau2", help="normal_normal: prior variance τ² > 0 (default 5)")
+    g.add_argument("--compare-tau2", dest="compare_tau2",
+                   help="normal_normal: a second prior variance for the Bayes factor (default 0.1)")
+    g.add_argument("--plot", help="normal_normal: write the 15 sequential predictive panels to FILE.png")
+
+
 def _options(args):
-    return {k: getattr(args, k) for k in ("activation", "output_activation", "loss", "layers", "steps")
+    return {k: getattr(args, k) for k in ("activation", "output_activation", "loss", "layers", "steps",
+                                          "alpha", "beta", "N", "y", "data", "sigma2", "tau2", "compare_tau2")
             if getattr(args, k) is not None}
 
 
@@ -233,12 +253,18 @@ def _dispatch(args) -> tuple[int, str]:
                 raise UsageError(f"{flag} is for numeric checks; add --check")
     elif args.latex or args.markdown:
         raise UsageError("--check prints a text table or, with --json, JSON; drop --latex/--markdown")
+    elif args.plot is not None:
+        raise UsageError("--plot draws the derivation, not the check; run it without --check")
     if args.check:
         # numbers live in checks/ and numeric/ (JAX); imported only when asked for
         checks_cli = importlib.import_module("checks.cli")
         return checks_cli.run_check(args.name, _options(args), seed=args.seed or 0, params=args.params,
                                     as_json=args.json, wrt=wrt, eps=args.eps, lr=args.lr)
     d = derive(args.name, wrt=wrt, **_options(args))
+    if args.plot is not None:
+        if not hasattr(d, "plot"):
+            raise UsageError(f"--plot draws normal_normal's sequential predictives; {args.name} has no plot")
+        d.plot(args.plot)
     proof = not args.no_proof
     document = bool(args.output) and args.output.endswith((".tex", ".pdf"))
     if args.output and args.output.endswith(".pdf") and (args.json or args.markdown):

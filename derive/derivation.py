@@ -41,6 +41,10 @@ def derive(name: str, *, wrt=None, **options) -> "Derivation":
         if v is not None:
             opts[k] = v
     spec = entry.build(**opts)
+    if not isinstance(spec, Spec):  # a finished non-graph derivation (derive.bayes)
+        if wrt:
+            raise UsageError(f"{name} is not a gradient derivation; --wrt does not apply, got {', '.join(wrt)}")
+        return spec
     _fit_typed_losses(name, spec)
     if wrt:
         choices = [n.name for n in spec.graph.nodes.values() if n.kind in ("param", "input")]

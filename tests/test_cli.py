@@ -20,7 +20,8 @@ def test_list_names_every_derivation(capsys):
     status, out, _ = run(capsys, "list")
     assert status == 0
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["input_gradient", "rnn_bptt", "shared_bias", "sigmoid_mlp", "trace", "report"]
+    assert names == ["beta_binomial", "input_gradient", "normal_normal", "rnn_bptt", "shared_bias", "sigmoid_mlp",
+                     "trace", "report"]
     assert "P1: " in out and "P2: " in out and "P3: " in out
 
 
@@ -112,7 +113,7 @@ def _with(**kw):
 
 
 BAD = [
-    (["shared-bias"], "unknown derivation 'shared-bias'; choose one of: input_gradient, rnn_bptt, shared_bias, sigmoid_mlp"),
+    (["shared-bias"], "unknown derivation 'shared-bias'; choose one of: beta_binomial, input_gradient, normal_normal, rnn_bptt, shared_bias, sigmoid_mlp"),
     (["shared_bias", "--activation", "swish"], "unknown hidden activation 'swish'; choose one of:"),
     (["shared_bias", "--activation", "softmax"], "softmax is an output activation, not a hidden one"),
     (["shared_bias", "--activation", ""], "unknown hidden activation ''"),

@@ -7,7 +7,7 @@ from hypothesis import assume, given, strategies as st
 
 from checks import TOLERANCES, check_values, random_params, relative_error
 from derive import derive
-from numeric import FORWARDS, compile_sweep, richardson
+from numeric import ACTIVATIONS, FORWARDS, compile_sweep, richardson
 from numeric.autodiff import jax_grad
 
 HIDDEN = ["sigmoid", "tanh", "relu", "softplus", "identity"]
@@ -39,6 +39,10 @@ def test_derived_matches_jax_and_finite_differences(d, m, act, out_loss, seed, s
     if act == "relu":  # keep clear of the kink, where no gradient exists
         z1 = values["W"] @ values["x"] + values["b"]
         values["b"] = values["b"] + np.where(np.abs(z1) < 1e-2, 0.1, 0.0)
+    if out in ("tanh", "sigmoid") and loss == "mse":  # saturated output (tanh′(7) ≈ 3e-6): the loss barely
+        # moves and the fixed relative tolerances measure rounding, not the derivation; keep |z2| ≤ 5
+        h1 = ACTIVATIONS[act](values["W"] @ values["x"] + values["b"])
+        assume(np.max(np.abs(values["U"] @ h1 + values["b"])) <= 5)
     report = check_values(deriv, values, FORWARDS["shared_bias"], jax_grad)
     assert report.passed, report.to_dict()
     for g in report.gradients.values():

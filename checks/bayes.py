@@ -1,0 +1,257 @@
+"""``--check`` for the P6 derivations: closed forms against independent numbers.
+
+Derived values come from the derivation's results; the numbers come from
+:mod:`numeric.bayes` (log densities typed from the model, tanh-sinh or trapezoid
+quadrature, bisection on a finite-difference slope) and from JAX gradients of
+the log posterior written from the model in ``jax.numpy``.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from derive import derive
+from derive.errors import UsageError
+
+__all__ = ["BAYES", "TOLERANCES", "BayesCheck", "check_bayes", "render", "run_bayes_check"]
+
+BAYES = ("beta_binomial", "normal_normal")
+TOLERANCES = {"quadrature": 1e-8, "optimisation": 1e-7, "jax": 1e-10}
+
+
+@dataclass
+class BayesCheck:
+    name: str
+    options: dict
+    rows: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(r["passed"] for r in self.rows)
+
+    def add(self, quantity, derived, numeric, rel_error, kind, method):
+        tol = TOLERANCES[kind]
+        self.rows.append({"quantity": quantity, "derived": float(derived), "numeric": float(numeric),
+                          "rel_error": float(rel_error), "tolerance": tol, "method": method,
+                          "passed": bool(rel_error <= tol)})
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "passed": self.passed, "options": self.options, "tolerances": TOLERANCES,
+                "checks": self.rows, "notes": self.notes}
+
+
+def _rel(a, b):
+    return abs(a - b) / abs(b) if b != 0 else abs(a - b)
+
+
+def _jax():
+    import jax
+
+    from numeric.autodiff import jnp
+
+    return jax, jnp
+
+
+def _stationary(check, label, at, parts):
+    """JAX: the log-density's slope at a derived stationary point, relative to its parts' slopes."""
+    jax, _ = _jax()
+    grads = [float(jax.grad(f)(float(at))) for f in parts]
+    scale = sum(abs(g) for g in grads) or 1.0
+    check.add(label, at, sum(grads), abs(sum(grads)) / scale, "jax",
+              "jax.grad of the log density (|Σ parts| / Σ|parts|)")
+
+
+def check_beta_binomial(options) -> BayesCheck:
+    from numeric import bayes as nb
+
+    d = derive("beta_binomial", **options)
+    v = d.results["values"]
+    o = d.options
+    alpha, beta = float(_frac(o["alpha"])), float(_frac(o["beta"]))
+    N, y = int(o["N"]), int(o["y"])
+    check = BayesCheck("beta_binomial", dict(o))
+    f = nb.beta_binomial_log_joint(alpha, beta, N, y)
+    A, B = alpha + y, beta + N - y
+    interior = A > 1 and B > 1
+    def inside(t):  # finite-difference step that keeps t ± h in (0, 1)
+        return 1e-5 * min(t, 1 - t)
+
+    split = nb.argmax(lambda t: f(t, 1 - t), 0.0, 1.0, step=inside) if interior else 0.5
+    xs, logs, ws = [], [], []
+    for lo, hi in ((0.0, split), (split, 1.0)):  # split at the mode: nodes cluster on both sides of the peak
+        x, d_lo, d_hi, w = nb.tanh_sinh(lo, hi)
+        t = d_lo if lo == 0.0 else split + d_lo
+        one_minus = (1 - split) + d_hi if lo == 0.0 else d_hi
+        xs.append(t), logs.append(f(t, one_minus)), ws.append(w)
+    x, lf, w = np.concatenate(xs), np.concatenate(logs), np.concatenate(ws)
+    log_z = nb.log_normaliser(lf, w)
+    mean, var = nb.moments(x, lf, w)
+    quad = "tanh-sinh quadrature of likelihood × prior"
+    check.add("p(y) (normaliser)", v["evidence"]["float"], math.exp(log_z),
+              abs(math.expm1(v["log_evidence"] - log_z)), "quadrature", quad)
+    check.add("posterior mean", v["posterior_mean"]["float"], mean, _rel(v["posterior_mean"]["float"], mean),
+              "quadrature", quad)
+    check.add("posterior variance", v["posterior_variance"]["float"], var,
+              _rel(v["posterior_variance"]["float"], var), "quadrature", quad)
+    if 0 < y < N:
+        lik = nb.beta_binomial_log_joint(1.0, 1.0, N, y)  # flat prior: the likelihood alone
+        mle = nb.argmax(lambda t: lik(t, 1 - t), 0.0, 1.0, step=inside)
+        check.add("MLE", v["mle"]["float"], mle, _rel(v["mle"]["float"], mle), "optimisation",
+                  "bisection on the slope of the log-likelihood")
+    else:
+        check.notes.append(f"y = {y} is at the boundary: the likelihood is monotone and the MLE y/N = "
+                           f"{y / N:g} is an end point, not a stationary point; not optimised numerically")
+    if interior:
+        check.add("MAP", v["map"]["float"], split, _rel(v["map"]["float"], split), "optimisation",
+                  "bisection on the slope of the log posterior")
+        loss = v["loss"]
+        C, a, b = loss["C"]["float"], loss["a"]["float"], loss["b"]["float"]
+        def ell(t):  # −ℓ(θ), maximised
+            return -(C * (y - N * t) ** 2 - a * t + b * t * t)
+
+        t_star = nb.argmax(ell, -1e3, 1e3)
+        check.add("argmin ℓ (derived C, a, b) vs MAP", t_star, split, _rel(t_star, split), "optimisation",
+                  "bisection on the slope of ℓ; MAP by bisection")
+        _, jnp = _jax()
+        _stationary(check, "∂ log p(θ | y) at the derived MAP", v["map"]["float"],
+                    [lambda t: y * jnp.log(t) + (N - y) * jnp.log(1 - t),
+                     lambda t: (alpha - 1) * jnp.log(t) + (beta - 1) * jnp.log(1 - t)])
+        if 0 < y < N:
+            _stationary(check, "∂ log p(y | θ) at the derived MLE", v["mle"]["float"],
+                        [lambda t: y * jnp.log(t), lambda t: (N - y) * jnp.log(1 - t)])
+    else:
+        check.notes.append(f"{v['map_note']}; no interior MAP to optimise or to test with JAX")
+    return check
+
+
+def _frac(s):
+    from fractions import Fraction
+
+    return Fraction(str(s))
+
+
+def _normal_quadrature(nb, data, sigma2, tau2):
+    f = nb.normal_log_joint(data, sigma2, tau2)
+    m = nb.argmax(f, -1e6, 1e6)
+    h = 1e-3 * max(1.0, abs(m))
+    curv = -(f(m + h) - 2 * f(m) + f(m - h)) / h**2
+    x, w = nb.gauss_grid(m, 1 / math.sqrt(curv))
+    return f, m, x, f(x), w
+
+
+def check_normal_normal(options) -> BayesCheck:
+    from numeric import bayes as nb
+
+    d = derive("normal_normal", **options)
+    v = d.results["values"]
+    data = [r["x"] for r in d.sequential[1:]]
+    sigma2, tau2, other = (float(_frac(v[k])) for k in ("sigma2", "tau2", "compare_tau2"))
+    check = BayesCheck("normal_normal", dict(d.options))
+    quad = "trapezoid quadrature of likelihood × prior (±40 sd around the numeric mode)"
+    _, m, x, lf, w = _normal_quadrature(nb, data, sigma2, tau2)
+    log_z = nb.log_normaliser(lf, w)
+    mean, var = nb.moments(x, lf, w)
+    ev = {e["tau2"]: e["log_p"] for e in v["evidence"]}
+    check.add(f"p(D), τ² = {tau2:g}", math.exp(ev[tau2]), math.exp(log_z), abs(math.expm1(ev[tau2] - log_z)),
+              "quadrature", quad)
+    _, _, _x2, lf2, w2 = _normal_quadrature(nb, data, sigma2, other)
+    log_z2 = nb.log_normaliser(lf2, w2)
+    check.add(f"p(D), τ² = {other:g}", math.exp(ev[other]), math.exp(log_z2), abs(math.expm1(ev[other] - log_z2)),
+              "quadrature", quad)
+    check.add("Bayes factor", v["bayes_factor"], math.exp(log_z - log_z2),
+              abs(math.expm1(v["log_bayes_factor"] - (log_z - log_z2))), "quadrature", "ratio of the two quadratures")
+    post = v["posterior"]
+    check.add("posterior mean μₙ", post["mean"], mean, _rel(post["mean"], mean), "quadrature", quad)
+    check.add("posterior variance σₙ²", post["variance"], var, _rel(post["variance"], var), "quadrature", quad)
+    pred = v["predictive"]["posterior"]
+    for k, z in enumerate((-2.0, 0.0, 1.5)):
+        xs = pred["mean"] + z * math.sqrt(pred["variance"])
+        derived = math.exp(-(xs - pred["mean"]) ** 2 / (2 * pred["variance"])) / math.sqrt(
+            2 * math.pi * pred["variance"])
+        lik = np.exp(-(xs - x) ** 2 / (2 * sigma2)) / math.sqrt(2 * math.pi * sigma2)
+        p = w * np.exp(lf - lf.max())
+        numeric = float(np.sum(lik * p) / np.sum(p))
+        check.add(f"p(x* | D) at x* = {xs:.4g}", derived, numeric, _rel(derived, numeric), "quadrature",
+                  "∫ N(x* | μ, σ²) p(μ | D) dμ by quadrature")
+    mle = nb.argmax(nb.normal_log_likelihood(data, sigma2), -1e6, 1e6)
+    check.add("MLE x̄", v["mle"], mle, _rel(v["mle"], mle), "optimisation",
+              "bisection on the slope of the log-likelihood")
+    check.add("MAP", post["mean"], m, _rel(post["mean"], m), "optimisation",
+              "bisection on the slope of the log posterior")
+    worst = 0.0
+    for row in d.sequential[1:]:
+        _, _, xk, lk, wk = _normal_quadrature(nb, data[:row["k"]], sigma2, tau2)
+        mk, vk = nb.moments(xk, lk, wk)
+        worst = max(worst, _rel(row["posterior"]["mean"], mk), _rel(row["posterior"]["variance"], vk))
+    check.add(f"sequential posteriors (k = 1…{len(data)}), worst", 0.0, 0.0, worst, "quadrature",
+              "quadrature over the first k points vs the k-th sequential update")
+    check.rows[-1]["derived"] = check.rows[-1]["numeric"] = None
+    _, jnp = _jax()
+    xa = jnp.asarray(data)
+    _stationary(check, "∂ log p(μ | D) at the derived MAP", post["mean"],
+                [lambda t: -jnp.sum((xa - t) ** 2) / (2 * sigma2), lambda t: -t**2 / (2 * tau2)])
+    return check
+
+
+def check_bayes(name, options) -> BayesCheck:
+    """Run the numeric checks of ``beta_binomial`` or ``normal_normal``."""
+    return {"beta_binomial": check_beta_binomial, "normal_normal": check_normal_normal}[name](options)
+
+
+def render(check: BayesCheck) -> str:
+    """The check as a text table."""
+    opts = ", ".join(f"{k} = {v}" for k, v in check.options.items())
+    L = [f"{check.name} --check  ({opts})",
+         "tolerances: relative error ≤ " + ", ".join(f"{v:g} ({k})" for k, v in TOLERANCES.items()), ""]
+    width = max(len(r["quantity"]) for r in check.rows)
+    head = f"{'quantity':<{width}}  {'derived':>16}  {'numeric':>16}  {'rel. error':>10}  ok  method"
+    L += [head, "-" * len(head)]
+    for r in check.rows:
+        dv = "" if r["derived"] is None else f"{r['derived']:.10g}"
+        nv = "" if r["numeric"] is None else f"{r['numeric']:.10g}"
+        L.append(f"{r['quantity']:<{width}}  {dv:>16}  {nv:>16}  {r['rel_error']:>10.2e}  "
+                 f"{'✓' if r['passed'] else '✗'}   {r['method']}")
+    L += [f"note: {n}" for n in check.notes]
+    n_ok = sum(r["passed"] for r in check.rows)
+    L += ["", f"{n_ok} of {len(check.rows)} checks passed" + ("" if check.passed else " — CHECK FAILED")]
+    return "\n".join(L) + "\n"
+
+
+def run_bayes_check(name, options, *, as_json=False, params=None, wrt=None, eps=None, lr=None):
+    """(exit status, text) for ``python -m derive NAME --check``."""
+    for flag, value in (("--params", params), ("--wrt", wrt), ("--eps", eps), ("--lr", lr)):
+        if value is not None:
+            raise UsageError(f"{flag} does not apply to {name} --check (it checks closed forms, not gradients); "
+                             f"drop {flag}")
+    check = check_bayes(name, options)
+    text = json.dumps(check.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n" if as_json \
+        else render(check)
+    return (0 if check.passed else 1), text
+
+
+def report_section(name, check=True) -> tuple[list, bool]:
+    """(LaTeX lines, all verified and checked) for ``python -m derive report``."""
+    from derive.bayes.document import prose_tex as tex_text
+
+    d = derive(name)
+    lines = [d.latex(proof=True).replace(r"\section*{", r"\section{", 1)]
+    passed = d.holds
+    if check:
+        c = check_bayes(name, {})
+        lines += [r"\subsection*{Numeric check}", r"\begin{center}\small", r"\begin{tabular}{lrrrc}",
+                  r"quantity & derived & numeric & rel.\ error & \\ \hline"]
+        for r in c.rows:
+            dv = "" if r["derived"] is None else f"{r['derived']:.10g}"
+            nv = "" if r["numeric"] is None else f"{r['numeric']:.10g}"
+            ok = r"$\checkmark$" if r["passed"] else r"$\times$"
+            lines.append(f"{tex_text(r['quantity'])} & {dv} & {nv} & {r['rel_error']:.1e} & {ok} \\\\")
+        lines += [r"\end{tabular}", r"\end{center}",
+                  tex_text("Tolerances (relative error): " + ", ".join(f"{k} {v:g}" for k, v in TOLERANCES.items())
+                           + ". " + "; ".join(sorted({r['method'] for r in c.rows})) + ".")]
+        lines += [r"\par " + tex_text(n) for n in c.notes]
+        passed = passed and c.passed
+    return lines, passed
