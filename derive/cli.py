@@ -139,20 +139,7 @@ def _trace(argv) -> tuple[int, str, str | None]:
     if args.output is not None and not args.output.strip():
         raise UsageError("-o needs a file name, e.g. -o trace.tex")
     t = trace(args.expression, args.at, wrt=args.wrt, reverse=args.mode == "reverse")
-    document = bool(args.output) and args.output.endswith((".tex", ".pdf"))
-    if args.output and args.output.endswith(".pdf") and (args.json or args.markdown):
-        raise UsageError("-o FILE.pdf writes a typeset document; drop --json/--markdown")
-    if document and not (args.json or args.markdown):
-        args.latex = True
-    if args.latex:
-        text = t.latex()
-        text = standalone(text) if document else text
-    elif args.markdown:
-        text = t.markdown()
-    elif args.json:
-        text = t.json() + "\n"
-    else:
-        text = t.text()
+    text = _render(args, t.latex, t.markdown, lambda: t.json() + "\n", t.text)
     return (0 if t.proof else 1), text, args.output
 
 
@@ -266,19 +253,23 @@ def _dispatch(args) -> tuple[int, str]:
             raise UsageError(f"--plot draws normal_normal's sequential predictives; {args.name} has no plot")
         d.plot(args.plot)
     proof = not args.no_proof
+    return 0, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
+                      lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
+
+
+def _render(args, latex, markdown, json, text) -> str:
+    """The format the flags ask for; ``-o FILE.tex`` or ``FILE.pdf`` means a
+    standalone LaTeX document (compiled by ``main`` for .pdf)."""
     document = bool(args.output) and args.output.endswith((".tex", ".pdf"))
-    if args.output and args.output.endswith(".pdf") and (args.json or args.markdown):
+    if document and args.output.endswith(".pdf") and (args.json or args.markdown):
         raise UsageError("-o FILE.pdf writes a typeset document; drop --json/--markdown")
-    if document and not (args.json or args.markdown):
-        args.latex = True
-    if args.latex:
-        body = d.latex(proof=proof)
-        return 0, standalone(body) if document else body
+    if args.latex or (document and not (args.json or args.markdown)):
+        return standalone(latex()) if document else latex()
     if args.markdown:
-        return 0, d.markdown(proof=proof)
+        return markdown()
     if args.json:
-        return 0, d.json(proof=proof) + "\n"
-    return 0, d.text(proof=proof)
+        return json()
+    return text()
 
 
 def main(argv=None) -> int:
