@@ -97,8 +97,8 @@ def main(quick=False, out="examples/out", seed=0):
                     label="independent b1, b2" if j == 0 else None)
     a1.set(xlabel="iteration", ylabel="mean training loss (log)", title=f"Loss, lr = {lr0}, {len(seeds)} seeds")
     paths = runs[lr0][0][1]
-    for c, lab, col in zip(paths.T[:3], ["hidden path  b̄₍₁₎ = δ_hidden", "output path  b̄₍₂₎ = δ_out", "total ∂L/∂b"],
-                           ["tab:green", "tab:purple", "black"]):
+    labels = ["hidden path  b̄₍₁₎ = δ_hidden", "output path  b̄₍₂₎ = δ_out", "total ∂L/∂b"]
+    for c, lab, col in zip(paths.T[:3], labels, ["tab:green", "tab:purple", "black"]):
         a2.semilogy(c, color=col, label=lab)
     a2.set(xlabel="iteration", ylabel="norm (mean over samples, log)", title=f"Shared ∂L/∂b by path (seed {seed})")
     x = np.arange(len(lrs))
