@@ -46,8 +46,9 @@ def main(quick=False, out="examples/out", seed=0):
     # One step each way with the same learning rate: only the sign differs.
     b = np.asarray(values["b"], dtype=float)
     down, up = w["step"]["loss_after"], L(b + LR * bptt)
-    print(f"descent  b ← b − {LR}·∂L/∂b: L {w['loss']:.6f} → {down:.6f} ({'down' if down < w['loss'] else 'NOT down'})")
-    print(f"ascent   b ← b + {LR}·∂L/∂b: L {w['loss']:.6f} → {up:.6f} ({'up' if up > w['loss'] else 'NOT up'})")
+    L0 = w["loss"]
+    print(f"descent  b ← b − {LR}·∂L/∂b: L {L0:.6f} → {down:.6f} ({'down' if down < L0 else 'NOT down'})")
+    print(f"ascent   b ← b + {LR}·∂L/∂b: L {L0:.6f} → {up:.6f} ({'up' if up > L0 else 'NOT up'})")
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
     i = np.arange(M)
