@@ -1,6 +1,7 @@
-"""Plumbing shared by the examples: command-line options and saving figures.
+"""Plumbing shared by the examples: command-line options, a one-time gradient check, saving figures.
 
-Every example takes ``--quick`` (or the environment variable
+``check_once`` compares a derivation's gradients with JAX and finite differences
+before an example trains with them. Every example takes ``--quick`` (or the environment variable
 ``GRADPROOF_EXAMPLES_QUICK=1``) for a run of a few seconds, as CI does, and
 ``--out DIR`` for its plots and files (default ``examples/out/``).
 """
@@ -15,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["options", "save", "plt"]
+__all__ = ["check_once", "options", "save", "plt"]
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 
@@ -42,3 +43,29 @@ def save(fig, out: Path, name: str) -> Path:
     plt.close(fig)
     print(f"wrote {path}")
     return path
+
+
+def check_once(run, forward, params, X, Y, label="", **opts):
+    """The derived gradients from ``run(..., batch=True)`` (every tensor the derivation differentiates:
+    parameters, and x if asked for) on the samples X, Y, against JAX of the independent forward
+    ``forward`` (one sample at a time, as written from the problem) and finite differences
+    (:func:`checks.gradcheck`). Prints one line; exits with the report when they disagree."""
+    import numpy as np
+
+    from checks import gradcheck
+    from numeric.autodiff import jax_grad
+
+    derived = run({**params, "x": X, "y": Y}, batch=True)["gradients"]
+    at = {k: v for k, v in {**params, "x": X}.items() if k in derived}
+
+    def loss(q, xp=np):
+        p = {**params, "x": X, **q}
+        return sum(forward({**p, "x": p["x"][i], "y": Y[i]}, xp=xp, **opts) for i in range(len(Y)))
+
+    report = gradcheck(loss, at, lambda q: {k: derived[k] for k in at}, jax_gradient=jax_grad(loss, at, list(at)))
+    worst = max(t.rel_error_jax for t in report.tensors.values())
+    print(f"{label}derived gradients vs JAX and finite differences ({', '.join(at)} on {len(Y)} samples): "
+          f"{'agree' if report.passed else 'DISAGREE'}; max rel. error vs JAX {worst:.1e}")
+    if not report.passed:
+        raise SystemExit(str(report))
+    return report

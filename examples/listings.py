@@ -2,8 +2,8 @@
 
 Shared by ``shortcut_attribution.py`` and ``sigmoid_vs_relu.py``. Nothing here
 differentiates anything: every gradient comes from the ``input_gradient``
-derivation, evaluated by :func:`numeric.compile_sweep`, and is checked once
-against JAX (of an independent forward) and finite differences.
+derivation, evaluated by :func:`numeric.compile_sweep` (the examples check it
+once with :func:`common.check_once` before training).
 """
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from checks import gradcheck
 from derive import derive
-from numeric import compile_sweep, mlp_loss
-from numeric.autodiff import jax_grad
+from numeric import compile_sweep
 
 GROUPS = ["Manhattan", "Brooklyn", "Queens", "Bronx", "Staten Island"]
 ROOMS = ["Entire home/apt", "Private room", "Shared room"]
@@ -75,20 +73,6 @@ def evaluate(params, X, Y, activation):
     r = sweep_for(activation)({**params, "x": X, "y": Y}, batch=True)
     acc = float(np.mean(np.argmax(r["values"]["yhat"], axis=0) == np.argmax(Y, axis=1)))
     return r["loss"] / len(X), acc, r["gradients"]
-
-
-def check_once(params, X, Y, activation):
-    """Derived gradients vs JAX of the independent forward (numeric.mlp_loss) and finite differences,
-    on a few samples; returns the gradcheck report."""
-    values = {**params, "x": X, "y": Y}
-
-    def loss(p, xp=np):  # Σ_n L(x_n, y_n), one sample at a time, written from the problem statement
-        return sum(mlp_loss({**p, "x": p["x"][i], "y": Y[i]}, activation, xp=xp) for i in range(len(Y)))
-
-    derived = sweep_for(activation)(values, batch=True)["gradients"]
-    wrt = PARAMS + ["x"]
-    return gradcheck(lambda q: loss({**values, **q}), {p: values[p] for p in wrt}, lambda q: derived,
-                     jax_gradient=jax_grad(lambda q, xp: loss(q, xp), values, wrt))
 
 
 def train(splits, activation, iters, lr, seed=0, hidden=16):

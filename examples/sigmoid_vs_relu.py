@@ -12,8 +12,9 @@ signal flowing back; ReLU passes it unchanged where a unit is active.
 """
 import numpy as np
 
-from common import options, plt, save
-from listings import check_once, init, listings, train
+from common import check_once, options, plt, save
+from listings import init, listings, sweep_for, train
+from numeric import mlp_loss
 
 LR, HIDDEN = 0.5, 16
 ACTS = {"sigmoid": "tab:blue", "relu": "tab:orange"}
@@ -25,10 +26,8 @@ def main(quick=False, out="examples/out", seed=0):
     X, Y = splits[0]
     hist = {}
     for act in ACTS:
-        report = check_once(init(X.shape[1], HIDDEN, 4, seed), X[:4], Y[:4], act)
-        print(f"{act}: derived gradients vs JAX and finite differences: {'agree' if report.passed else 'DISAGREE'}")
-        if not report.passed:
-            raise SystemExit(str(report))
+        check_once(sweep_for(act), mlp_loss, init(X.shape[1], HIDDEN, 4, seed), X[:4], Y[:4], f"{act}: ",
+                   activation=act)
         hist[act] = train(splits, act, iters, LR, seed=seed, hidden=HIDDEN)[1]  # same seed: same initial weights
     # Convergence speed: the first iteration at which validation accuracy reaches 90 % of the better final one.
     target = 0.9 * max(h["val_acc"][-1] for h in hist.values())
