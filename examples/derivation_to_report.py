@@ -22,6 +22,7 @@ WRT = ["W", "U", "b"]
 
 
 def main(quick=False, out="examples/out", seed=0):
+    """Derive, prove, check and export shared_bias; plot the check's relative errors."""
     # 1. Derive. Rendering is pure: d.text(), d.latex(), d.markdown() return strings.
     d = derive("shared_bias", wrt=WRT, **OPTIONS)
     for p in WRT:

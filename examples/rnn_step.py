@@ -28,6 +28,7 @@ def instance(T, seed):
 
 
 def main(quick=False, out="examples/out", seed=0):
+    """BPTT vs central differences on one RNN instance, then a descent and an ascent step on b."""
     T = 3 if quick else 5
     d = derive("rnn_bptt", steps=T)  # tanh hidden units, softmax outputs, cross-entropy (P5's defaults)
     values = instance(T, seed)

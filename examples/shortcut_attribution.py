@@ -27,6 +27,7 @@ def fit(sizes, iters, seed, shortcut):
 
 
 def main(quick=False, out="examples/out", seed=0):
+    """Check the gradients, train with and without amenity_score, rank the features, plot both."""
     sizes, iters = ((400, 200, 400), 80) if quick else ((2000, 500, 1000), 300)
     # 1. The gradients we train with are the derivation's: check them once against JAX and FD.
     (Xtr, Ytr), *_ = listings(*sizes, seed=seed)[0]

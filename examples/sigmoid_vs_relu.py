@@ -21,6 +21,7 @@ ACTS = {"sigmoid": "tab:blue", "relu": "tab:orange"}
 
 
 def main(quick=False, out="examples/out", seed=0):
+    """Train the sigmoid and the ReLU network from the same start; print and plot the comparison."""
     sizes, iters = ((400, 200, 200), 60) if quick else ((2000, 500, 1000), 300)
     splits, names = listings(*sizes, seed=seed, shortcut=False)
     X, Y = splits[0]
