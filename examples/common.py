@@ -37,6 +37,8 @@ def options(description: str, argv=None) -> argparse.Namespace:
 
 def save(fig, out: Path, name: str) -> Path:
     """Write ``fig`` as ``out/name`` (PNG, 100 dpi) and close it; returns the path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     path = out / name
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -9,6 +9,7 @@ installed — written into the output directory. No command line involved.
     python examples/derivation_to_report.py [--quick] [--out DIR]
 """
 import shutil
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +24,8 @@ WRT = ["W", "U", "b"]
 
 def main(quick=False, out="examples/out", seed=0):
     """Derive, prove, check and export shared_bias; plot the check's relative errors."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     # 1. Derive. Rendering is pure: d.text(), d.latex(), d.markdown() return strings.
     d = derive("shared_bias", wrt=WRT, **OPTIONS)
     for p in WRT:
