@@ -130,9 +130,15 @@ def _lift(components, yhat, y, targets=None):
         return None
     for i in range(len(components)):
         want = cand.subs({_s: yhat[i], _t: y[i]}, simultaneous=True).subs(targets)
-        if sp.simplify(components[i] - want) != 0:
+        if not _vanishes(components[i] - want):
             return None
     return sp.Lambda((_s, _t), cand)
+
+
+def _vanishes(expr) -> bool:
+    """expr ≡ 0: as a rational function first (exact, and quick for the losses and output
+    Jacobians here), then by simplify."""
+    return sp.cancel(sp.together(expr)) == 0 or sp.simplify(expr) == 0
 
 
 def _explicit_symbols():
@@ -169,7 +175,7 @@ def composite_delta(act: Activation, loss: Loss):
     comps = list(jac.T * grad)
     if loss.simplex_targets:
         last = {y[-1]: 1 - sum(y[:-1])}
-        comps = [sp.simplify(c.subs(last)) for c in comps]
+        comps = [sp.cancel(sp.together(c.subs(last))) for c in comps]  # rational: canonical form
         check = _lift(comps, yhat, y, last)
     else:
         check = _lift(comps, yhat, y)
