@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="JSON (schema in the README)")
     p.add_argument("-o", "--output", help="write to FILE instead of stdout")
     p.add_argument("--no-proof", action="store_true", help="skip the symbolic proof")
+    p.add_argument("--no-cache", action="store_true",
+                   help="prove again instead of reading the proof cached by an earlier run (and refresh it)")
     p.add_argument("--check", action="store_true",
                    help="check numerically against JAX and finite differences (exit 1 on disagreement)")
     p.add_argument("--seed", type=_seed, default=None, help="seed for random check points (default 0)")
@@ -155,7 +157,7 @@ def derivation_help(name) -> str:
         L.append(f"  {flag:<21} {_OPTION_HELP.get(key, key)} [{default}]")
     choices = [n.name for n in d.graph.nodes.values() if n.kind in ("param", "input")]
     L.append(f"  {'--wrt':<21} comma-separated, from: {', '.join(choices)} [{','.join(d.spec.wrt)}]")
-    L += ["  --latex | --markdown | --json, -o FILE (.tex writes a document), --no-proof",
+    L += ["  --latex | --markdown | --json, -o FILE (.tex writes a document), --no-proof, --no-cache",
           "  --check [--seed N] [--params FILE.json]   numeric check against JAX and finite differences"]
     if name == "rnn_bptt":
         L.append("  --eps E, --lr R       with --check: the central-difference step, one descent step on b")
@@ -207,6 +209,11 @@ def _dispatch(args) -> tuple[int, str]:
                                     as_json=args.json, wrt=wrt, eps=args.eps, lr=args.lr)
     d = derive(args.name, wrt=wrt, **_options(args))
     proof = not args.no_proof
+    if proof:
+        # the proof at the derivation's sizes is kept on disk, keyed by the code and the options
+        from .cache import cached_proof
+
+        d._proof = cached_proof(d, refresh=args.no_cache)
     if args.output and args.output.endswith(".tex") and not (args.json or args.markdown):
         args.latex = True
     if args.latex:

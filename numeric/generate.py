@@ -497,7 +497,7 @@ def compile_gradient(derivation, backend: str = "numpy", *, jit: bool = True) ->
     ...      "x": np.zeros((4, 3)), "y": np.ones((4, 1))}
     >>> loss, g = grad(v)
     >>> round(loss, 6), g["b2"]                      # 4 samples: ŷ = σ(1) each, ∂L/∂b₂ = Σ(ŷ − y)
-    (1.253046, array([-1.07576569]))
+    (1.253047, array([-1.07576569]))
     """
     if backend not in BACKENDS:
         raise UsageError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
