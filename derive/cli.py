@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-activation", dest="output_activation", help=_OPTION_HELP["output_activation"])
     p.add_argument("--loss", help=_OPTION_HELP["loss"])
     p.add_argument("--layers", type=int, help="input_gradient: number of hidden layers, 1 to 5 (default 2)")
-    p.add_argument("--steps", type=int, help="rnn_bptt: time steps T, 1 to 40 (default 3)")
+    p.add_argument("--steps", type=int, help="rnn_bptt: time steps T, 1 to 50 (default 3)")
     p.add_argument("--wrt", help="comma-separated parameters or inputs to differentiate (default: the problem's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="LaTeX (a fragment; -o FILE.tex writes a document)")
@@ -139,7 +139,7 @@ _OPTION_HELP = {
                          "or an expression in z",
     "loss": "loss: l (generic ℓ), mse, bce, ce, or an expression in yhat_1…yhat_k and y_1…y_k",
     "layers": "number of hidden layers, 1 to 5",
-    "steps": "time steps T, 1 to 40",
+    "steps": "time steps T, 1 to 50",
 }
 
 

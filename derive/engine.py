@@ -222,6 +222,7 @@ def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
     contribs = defaultdict(list)  # node -> [(expr, rule, note)]
     steps, definitions, opaque = [], {}, {}
     param_parts = defaultdict(list)
+    jacobians = {}  # (u, v) -> (∂v/∂u)ᵀ: an RNN's paths share their edges (T² paths, 5T edges)
 
     for node in reversed(list(nodes.values())):
         if node.name not in needed or node.kind in ("param", "input", "target"):
@@ -295,7 +296,7 @@ def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
             c = Contribution(p, i, site.name, slot, label, symb, MatrixSymbol(occ_name, *pnode.shape), expr)
             if slot != "matrix":
                 c.paths = graph.paths(site.name)
-                c.chains = [_chain(graph, c, path, names) for path in c.paths]
+                c.chains = [_chain(graph, c, path, names, jacobians) for path in c.paths]
             steps.append(Step(f"affine {site.unicode}: {'input' if slot == 'vector' else slot}", symb, expr,
                               note=f"{label} path" if site.path else ""))
             cs.append(c)
@@ -384,9 +385,10 @@ def _jac_label(num, den, num_t, den_t, transpose=True):
     return u, t
 
 
-def _chain(graph: Graph, c: Contribution, path, names):
+def _chain(graph: Graph, c: Contribution, path, names, jacobians=None):
     """The chain rule along one path, as transposed local Jacobians, read left
-    to right as a matrix product."""
+    to right as a matrix product; ``jacobians`` memoises them by edge."""
+    jacobians = {} if jacobians is None else jacobians
     nodes = graph.nodes
     occ_u, occ_t = names[c.occurrence.name]
     first = nodes[path[0]]
@@ -397,7 +399,9 @@ def _chain(graph: Graph, c: Contribution, path, names):
     for u, v in zip(path, path[1:]):
         un, vn = nodes[u], nodes[v]
         lab = _jac_label(vn.unicode, un.unicode, vn.latex, un.latex, transpose=vn.kind != "loss")
-        factors.append(Factor(lab[0], local_jacobian_T(graph, u, v), lab[1]))
+        if (u, v) not in jacobians:
+            jacobians[u, v] = local_jacobian_T(graph, u, v)
+        factors.append(Factor(lab[0], jacobians[u, v], lab[1]))
     return factors
 
 
