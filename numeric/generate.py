@@ -426,26 +426,55 @@ class CompiledGradient:
     rows, N×dim, or one sample as a vector); ``loss`` is the loss summed over
     the samples, ``gradients[p]`` has the shape of ``values[p]`` for a
     parameter (the gradient of the summed loss) and is per sample for an input.
-    ``loss(values)`` runs the forward pass only. ``source`` is the generated code.
+    ``grad.gradient(values)`` returns the gradients alone (without forming the
+    loss value, like ``jax.grad``); ``grad.loss(values)`` runs the forward pass
+    only. ``source`` is the generated code.
     """
 
     backend: str
     wrt: list
     source: str
+    both_fn: Callable
     gradient_fn: Callable
     loss_fn: Callable
 
     def __call__(self, values):
+        return self.both_fn(values)
+
+    def gradient(self, values):
         return self.gradient_fn(values)
 
     def loss(self, values):
         return self.loss_fn(values)
 
 
+def _gradient_lines(sweep, with_loss: bool):
+    """The body of a generated gradient function and its return statement."""
+    graph = sweep.graph
+    em = _Emitter(sweep)
+    total = [em.loss_value(n) for n in graph.losses()] if with_loss else []
+    grads = {}
+    for p, g in sweep.gradients.items():
+        v = em.value(g.total)
+        node = graph.nodes[p]
+        if node.kind == "param":
+            grads[p] = em.as_sum(v)
+        elif v.kind == "B":
+            grads[p] = v.var
+        else:
+            raise _Vectorise(f"gradient with respect to input {p} is not per sample")
+    out = "{" + ", ".join(f"{p!r}: {c}" for p, c in grads.items()) + "}"
+    lines = ["    " + line for line in em.lines]
+    if with_loss:
+        return lines + [f"    return {' + '.join(total)}, {out}"]
+    return lines + [f"    return {out}"]
+
+
 def gradient_source(sweep) -> str:
-    """The generated Python source of ``sweep``'s loss and gradient
-    (functions ``loss(p, n_samples)`` and ``gradient(p, n_samples)`` of a dict
-    of prepared arrays ``p_<name>``; see :func:`compile_gradient`)."""
+    """The generated Python source of ``sweep``'s loss and gradient: functions
+    ``loss``, ``gradient`` (the gradients only: the loss value itself is never
+    formed) and ``loss_and_gradient``, each of ``(p, n_samples)`` with ``p`` a
+    dict of prepared arrays; see :func:`compile_gradient`."""
     graph = sweep.graph
     leaves = [n for n in graph.nodes.values() if n.kind in ("input", "target", "param")]
 
@@ -459,27 +488,13 @@ def gradient_source(sweep) -> str:
         total = [fwd.loss_value(n) for n in graph.losses()]
         loss_lines = header("loss") + ["    " + line for line in fwd.lines]
         loss_lines.append(f"    return {' + '.join(total)}")
-
-        em = _Emitter(sweep)
-        total = [em.loss_value(n) for n in graph.losses()]
-        grads = {}
-        for p, g in sweep.gradients.items():
-            v = em.value(g.total)
-            node = graph.nodes[p]
-            if node.kind == "param":
-                grads[p] = em.as_sum(v)
-            elif v.kind == "B":
-                grads[p] = v.var
-            else:
-                raise _Vectorise(f"gradient with respect to input {p} is not per sample")
+        grad_lines = header("gradient") + _gradient_lines(sweep, False)
+        both_lines = header("loss_and_gradient") + _gradient_lines(sweep, True)
     except _Vectorise as e:  # pragma: no cover - an engine output the layout does not cover
         raise NotImplementedError(f"cannot vectorise the derivation of {graph.name}: {e}") from None
-    grad_lines = header("gradient") + ["    " + line for line in em.lines]
-    grad_lines.append(f"    loss = {' + '.join(total)}")
-    grad_lines.append("    return loss, {" + ", ".join(f"{p!r}: {c}" for p, c in grads.items()) + "}")
     doc = [f"# generated from the {graph.name} derivation: samples are rows; numpy is NumPy or jax.numpy",
            "import functools  # noqa: F401", ""]
-    return "\n".join(doc + loss_lines + [""] + grad_lines) + "\n"
+    return "\n".join(doc + loss_lines + [""] + grad_lines + [""] + both_lines) + "\n"
 
 
 def compile_gradient(derivation, backend: str = "numpy", *, jit: bool = True) -> CompiledGradient:
@@ -511,7 +526,7 @@ def compile_gradient(derivation, backend: str = "numpy", *, jit: bool = True) ->
         xp, asarray = np, (lambda a: np.asarray(a, dtype=np.float64))
     namespace = {"numpy": xp, "functools": functools}
     exec(compile(source, f"<gradient of {sweep.graph.name}>", "exec"), namespace)
-    core_grad, core_loss = namespace["gradient"], namespace["loss"]
+    core_both, core_grad, core_loss = namespace["loss_and_gradient"], namespace["gradient"], namespace["loss"]
     graph = sweep.graph
     leaves = [n for n in graph.nodes.values() if n.kind in ("input", "target", "param")]
     first_input = next(n.name for n in leaves if n.kind == "input")
@@ -537,9 +552,7 @@ def compile_gradient(derivation, backend: str = "numpy", *, jit: bool = True) ->
             p[node.name] = a
         return p, n, single
 
-    def gradient(values):
-        p, n, single = prepare(values)
-        loss, raw = core_grad(p, n)
+    def shaped(values, raw, single):
         out = {}
         for name, g in raw.items():
             shape = np.shape(values[name])
@@ -547,17 +560,26 @@ def compile_gradient(derivation, backend: str = "numpy", *, jit: bool = True) ->
                 out[name] = xp.reshape(g, shape)
             else:
                 out[name] = xp.reshape(g, shape if not single else (-1,))
-        return loss, out
+        return out
+
+    def both(values):
+        p, n, single = prepare(values)
+        loss, raw = core_both(p, n)
+        return loss, shaped(values, raw, single)
+
+    def gradient(values):
+        p, n, single = prepare(values)
+        return shaped(values, core_grad(p, n), single)
 
     def loss(values):
         p, n, _ = prepare(values)
         return core_loss(p, n)
 
     if backend == "numpy":
-        grad_fn = lambda values: (lambda r: (float(r[0]), r[1]))(gradient(values))  # noqa: E731
-        loss_fn = lambda values: float(loss(values))  # noqa: E731
+        fns = (lambda values: (lambda r: (float(r[0]), r[1]))(both(values)), gradient,
+               lambda values: float(loss(values)))
     elif jit:
-        grad_fn, loss_fn = jax.jit(gradient), jax.jit(loss)
+        fns = (jax.jit(both), jax.jit(gradient), jax.jit(loss))
     else:
-        grad_fn, loss_fn = gradient, loss
-    return CompiledGradient(backend, list(sweep.gradients), source, grad_fn, loss_fn)
+        fns = (both, gradient, loss)
+    return CompiledGradient(backend, list(sweep.gradients), source, *fns)
