@@ -28,7 +28,7 @@ import sympy as sp
 from sympy import Identity, MatAdd, MatrixSymbol, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from .functions import Activation, Loss
+from .functions import Activation, Loss, proved_identity
 from .graph import Graph, Node, display
 from .matexpr import Pointwise, hadamard
 
@@ -169,7 +169,7 @@ def composite_delta(act: Activation, loss: Loss):
     if act.vector:
         jac = sp.diag(*yhat) - sp.Matrix(yhat) * sp.Matrix(yhat).T
     elif act.output_identity is not None:
-        jac = sp.diag(*[act.output_identity(a) for a in yhat])
+        jac = sp.diag(*[proved_identity(act)(a) for a in yhat])
     else:
         return None
     comps = list(jac.T * grad)
@@ -201,7 +201,7 @@ def _derivative(act: Activation, z, h):
     label = act.label + "′"
     raw = Pointwise(sp.Lambda(_t, act.derivative(_t)), z, label=label)
     if act.output_identity is not None:
-        return raw, Pointwise(sp.Lambda(_t, act.output_identity(_t)), h), act.identity_name
+        return raw, Pointwise(sp.Lambda(_t, proved_identity(act)(_t)), h), act.identity_name
     return raw, None, ""
 
 

@@ -154,3 +154,24 @@ def test_refusals():
         compile_gradient(d, backend="torch")
     with pytest.raises(UsageError, match="missing value for 'y'; sigmoid_mlp needs: x, y, W1"):
         compile_gradient(d)({"x": np.zeros(3)})
+
+
+def test_gradients_alone_never_form_the_loss():
+    """sigmoid + bce: δ_out = ŷ − y, so the gradients need no logarithm; only the loss does."""
+    source = gradient_source(derive("shared_bias", activation="tanh", output_activation="sigmoid",
+                                    loss="bce").sweep)
+    alone = source.split("def gradient(")[1].split("def loss_and_gradient")[0]
+    both = source.split("def loss_and_gradient(")[1]
+    assert "log" not in alone and "numpy.log" in both
+
+
+def test_printer_forms():
+    from numeric.generate import _PRINTER
+    import sympy as sp
+
+    z = sp.Symbol("z")
+    assert _PRINTER.doprint(sp.log(1 + sp.exp(z))) == "numpy.logaddexp(0, z)"
+    assert _PRINTER.doprint(sp.Max(0, z)) == "numpy.maximum(0, z)"
+    assert _PRINTER.doprint(1 / (1 + sp.exp(-z))) == "1/(1 + numpy.exp(-z))"
+    relu_prime = eval("lambda z: " + _PRINTER.doprint(sp.Heaviside(z, 0)), {"numpy": np})
+    assert list(relu_prime(np.array([-1.0, 0.0, 2.0]))) == [0.0, 0.0, 1.0]
