@@ -196,7 +196,7 @@ def main():
     if args.quick:
         widths, batches, n_rounds, budget, cli_rounds, sizes, timeout = (16, 256), (1, 1024), 1, 0.0, 1, (2, 4), 60
     else:
-        widths, batches, n_rounds, budget, cli_rounds, sizes, timeout = (16, 256), (1, 64, 1024), 3, 1.0, 5, (2, 4, 8), 120
+        widths, batches, n_rounds, budget, cli_rounds, sizes, timeout = (16, 256), (1, 64, 1024), 3, 2.0, 5, (2, 4, 8), 120
     print("gradients …", file=sys.stderr)
     grads = gradient_table(widths, batches, n_rounds, budget)
     print("CLI …", file=sys.stderr)
