@@ -191,46 +191,60 @@ def proof_table(sizes, timeout):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer sizes and rounds (about a minute)")
+    ap.add_argument("--quick", action="store_true", help="fewer sizes and rounds (a smoke test)")
+    ap.add_argument("--part", choices=("all", "gradients", "cli", "proofs"), default="all",
+                    help="run one part only")
     args = ap.parse_args()
+    want = {"gradients", "cli", "proofs"} if args.part == "all" else {args.part}
     if args.quick:
         widths, batches, n_rounds, budget, cli_rounds, sizes, timeout = (16, 256), (1, 1024), 1, 0.0, 1, (2, 4), 60
     else:
         widths, batches, n_rounds, budget, cli_rounds, sizes, timeout = (16, 256), (1, 64, 1024), 3, 2.0, 5, (2, 4, 8), 120
-    print("gradients …", file=sys.stderr)
-    grads = gradient_table(widths, batches, n_rounds, budget)
-    print("CLI …", file=sys.stderr)
-    cli = cli_table(cli_rounds)
-    print("proofs …", file=sys.stderr)
-    proofs, steps = proof_table(sizes, timeout)
+    grads, cli, proofs, steps = [], [], [], []
+    if "gradients" in want:
+        print("gradients …", file=sys.stderr)
+        grads = gradient_table(widths, batches, n_rounds, budget)
+    if "cli" in want:
+        print("CLI …", file=sys.stderr)
+        cli = cli_table(cli_rounds)
+    if "proofs" in want:
+        print("proofs …", file=sys.stderr)
+        proofs, steps = proof_table(sizes, timeout)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
     print(f"Machine: {os.cpu_count()} cores, CPU only, Python {platform.python_version()}, "
-          f"NumPy {np.__version__}, JAX {jax.__version__}; float64; `python benchmarks/bench_perf.py"
-          f"{' --quick' if args.quick else ''}`\n")
-    print("Gradient of the batch loss: time of ours / time of `jax.jit(jax.grad(loss))` (below 1: ours is faster); "
-          "gradient / forward is the generated gradient's time over the generated forward's.\n")
-    print("| model | width | batch | jax.grad (jit) | NumPy / JAX | generated JAX / JAX | grad / fwd (NumPy) "
-          "| grad / fwd (JAX) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for label, w, n, t in grads:
-        print(f"| {label} | {w} | {n} | {_ms(t['jax'])} | {t['np'] / t['jax']:.2f} | {t['ojax'] / t['jax']:.2f} "
-              f"| {t['np'] / t['np_fwd']:.2f} | {t['ojax'] / t['jax_fwd']:.2f} |")
-    print("\n| command | `import sympy` | command (proof cached) | ratio | `--no-proof` | ratio | first run "
-          "(proves) |")
-    print("|---|---|---|---|---|---|---|")
-    for name, base, c, npf, cold in cli:
-        print(f"| `python -m derive {name}` | {base:.2f} s | {c:.2f} s | {c / base:.2f} | {npf:.2f} s "
-              f"| {npf / base:.2f} | {cold:.2f} s |")
-    print("\n| shared_bias proof | m = d | derivation (matrix form) | proof | holds |")
-    print("|---|---|---|---|---|")
-    for label, s, t_der, t_proof, holds in proofs:
-        if t_proof is None:
-            print(f"| {label} | {s} | — | > {timeout} s (stopped) | — |")
-        else:
-            print(f"| {label} | {s} | {t_der:.2f} s | {t_proof:.2f} s | {'yes' if holds else 'NO'} |")
-    print("\n| rnn_bptt derivation (matrix form, in process) | " + " | ".join(f"T = {T}" for T, _ in steps) + " |")
-    print("|---|" + "---|" * len(steps))
-    print("| time | " + " | ".join(f"{t:.2f} s" for _, t in steps) + " |")
+          f"NumPy {np.__version__}, JAX {jax.__version__}; float64; load average {load:.1f} at the end; "
+          f"`python benchmarks/bench_perf.py{' --quick' if args.quick else ''}"
+          f"{'' if args.part == 'all' else ' --part ' + args.part}`\n")
+    if grads:
+        print("Gradient of the batch loss: time of ours / time of `jax.jit(jax.grad(loss))` (below 1: ours is "
+              "faster); gradient / forward is the generated gradient's time over the generated forward's.\n")
+        print("| model | width | batch | jax.grad (jit) | NumPy / JAX | generated JAX / JAX | grad / fwd (NumPy) "
+              "| grad / fwd (JAX) |")
+        print("|---|---|---|---|---|---|---|---|")
+        for label, w, n, t in grads:
+            print(f"| {label} | {w} | {n} | {_ms(t['jax'])} | {t['np'] / t['jax']:.2f} | {t['ojax'] / t['jax']:.2f} "
+                  f"| {t['np'] / t['np_fwd']:.2f} | {t['ojax'] / t['jax_fwd']:.2f} |")
+        print()
+    if cli:
+        print("| command | `import sympy` | command (proof cached) | ratio | `--no-proof` | ratio | first run "
+              "(proves) |")
+        print("|---|---|---|---|---|---|---|")
+        for name, base, c, npf, cold in cli:
+            print(f"| `python -m derive {name}` | {base:.2f} s | {c:.2f} s | {c / base:.2f} | {npf:.2f} s "
+                  f"| {npf / base:.2f} | {cold:.2f} s |")
+        print()
+    if proofs:
+        print("| shared_bias proof | m = d | derivation (matrix form) | proof | holds |")
+        print("|---|---|---|---|---|")
+        for label, s, t_der, t_proof, holds in proofs:
+            if t_proof is None:
+                print(f"| {label} | {s} | — | > {timeout} s (stopped) | — |")
+            else:
+                print(f"| {label} | {s} | {t_der:.2f} s | {t_proof:.2f} s | {'yes' if holds else 'NO'} |")
+        print("\n| rnn_bptt derivation (matrix form, in process) | " + " | ".join(f"T = {T}" for T, _ in steps) + " |")
+        print("|---|" + "---|" * len(steps))
+        print("| time | " + " | ".join(f"{t:.2f} s" for _, t in steps) + " |")
 
 
 def _ms(t):
