@@ -143,27 +143,30 @@ def wall(cmd, env=None):
 
 
 def cli_table(n_rounds):
+    """Wall times of ``python -m derive NAME`` (proof cached, and --no-proof) and of
+    ``python -c "import sympy"``, all commands interleaved in each round (best of
+    the rounds), so that load from other jobs falls on all of them alike."""
     py = sys.executable
     names = ["shared_bias", "input_gradient", "sigmoid_mlp", "rnn_bptt"]
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         warm_env = {**os.environ, "GRADPROOF_CACHE": tmp}
         cold_env = {**os.environ, "GRADPROOF_CACHE": "off"}
+        cold = {}
         for name in names:
-            cold = wall([py, "-m", "derive", name], cold_env)  # first run: proves, and (warm env) would store
+            cold[name] = wall([py, "-m", "derive", name], cold_env)  # first run: proves
             wall([py, "-m", "derive", name], warm_env)  # fills the cache
-            best = {"sympy": float("inf"), "cli": float("inf"), "noproof": float("inf")}
-            for _ in range(n_rounds):
-                best["sympy"] = min(best["sympy"], wall([py, "-c", "import sympy"]))
-                best["cli"] = min(best["cli"], wall([py, "-m", "derive", name], warm_env))
-                best["noproof"] = min(best["noproof"], wall([py, "-m", "derive", name, "--no-proof"], warm_env))
-            rows.append((name, best["sympy"], best["cli"], best["noproof"], cold))
-            print(f"  {name:15s} sympy {best['sympy']:.2f} s  cli {best['cli']:.2f} s  cold {cold:.2f} s",
-                  file=sys.stderr, flush=True)
-    # one baseline for every row: the best `import sympy` of the whole run (a single row's best
-    # can be disturbed by other jobs, which would flatter that row's ratio)
-    base = min(r[1] for r in rows)
-    return [(name, base, c, npf, cold) for name, _, c, npf, cold in rows]
+        cmds = {"sympy": ([py, "-c", "import sympy"], None)}
+        for name in names:
+            cmds[name] = ([py, "-m", "derive", name], warm_env)
+            cmds[name + " --no-proof"] = ([py, "-m", "derive", name, "--no-proof"], warm_env)
+        best = {k: float("inf") for k in cmds}
+        for _ in range(n_rounds):
+            for k, (cmd, env) in cmds.items():
+                best[k] = min(best[k], wall(cmd, env))
+    for name in names:
+        print(f"  {name:15s} sympy {best['sympy']:.2f} s  cli {best[name]:.2f} s  cold {cold[name]:.2f} s",
+              file=sys.stderr, flush=True)
+    return [(name, best["sympy"], best[name], best[name + " --no-proof"], cold[name]) for name in names]
 
 
 def proof_table(sizes, timeout):
@@ -202,7 +205,7 @@ def main():
     if args.quick:
         widths, batches, n_rounds, budget, cli_rounds, sizes, timeout = (16, 256), (1, 1024), 1, 0.0, 1, (2, 4), 60
     else:
-        widths, batches, n_rounds, budget, cli_rounds, sizes, timeout = (16, 256), (1, 64, 1024), 3, 2.0, 5, (2, 4, 8), 120
+        widths, batches, n_rounds, budget, cli_rounds, sizes, timeout = (16, 256), (1, 64, 1024), 3, 2.0, 7, (2, 4, 8), 120
     grads, cli, proofs, steps = [], [], [], []
     if "gradients" in want:
         print("gradients …", file=sys.stderr)
@@ -230,7 +233,7 @@ def main():
                   f"| {t['np'] / t['np_fwd']:.2f} | {t['ojax'] / t['jax_fwd']:.2f} |")
         print()
     if cli:
-        print("| command | `import sympy` (best of the run) | command (proof cached) | ratio | `--no-proof` | ratio "
+        print("| command | `import sympy` | command (proof cached) | ratio | `--no-proof` | ratio "
               "| first run (proves) |")
         print("|---|---|---|---|---|---|---|")
         for name, base, c, npf, cold in cli:
