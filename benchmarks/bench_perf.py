@@ -49,15 +49,23 @@ MODELS = {
 }
 
 
-def rounds(fns: dict, n: int, budget: float) -> dict:
-    """Best time of each function over interleaved rounds (at least n, more while under budget)."""
-    best = {k: float("inf") for k in fns}
+def rounds(groups: list, n: int, budget: float) -> dict:
+    """Best time of each function over interleaved rounds (at least n, more while under budget).
+
+    ``groups`` is a list of dicts of functions; each round runs the groups in turn
+    and each group's functions in an order rotated every round, so that no function
+    always runs right after another (OpenBLAS threads keep spinning for a while
+    after a NumPy product and slow whatever runs next on a 2-core machine)."""
+    best = {k: float("inf") for g in groups for k in g}
     start, r = time.perf_counter(), 0
     while r < n or (time.perf_counter() - start < budget and r < 50):
-        for k, f in fns.items():
-            t = time.perf_counter()
-            f()
-            best[k] = min(best[k], time.perf_counter() - t)
+        for g in groups:
+            items = list(g.items())
+            items = items[r % len(items):] + items[:r % len(items)]
+            for k, f in items:
+                t = time.perf_counter()
+                f()
+                best[k] = min(best[k], time.perf_counter() - t)
         r += 1
     return best
 
@@ -123,13 +131,11 @@ def gradient_table(widths, batches, n_rounds, budget):
                     if not err < 1e-10:
                         raise SystemExit(f"{name} w={w} N={n}: generated gradient differs from jax.grad ({err:.2e})")
                 block(ours_jax.loss(jv))
-                t = rounds({
-                    "jax": lambda: block(base(jv)),
-                    "np": lambda: ours_np.gradient(v),
-                    "ojax": lambda: block(ours_jax.gradient(jv)),
-                    "np_fwd": lambda: ours_np.loss(v),
-                    "jax_fwd": lambda: block(ours_jax.loss(jv)),
-                }, n_rounds, budget)
+                t = rounds([{"jax": lambda: block(base(jv)),
+                             "ojax": lambda: block(ours_jax.gradient(jv)),
+                             "jax_fwd": lambda: block(ours_jax.loss(jv))},
+                            {"np": lambda: ours_np.gradient(v),
+                             "np_fwd": lambda: ours_np.loss(v)}], n_rounds, budget)
                 rows.append((label, w, n, t))
                 print(f"  {name:15s} w={w:<4d} N={n:<5d} jax.grad {t['jax'] * 1e3:9.3f} ms   numpy ×{t['np'] / t['jax']:.2f}"
                       f"   jax ×{t['ojax'] / t['jax']:.2f}", file=sys.stderr, flush=True)
