@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-activation", dest="output_activation", help=_OPTION_HELP["output_activation"])
     p.add_argument("--loss", help=_OPTION_HELP["loss"])
     p.add_argument("--layers", type=int, help="input_gradient: number of hidden layers, 1 to 5 (default 2)")
-    p.add_argument("--steps", type=int, help="rnn_bptt: time steps T, 1 to 40 (default 3)")
+    p.add_argument("--steps", type=int, help="rnn_bptt: time steps T, 1 to 50 (default 3)")
     p.add_argument("--wrt", help="comma-separated parameters or inputs to differentiate (default: the problem's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="LaTeX (a fragment; -o FILE.tex writes a document)")
@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="JSON (schema in the README)")
     p.add_argument("-o", "--output", help="write to FILE instead of stdout")
     p.add_argument("--no-proof", action="store_true", help="skip the symbolic proof")
+    p.add_argument("--no-cache", action="store_true",
+                   help="prove again instead of reading the proof cached by an earlier run (and refresh it)")
     p.add_argument("--check", action="store_true",
                    help="check numerically against JAX and finite differences (exit 1 on disagreement)")
     p.add_argument("--seed", type=_seed, default=None, help="seed for random check points (default 0)")
@@ -149,7 +151,7 @@ _OPTION_HELP = {
                          "or an expression in z",
     "loss": "loss: l (generic ℓ), mse, bce, ce, or an expression in yhat_1…yhat_k and y_1…y_k",
     "layers": "number of hidden layers, 1 to 5",
-    "steps": "time steps T, 1 to 40",
+    "steps": "time steps T, 1 to 50",
 }
 
 
@@ -167,7 +169,7 @@ def derivation_help(name) -> str:
         L.append(f"  {flag:<21} {_OPTION_HELP.get(key, key)} [{default}]")
     choices = [n.name for n in d.graph.nodes.values() if n.kind in ("param", "input")]
     L.append(f"  {'--wrt':<21} comma-separated, from: {', '.join(choices)} [{','.join(d.spec.wrt)}]")
-    L += ["  --latex | --markdown | --json, -o FILE (.tex writes a document), --no-proof",
+    L += ["  --latex | --markdown | --json, -o FILE (.tex writes a document), --no-proof, --no-cache",
           "  --check [--seed N] [--params FILE.json]   numeric check against JAX and finite differences"]
     if name == "rnn_bptt":
         L.append("  --eps E, --lr R       with --check: the central-difference step, one descent step on b")
@@ -219,7 +221,7 @@ def run(argv) -> tuple[int, str, str | None]:
 
 
 def _dispatch(args) -> tuple[int, str]:
-    from . import derive, names
+    from . import Derivation, derive, names
     from .registry import REGISTRY
 
     if args.name == "list":
@@ -253,6 +255,11 @@ def _dispatch(args) -> tuple[int, str]:
             raise UsageError(f"--plot draws normal_normal's sequential predictives; {args.name} has no plot")
         d.plot(args.plot)
     proof = not args.no_proof
+    if proof and isinstance(d, Derivation):
+        # the proof at the derivation's sizes is kept on disk, keyed by the code and the options
+        from .cache import cached_proof
+
+        d._proof = cached_proof(d, refresh=args.no_cache)
     return 0, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
                       lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
 

@@ -504,7 +504,10 @@ class Derivation:
         pr = self.proof
         sizes = ", ".join(f"{k} = {v}" for k, v in pr.sizes.items())
         L = [f"Proof against sympy.diff of the explicit scalar loss ({sizes}): "
-             + ("HOLDS" if pr.holds else "FAILS")]
+             + ("HOLDS" if pr.holds else "FAILS") + (" (cached)" if pr.cached else "")]
+        if pr.cached:
+            L.append("  (cached: proved by an earlier run of this same code with these options; "
+                     "--no-cache proves it again)")
         for c in pr.checks:
             what = {"occurrence": f"occurrence ({c.label} path): p̄₍ᵢ₎ = ∂L/∂p₍ᵢ₎ of the untied model",
                     "path": f"chain rule along the {c.label} path(s) = that occurrence's adjoint",
@@ -558,7 +561,8 @@ class Derivation:
         }
         if proof:
             pr = self.proof
-            out["proof"] = {"sizes": pr.sizes, "holds": pr.holds, "assumptions": pr.assumptions,
+            out["proof"] = {"sizes": pr.sizes, "holds": pr.holds, "cached": pr.cached,
+                            "assumptions": pr.assumptions,
                             "checks": [{"kind": c.what, "param": c.param, "label": c.label,
                                         "holds": c.holds, "components": c.components,
                                         "false_pass_bound": c.false_pass} for c in pr.checks]}

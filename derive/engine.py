@@ -28,7 +28,7 @@ import sympy as sp
 from sympy import Identity, MatAdd, MatrixSymbol, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from .functions import Activation, Loss
+from .functions import Activation, Loss, proved_identity
 from .graph import Graph, Node, display
 from .matexpr import Pointwise, hadamard
 
@@ -130,9 +130,15 @@ def _lift(components, yhat, y, targets=None):
         return None
     for i in range(len(components)):
         want = cand.subs({_s: yhat[i], _t: y[i]}, simultaneous=True).subs(targets)
-        if sp.simplify(components[i] - want) != 0:
+        if not _vanishes(components[i] - want):
             return None
     return sp.Lambda((_s, _t), cand)
+
+
+def _vanishes(expr) -> bool:
+    """expr ≡ 0: as a rational function first (exact, and quick for the losses and output
+    Jacobians here), then by simplify."""
+    return sp.cancel(sp.together(expr)) == 0 or sp.simplify(expr) == 0
 
 
 def _explicit_symbols():
@@ -163,13 +169,13 @@ def composite_delta(act: Activation, loss: Loss):
     if act.vector:
         jac = sp.diag(*yhat) - sp.Matrix(yhat) * sp.Matrix(yhat).T
     elif act.output_identity is not None:
-        jac = sp.diag(*[act.output_identity(a) for a in yhat])
+        jac = sp.diag(*[proved_identity(act)(a) for a in yhat])
     else:
         return None
     comps = list(jac.T * grad)
     if loss.simplex_targets:
         last = {y[-1]: 1 - sum(y[:-1])}
-        comps = [sp.simplify(c.subs(last)) for c in comps]
+        comps = [sp.cancel(sp.together(c.subs(last))) for c in comps]  # rational: canonical form
         check = _lift(comps, yhat, y, last)
     else:
         check = _lift(comps, yhat, y)
@@ -195,7 +201,7 @@ def _derivative(act: Activation, z, h):
     label = act.label + "′"
     raw = Pointwise(sp.Lambda(_t, act.derivative(_t)), z, label=label)
     if act.output_identity is not None:
-        return raw, Pointwise(sp.Lambda(_t, act.output_identity(_t)), h), act.identity_name
+        return raw, Pointwise(sp.Lambda(_t, proved_identity(act)(_t)), h), act.identity_name
     return raw, None, ""
 
 
@@ -216,6 +222,7 @@ def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
     contribs = defaultdict(list)  # node -> [(expr, rule, note)]
     steps, definitions, opaque = [], {}, {}
     param_parts = defaultdict(list)
+    jacobians = {}  # (u, v) -> (∂v/∂u)ᵀ: an RNN's paths share their edges (T² paths, 5T edges)
 
     for node in reversed(list(nodes.values())):
         if node.name not in needed or node.kind in ("param", "input", "target"):
@@ -289,7 +296,7 @@ def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
             c = Contribution(p, i, site.name, slot, label, symb, MatrixSymbol(occ_name, *pnode.shape), expr)
             if slot != "matrix":
                 c.paths = graph.paths(site.name)
-                c.chains = [_chain(graph, c, path, names) for path in c.paths]
+                c.chains = [_chain(graph, c, path, names, jacobians) for path in c.paths]
             steps.append(Step(f"affine {site.unicode}: {'input' if slot == 'vector' else slot}", symb, expr,
                               note=f"{label} path" if site.path else ""))
             cs.append(c)
@@ -378,9 +385,10 @@ def _jac_label(num, den, num_t, den_t, transpose=True):
     return u, t
 
 
-def _chain(graph: Graph, c: Contribution, path, names):
+def _chain(graph: Graph, c: Contribution, path, names, jacobians=None):
     """The chain rule along one path, as transposed local Jacobians, read left
-    to right as a matrix product."""
+    to right as a matrix product; ``jacobians`` memoises them by edge."""
+    jacobians = {} if jacobians is None else jacobians
     nodes = graph.nodes
     occ_u, occ_t = names[c.occurrence.name]
     first = nodes[path[0]]
@@ -391,7 +399,9 @@ def _chain(graph: Graph, c: Contribution, path, names):
     for u, v in zip(path, path[1:]):
         un, vn = nodes[u], nodes[v]
         lab = _jac_label(vn.unicode, un.unicode, vn.latex, un.latex, transpose=vn.kind != "loss")
-        factors.append(Factor(lab[0], local_jacobian_T(graph, u, v), lab[1]))
+        if (u, v) not in jacobians:
+            jacobians[u, v] = local_jacobian_T(graph, u, v)
+        factors.append(Factor(lab[0], jacobians[u, v], lab[1]))
     return factors
 
 

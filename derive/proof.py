@@ -44,6 +44,7 @@ class ProofResult:
     sizes: dict
     checks: list = field(default_factory=list)
     assumptions: list = field(default_factory=list)
+    cached: bool = False  # read back from the on-disk cache (derive.cache), not proved in this run
 
     @property
     def holds(self) -> bool:

@@ -3,6 +3,7 @@
 JAX is imported only by :mod:`numeric.autodiff`, on first use.
 """
 from .codegen import compile_sweep, evaluate
+from .generate import CompiledGradient, compile_gradient, gradient_source
 from .finite_differences import central_difference, richardson, slope_jumps, step
 from .functions import ACTIVATIONS, LOSSES
 from .attribution import Attribution, input_gradients
@@ -11,6 +12,7 @@ from .models import FORWARDS, mlp_loss, rnn_loss, shared_bias_loss, sigmoid_mlp_
 __all__ = [
     "ACTIVATIONS",
     "Attribution",
+    "CompiledGradient",
     "input_gradients",
     "mlp_loss",
     "rnn_loss",
@@ -18,8 +20,10 @@ __all__ = [
     "FORWARDS",
     "LOSSES",
     "central_difference",
+    "compile_gradient",
     "compile_sweep",
     "evaluate",
+    "gradient_source",
     "richardson",
     "shared_bias_loss",
     "slope_jumps",

@@ -12,7 +12,7 @@ from ..functions import activation as _activation, loss as _loss
 from ..graph import Graph
 from ..registry import Spec, register
 
-MAX_STEPS = 40
+MAX_STEPS = 50
 
 NOTES = [
     "Time steps are numbered t = 1…T; h₀ is the initial state (the problem's h₋₁), zero unless given.",
