@@ -173,9 +173,19 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
         raise ValueError(f"rtol must be a number in (0, 1) or None (from the dtype); got {rtol!r}")
     rng = np.random.default_rng(seed)
     parts = dict(parts or {})
-    # the smallest gradient scale the precision resolves: |f| per unit of |x|, shared among the
-    # entries (a gradient that is all ≈ 1e-16 because f saturates is compared on this scale)
-    floor = abs(f0) / max(1.0, *(float(np.max(np.abs(a))) for a in x64 if a.size)) / max(1, sum(a.size for a in x64))
+    # the smallest gradient scale float64 resolves (a gradient that is all ≈ 1e-16 because f saturates is
+    # compared on this scale; an entry near a ReLU kink carries the rounding of the O(1) quantities around
+    # it). Not |f|/|x|: with f ≈ 1e10 that would excuse a 10% error in a gradient of size 1.
+    # In float32 and below a gradient formula loses all digits long before that (1 − σ at saturation),
+    # so there the floor stays at |f| per unit of |x| per entry: what such a gradient can claim.
+    working = np.result_type(*[a.dtype for a in given], *[a.dtype for a in derived], np.float16)
+    largest = max(1.0, *(float(np.max(np.abs(a))) for a in x64 if a.size))
+    if np.issubdtype(working, np.floating) and np.finfo(working).bits < 64:
+        floor = abs(f0) / largest / max(1, sum(a.size for a in x64))
+    else:  # one rounding of f per unit of x, or rounding relative to the largest gradient entry anywhere
+        eps64 = np.finfo(np.float64).eps
+        top = max([float(np.max(np.abs(a))) for a in derived if a.size] + [0.0])
+        floor = max(eps64 * abs(f0) / largest, np.sqrt(eps64) * top)
     methods, tensors = set(), {}
     for i, name in enumerate(names):
         def fp(v, i=i):

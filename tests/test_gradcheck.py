@@ -334,3 +334,17 @@ def test_tuple_of_array_and_scalar_names_the_wrong_one():
     report = gradcheck(f, x, lambda p: grad(p, 2.0), jax=False)
     assert report.failed == ["x[1]"] and report.tensors["x[1]"].shape == ()
     assert "derived ≈ 2 × reference" in str(report)
+
+
+def test_a_large_constant_in_f_does_not_excuse_a_wrong_gradient():
+    import numpy as np
+
+    from checks import gradcheck
+
+    x = np.array([0.3, -0.2, 0.5, 0.1])
+    for offset in (1e6, 1e10):
+        def f(v, offset=offset):
+            return offset + np.sum(v ** 2)
+
+        assert gradcheck(f, x, lambda v: 2 * v, jax=False).passed
+        assert not gradcheck(f, x, lambda v: 2.2 * v, jax=False).passed  # 10% off everywhere
