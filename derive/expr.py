@@ -3,7 +3,7 @@
 The text is parsed with :func:`ast.parse` and the tree is walked against a
 whitelist; nothing is ever passed to ``eval``, ``sympify`` or ``parse_expr``.
 What is allowed: numbers, ``pi``, ``E``, the caller's variable names, the
-operators ``+ - * / **`` (``^`` also means power), and the functions in
+operators ``+ - * / **`` (``^`` also means power, with its precedence), and the functions in
 :data:`FUNCTIONS`. Length, depth, node count, literal size and constant
 exponents are bounded, so no input can make SymPy work for long.
 
@@ -22,8 +22,10 @@ with NumPy or JAX (an independent evaluator of the same tree).
 from __future__ import annotations
 
 import ast
+import io
 import math
 import re
+import tokenize
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -47,7 +49,8 @@ FUNCTIONS = {"exp": (1, 1), "log": (1, 1), "ln": (1, 1), "sqrt": (1, 1), "sin": 
 CONSTANTS = ("pi", "E")
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,23}")
-_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.BitXor: "**"}
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_EXPONENT = re.compile(r"[eE]([+-]?\d+)")
 # what each refused node kind is, in words
 _REFUSED = {
     ast.Attribute: "attribute access ('.')", ast.Subscript: "subscripts ('[ ]'; write yhat_1, not yhat[1])",
@@ -60,6 +63,27 @@ _REFUSED = {
 }
 # typographic operators people paste from notes: one character each, so columns stay right
 _TYPOGRAPHIC = str.maketrans({"−": "-", "×": "*", "·": "*", "⋅": "*"})
+
+
+def _caret_to_power(source: str, fail) -> str:
+    """``^`` as a power, with the power's precedence: the token is replaced by
+    ``**`` before parsing (as Python's XOR it would bind looser than ``+``,
+    so ``z^2 + 1`` would mean z^3). Comments are refused: they are not part of
+    an expression, and ``ast`` would drop them silently."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return source  # ast.parse reports the syntax error with its column
+    out, shift = [], 0
+    for tok in tokens:
+        if tok.type == tokenize.COMMENT:
+            fail("comments ('#') are not allowed", tok.start[1] + 1)
+        if tok.type == tokenize.OP and tok.string == "^":
+            out.append((tok.start[1] + shift, 1))
+            shift += 1
+    for col, _ in out:
+        source = source[:col] + "**" + source[col + 1:]
+    return source
 
 
 class ExprError(UsageError):
@@ -103,7 +127,7 @@ def parse(text, *, variables=None, what="expression", hint="") -> Expr:
     bad = next((i for i, ch in enumerate(text) if not ch.isprintable()), None)
     if bad is not None:
         fail(f"contains a control character {text[bad]!r}", bad + 1)
-    source = text.translate(_TYPOGRAPHIC)
+    source = _caret_to_power(text.translate(_TYPOGRAPHIC), fail)
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as e:
@@ -143,7 +167,11 @@ def parse(text, *, variables=None, what="expression", hint="") -> Expr:
                 fail(f"{kind} are not allowed, only real numbers" if kind == "strings"
                      else f"{kind} is not allowed, only real numbers", col(node))
             literal = ast.get_source_segment(source.strip(), node) or repr(value)
-            if isinstance(value, float) and not math.isfinite(value):
+            power = _EXPONENT.search(literal) if isinstance(value, float) else None
+            if power and abs(int(power.group(1))) > 300 or (value == 0 and any(c in "123456789" for c in
+                                                                                 literal.split("e")[0])):
+                number = None  # 1e-5000 reads as 0.0, and its exact value would take long to build
+            elif isinstance(value, float) and not math.isfinite(value):
                 number = None
             else:
                 try:  # exact: 0.1 is 1/10, not the nearest double
@@ -151,7 +179,7 @@ def parse(text, *, variables=None, what="expression", hint="") -> Expr:
                 except (ValueError, ZeroDivisionError):
                     number = Fraction(value)  # 0x1F, 0o17, 0b101
             if number is None or abs(number) > MAX_LITERAL:
-                fail(f"number {literal[:20]!r} is out of range (|x| ≤ {MAX_LITERAL:g})", col(node))
+                fail(f"number {literal[:20]!r} is out of range (0, or 1e-300 ≤ |x| ≤ {MAX_LITERAL:g})", col(node))
             return ("num", number)
         if isinstance(node, ast.Name):
             name = node.id

@@ -238,7 +238,7 @@ class UnicodePrinter(_MatrixForms, StrPrinter):
         if ordered is not None:
             return ordered
         s = super()._print_Mul(e)
-        return s.replace("*", "·")
+        return re.sub(r"(?<!\*)\*(?!\*)", "·", s).replace("**", "^")
 
     def _print_Pow(self, e, rational=False):
         if e.exp.is_Integer and e.exp > 1:
@@ -250,7 +250,7 @@ class UnicodePrinter(_MatrixForms, StrPrinter):
             base = self._print(e.base)
             root = f"√{base}" if e.base.is_Atom and not e.base.is_Rational or e.base.is_Integer else f"√({base})"
             return root if e.exp > 0 else f"1/{root}"
-        return super()._print_Pow(e, rational)
+        return super()._print_Pow(e, rational).replace("**", "^")
 
     def _print_Pi(self, e):
         return "π"

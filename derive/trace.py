@@ -84,7 +84,8 @@ def _format(op, args, variable, tex):
     if op == "neg":
         return f"-{args[0]}" if tex else f"−{args[0]}"
     if op == "**":
-        return f"{{{args[0]}}}^{{{args[1]}}}" if tex else f"{args[0]}^{args[1]}"
+        base, power = (a if (a.isalnum() or a.startswith("\\")) and "/" not in a else f"({a})" for a in args)
+        return f"{{{args[0]}}}^{{{args[1]}}}" if tex else f"{base}^{power}"
     if op in _OPS:
         return _OPS[op][1 if tex else 0].join(args)
     name = rf"\operatorname{{{op}}}" if tex and op not in ("exp", "ln", "log", "sin", "cos", "tan", "tanh") \
@@ -135,12 +136,14 @@ def _constant(a) -> bool:
     return not (isinstance(a, sp.Symbol) and a.name.startswith("v"))
 
 
+MAX_DIGITS = 2000  # an exact value whose integers grow past this is refused, not printed
+
+
 def _exact(e):
-    """A readable exact value: SymPy's own evaluation, simplified when small."""
-    if sp.count_ops(e) <= 24:
-        s = sp.simplify(e)
-        if sp.count_ops(s) <= sp.count_ops(e):
-            return s
+    """An exact value as SymPy evaluates it (no ``simplify``: it can take
+    minutes on values such as exp(1000)), refused when its integers grow huge."""
+    if any(a.is_Integer and abs(a) > 10 ** MAX_DIGITS for a in sp.preorder_traversal(e)):
+        raise UsageError(f"an exact value has more than {MAX_DIGITS} digits; choose a smaller point")
     return e
 
 
@@ -372,15 +375,18 @@ class Trace:
 
 
 def _same(a, b) -> bool:
-    """Exactly equal: a zero difference by SymPy's simplification; a large
-    difference that simplify would take long over must agree to 60 digits."""
+    """Equal: the difference is 0 as SymPy writes it, or after expanding or
+    cancelling, or else (no ``simplify``: it can take minutes) it vanishes to
+    60 significant digits."""
     d = a - b
     if d == 0:
         return True
     scale = max(1.0, abs(complex(sp.N(b, 60))))
     if abs(complex(sp.N(d, 60))) > 1e-45 * scale:
         return False
-    return sp.count_ops(d) > 200 or sp.simplify(d) == 0
+    if sp.count_ops(d) <= 60 and (sp.expand(d) == 0 or sp.cancel(d) == 0):
+        return True
+    return True  # agrees to 60 digits
 
 
 def _terms(pairs, tex=False) -> str:
@@ -470,7 +476,12 @@ def _evaluate(t: Trace):
             s.tangent = sp.Integer(1 if s.variable == t.wrt else 0)
         else:
             d = s.definition
-            s.value = _exact(d.xreplace(vals))
+            # the operation applied to the operands' values: the definition SymPy built may have
+            # simplified it already (v1/v1 → 1), which would hide a 0/0 at this point
+            try:
+                s.value = _exact(to_sympy(_tree_of(s.op, tuple(vals.get(a, a) for a in s.operands)), {}))
+            except (ValueError, OverflowError, RecursionError, MemoryError):
+                raise UsageError(f"{where} is too large to evaluate exactly") from None
             _real(s.value, where)
             s.partials = tuple((v, sp.diff(d, v)) for v in dict.fromkeys(a for a in s.operands if not _constant(a)))
             parts = []

@@ -17,6 +17,9 @@ LOSS_VARS = r"(yhat|y)_[1-9][0-9]?"
 @pytest.mark.parametrize("text,expected", [
     ("(yhat_1 - 1/2)**2 - log(yhat_2)", "(a - 1/2)**2 - log(b)"),
     ("yhat_1^2", "a**2"),
+    ("yhat_1^2 + 1", "a**2 + 1"),  # ^ binds like **, not like Python's XOR
+    ("-yhat_1^2 / 2", "-a**2/2"),
+    ("2^yhat_1^2", "2**(a**2)"),
     ("−yhat_1 × 2", "-2*a"),  # typographic minus and times
     ("0.1*yhat_1", "a/10"),  # exact: 0.1 is 1/10
     ("ln(yhat_1) + sigmoid(yhat_2)", "log(a) + 1/(1 + exp(-b))"),
@@ -59,6 +62,9 @@ def test_accepted_expressions_become_the_expected_sympy(text, expected):
     ("yhat_1 + 1" + " + 1" * 200, "longer than 500 characters"),
     ("(" * 40 + "yhat_1" + ")" * 40 + "+" + "-" * 40 + "yhat_1", "nested more than 32 levels"),
     ("yhat_1\x00", "control character"),
+    ("yhat_1 # }\\input{/etc/hostname}", "comments ('#') are not allowed at column 8"),
+    ("yhat_1*1e-5000", "out of range"),
+    ("yhat_1 + 1e-99999999", "out of range"),
 ])
 def test_refused_expressions_say_what_and_where(text, message):
     with pytest.raises(ExprError) as info:

@@ -134,3 +134,16 @@ def test_trace_latex_compiles(tmp_path, capsys):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-2000:]
     assert "Overfull" not in (tmp_path / "trace.log").read_text(errors="replace")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["trace", "x/x + log(x - x + 1)", "--at", "x=0"], "v2 = v1/v1 at x = 0 is undefined"),
+    (["trace", "x^2 + 1", "--at", "x=1", "--json"], None),
+])
+def test_operations_are_evaluated_on_their_operands(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    if message:
+        assert status == 2 and message in err  # SymPy's v1/v1 → 1 must not hide 0/0
+    else:
+        d = json.loads(out)
+        assert status == 0 and d["derivative"]["float"] == 2.0  # ^ is a power, with the power's precedence
