@@ -139,6 +139,9 @@ def _normal_quadrature(nb, data, sigma2, tau2):
     m = nb.argmax(f, -1e6, 1e6)
     h = 1e-3 * max(1.0, abs(m))
     curv = -(f(m + h) - 2 * f(m) + f(m - h)) / h**2
+    if not (math.isfinite(curv) and curv > 0):
+        raise UsageError("--check: the posterior is too narrow or too wide at these values for the numeric "
+                         "quadrature to resolve; use --sigma2, --tau2 and --data of moderate size")
     x, w = nb.gauss_grid(m, 1 / math.sqrt(curv))
     return f, m, x, f(x), w
 

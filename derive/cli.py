@@ -163,10 +163,17 @@ def derivation_help(name) -> str:
 
     entry = get(name)
     d = derive(name)
+    helps = {a.dest: a.help for a in build_parser()._actions}
     L = [f"python -m derive {name} [options]", "", entry.description, "", "options (default in brackets):"]
     for key, default in entry.defaults.items():
         flag = "--" + key.replace("_", "-")
-        L.append(f"  {flag:<21} {_OPTION_HELP.get(key, key)} [{default}]")
+        L.append(f"  {flag:<21} {_OPTION_HELP.get(key) or helps.get(key) or key} [{default}]")
+    if not hasattr(d, "graph"):  # a worked-steps derivation (P6): no graph, no --wrt or --params
+        L += ["  --latex | --markdown | --json, -o FILE (.tex or .pdf writes a document)",
+              "  --check [--json]      closed forms against numerical integration and optimisation"]
+        if hasattr(d, "plot"):
+            L.append(f"  {'--plot FILE.png':<21} {helps.get('plot') or 'the plot'}")
+        return "\n".join(L) + "\n"
     choices = [n.name for n in d.graph.nodes.values() if n.kind in ("param", "input")]
     L.append(f"  {'--wrt':<21} comma-separated, from: {', '.join(choices)} [{','.join(d.spec.wrt)}]")
     L += ["  --latex | --markdown | --json, -o FILE (.tex writes a document), --no-proof, --no-cache",
@@ -251,6 +258,8 @@ def _dispatch(args) -> tuple[int, str]:
                                     as_json=args.json, wrt=wrt, eps=args.eps, lr=args.lr)
     d = derive(args.name, wrt=wrt, **_options(args))
     if args.plot is not None:
+        if not args.plot.lower().endswith((".png", ".pdf", ".svg")):
+            raise UsageError(f"--plot writes an image: give a .png, .pdf or .svg file name; got {args.plot!r}")
         if not hasattr(d, "plot"):
             raise UsageError(f"--plot draws normal_normal's sequential predictives; {args.name} has no plot")
         d.plot(args.plot)

@@ -68,7 +68,7 @@ def is_zero(expr, probes: int = 3, seed: int = 0, bounds: list | None = None) ->
     """
     # the value of a step at exactly 0 is a convention (relu′(0)); identities are about z ≠ 0
     expr = sp.sympify(expr).replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x))
-    if expr == 0 or _atoms_cancel(expr, bounds, seed) == 0:
+    if expr == 0 or _atoms_cancel(expr, bounds) == 0:
         return True
     free = sorted(expr.free_symbols, key=str)
     if not _undefined(expr):
@@ -188,7 +188,7 @@ def _prime(rng) -> int:
             return n
 
 
-def _atoms_cancel(expr, bounds=None, seed=0):
+def _atoms_cancel(expr, bounds=None):
     """Replace every function application (exp(…), tanh(…), g′(…)), innermost
     first, by an independent symbol, then cancel the rational function. A zero
     here proves the identity for all values of those atoms, hence for the
@@ -221,7 +221,8 @@ def _atoms_cancel(expr, bounds=None, seed=0):
         return sp.nsimplify(expr)
     top = _degree_bound(expr)
     if top is not None and top > EXACT_LIMIT:
-        verdict = _zero_mod_p(expr, symbols, seed)
+        # fresh randomness for the prime and the points: the bound is a probability over this draw
+        verdict = _zero_mod_p(expr, symbols, random.SystemRandom().getrandbits(64))
         if verdict is not None:
             zero, bound = verdict
             if zero and bounds is not None:
