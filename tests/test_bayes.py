@@ -246,3 +246,15 @@ def test_standalone_document_compiles(tmp_path, name, capsys):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-2000:]
     assert (tmp_path / "d.pdf").stat().st_size > 1000
+
+
+def test_review_cases_are_honest_and_one_line(capsys, tmp_path):
+    from derive.cli import main
+
+    # an endpoint singularity the quadrature cannot resolve is reported, not blamed on the closed form
+    status = main(["beta_binomial", "--alpha", "1", "--beta", "0.001", "--N", "10", "--y", "10", "--check"])
+    out = capsys.readouterr().out
+    assert status == 1 and "endpoint singularity" in out and "NOT CHECKED" in out
+    assert main(["normal_normal", "--help"]) == 0 and "--tau2" in capsys.readouterr().out
+    assert main(["normal_normal", "--plot", str(tmp_path / "x.txt")]) == 2
+    assert "give a .png, .pdf or .svg" in capsys.readouterr().err

@@ -43,7 +43,9 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
         return sp.simplify(sp.expand_func(e.subs(vals)))
 
     log_ev = sp.N(r["log_evidence"].subs({k_: sp.Float(v_, 30) for k_, v_ in vals.items()}), 20)
-    small = vals[N_] <= 1000  # exact p(y) only while its integers stay short
+    # exact p(y) only while its integers stay short: the Beta functions expand to Gamma functions of
+    # α + y and β + N − y, which SymPy evaluates exactly
+    small = vals[N_] <= 1000 and all(abs(v) <= 1000 for k, v in vals.items() if k is not N_)
     nA, nB = ev(A), ev(B)
     map_val, map_note = map_point(nA, nB)
     n, k = vals[N_], vals[y_]
