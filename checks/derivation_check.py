@@ -90,7 +90,7 @@ def check_tolerances() -> dict:
 def combinations(options: dict, defaults: dict | None = None):
     """The (activation, output activation, loss) triples to check: what the
     user fixed, else the derivation's own concrete default, else the grid."""
-    from derive.functions import ACTIVATIONS, LOSSES, custom_activation, custom_loss
+    from derive.functions import ACTIVATIONS, LOSSES, custom_activation, custom_loss, is_expression
 
     defaults = defaults or {"activation": "g", "output_activation": "g1", "loss": "l"}
 
@@ -104,7 +104,7 @@ def combinations(options: dict, defaults: dict | None = None):
     for name, kind, table in ((a, "activation", ACTIVATIONS), (o, "output activation", ACTIVATIONS),
                               (l, "loss", LOSSES)):
         if name is not None and name not in table:
-            if _typed(name):
+            if is_expression(name):
                 # vetted here, so a bad expression fails before any number is computed
                 (custom_loss if kind == "loss" else custom_activation)(name)
                 continue
@@ -126,10 +126,6 @@ def combinations(options: dict, defaults: dict | None = None):
 
 LOSS_RANGE = {"bce": "(0, 1)", "ce": "(0, 1) summing to 1"}
 
-
-def _typed(name) -> bool:
-    """An expression rather than a name (generic g, g1, l are names)."""
-    return not name.replace("_", "a").isalnum() or name.startswith(("yhat_", "y_")) or name == "z"
 
 
 def _check_targets(values, loss):

@@ -154,8 +154,12 @@ _ACTIVATION_HINT = "or an expression in z, e.g. 'z/(1+exp(-z))'"
 _LOSS_HINT = "or an expression in yhat_1…yhat_k and y_1…y_k, e.g. '(yhat_1 - y_1)**2 - log(yhat_2)'"
 
 
-def _is_name(text) -> bool:
-    return isinstance(text, str) and (text.replace("_", "a").isalnum() or not text.strip())
+def is_expression(text) -> bool:
+    """Typed text to parse, rather than a registry name: anything that is not
+    a plain identifier, or a lone variable (``z``, ``yhat_1``, ``y_2``)."""
+    if not isinstance(text, str) or not text.strip():
+        return False
+    return not text.replace("_", "a").isalnum() or text == "z" or bool(_COMPONENT.fullmatch(text))
 
 
 def activation(name: str, *, generic_name: str = "g", hidden: bool = False) -> Activation:
@@ -171,7 +175,7 @@ def activation(name: str, *, generic_name: str = "g", hidden: bool = False) -> A
                          f"{', '.join(sorted(choices))}, {_ACTIVATION_HINT}")
     if name in ACTIVATIONS:
         return ACTIVATIONS[name]
-    if _is_name(name) and name != "z":
+    if not is_expression(name):
         e = unknown("hidden activation" if hidden else "activation", name, choices)
         raise UsageError(f"{e}, {_ACTIVATION_HINT}")
     return custom_activation(name, generic_name)
@@ -269,7 +273,7 @@ def loss(name: str) -> Loss:
         return generic_loss()
     if name in LOSSES:
         return LOSSES[name]
-    if _is_name(name) and not _COMPONENT.fullmatch(name):
+    if not is_expression(name):
         raise UsageError(f"{unknown('loss', name, list(LOSSES) + ['l'])}, {_LOSS_HINT}")
     return custom_loss(name)
 
