@@ -1,0 +1,194 @@
+"""``python -m derive FILE.gp --check``: a model file's derived gradient against
+JAX and finite differences of the independent NumPy/JAX reading of the file.
+
+The report has the schema of a built-in's ``--check`` (``checks[].gradients[NAME]
+.derived``, ``rel_error_jax``, …); the activation/loss fields are ``null``
+because the model file writes its own functions.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from derive.errors import UsageError
+from derive.ops.losses import LossOp
+from numeric.model import derived, loss_function
+
+from .compare import TOLERANCES, relative_error
+from .derivation_check import CheckReport, ComboCheck, _oracle_noise
+from .gradcheck import gradcheck
+from .params import _array, read_params
+from .tolerances import RTOL
+
+__all__ = ["check_model", "model_values", "CHECK_SIZES"]
+
+CHECK_SIZES = (3, 4)
+
+
+def _target_losses(d) -> dict:
+    """target name -> the name of the loss it feeds (ce, bce, mse, …)."""
+    out = {}
+    for n in d.graph.nodes:
+        if n.kind == "op" and isinstance(n.op, LossOp):
+            t = d.graph.nodes[n.inputs[1]]
+            if t.kind == "target":
+                out[t.name] = n.op.loss.name
+    return out
+
+
+def random_values(d, sizes: dict, rng: np.random.Generator) -> dict:
+    """Seeded values for every leaf: targets suited to their loss (a probability
+    vector, per row, for ce; probabilities for bce)."""
+    feeds = _target_losses(d)
+    out = {}
+    for name, leaf in d.spec.leaves.items():
+        shape = tuple(sizes[x] if isinstance(x, str) else x for x in leaf.dims)
+        if leaf.kind == "const":
+            out[name] = np.float64(rng.uniform(0.5, 1.5))
+        elif leaf.kind == "target" and feeds.get(name) == "ce":
+            out[name] = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1] or None)
+        elif leaf.kind == "target" and feeds.get(name) == "bce":
+            out[name] = rng.uniform(0.05, 0.95, size=shape)
+        elif leaf.kind == "param" and len(shape) == 2:
+            out[name] = rng.normal(size=shape) / np.sqrt(shape[1])
+        else:
+            out[name] = rng.normal(size=shape)
+    return out
+
+
+def model_values(d, raw: dict) -> tuple[dict, dict]:
+    """Validate a parsed ``--params`` object against the model: every leaf by name,
+    with its declared number of axes; named dims must agree. Returns (arrays, sizes)."""
+    leaves = d.spec.leaves
+    if not isinstance(raw, dict):
+        raise UsageError(f"--params: expected a JSON object with keys {', '.join(leaves)}; "
+                         f"got {type(raw).__name__}")
+    missing = [n for n in leaves if n not in raw]
+    if missing:
+        raise UsageError(f"--params: missing key {missing[0]!r}; required keys: {', '.join(leaves)}")
+    extra = sorted(set(raw) - set(leaves))
+    if extra:
+        raise UsageError(f"--params: unknown key {extra[0]!r}; expected keys: {', '.join(leaves)}")
+    values, sizes, origin = {}, {}, {}
+    for name, leaf in leaves.items():
+        arr = _array(name, raw[name])
+        if arr.ndim != len(leaf.dims) or arr.size == 0:
+            want = ["a number", "a vector (list of numbers)", "a matrix (list of rows)"][len(leaf.dims)]
+            raise UsageError(f"--params: key {name!r} has {arr.ndim} axes but must be {want} of shape "
+                             f"[{', '.join(map(str, leaf.dims))}]")
+        for dim, n in zip(leaf.dims, arr.shape, strict=True):
+            key = str(dim)
+            if isinstance(dim, int) and n != dim:
+                raise UsageError(f"--params: key {name!r} has size {n} where its declaration says {dim}")
+            if key in sizes and sizes[key] != n:
+                raise UsageError(f"--params: key {name!r} has {key} = {n} but {origin[key]!r} has {key} = "
+                                 f"{sizes[key]}")
+            sizes.setdefault(key, n)
+            origin.setdefault(key, name)
+        values[name] = arr if arr.ndim else np.float64(arr)
+    for name, loss in _target_losses(d).items():
+        if loss == "ce" and not np.allclose(np.sum(values[name], axis=-1), 1.0, atol=1e-9):
+            raise UsageError(f"--params: target {name!r} feeds ce, so it must sum to 1 (per row)")
+    return values, {k: v for k, v in sizes.items() if not k.isdigit()}
+
+
+def check_model(d, *, seed: int = 0, params=None) -> CheckReport:
+    """Check the derivation ``d`` (a :class:`derive.model_doc.ModelDerivation`) at one point:
+    random (seeded) or ``params`` (a path to JSON, or a dict of arrays)."""
+    from numeric.autodiff import jax_grad
+
+    if params is None:
+        sizes = {dim: CHECK_SIZES[i % len(CHECK_SIZES)] for i, dim in enumerate(d.spec.dims)}
+        values = random_values(d, sizes, np.random.default_rng(seed))
+        source = "random"
+    else:
+        raw = read_params(params) if isinstance(params, str) else {k: np.asarray(v).tolist()
+                                                                     for k, v in params.items()}
+        values, sizes = model_values(d, raw)
+        source = params if isinstance(params, str) else "given"
+    report = CheckReport(d.name, seed, dict(sizes), source)
+    report.checks.append(_check_point(d, values, jax_grad))
+    report.notes.extend(d.sweep.assumptions)
+    return report
+
+
+def _check_point(d, values, jax_grad) -> ComboCheck:
+    f = loss_function(d.spec)
+    with np.errstate(all="ignore"):
+        ours = derived(d, values)
+        independent = float(f(values, np))
+    if not (np.isfinite(ours["loss"]) and np.isfinite(independent)):
+        raise UsageError(f"the loss of {d.name} is not finite at these values (L = {independent}); a log, "
+                         "sqrt or division left its domain — give values inside it with --params")
+    grads = ours["gradients"]
+
+    def jax_at(vals):
+        return jax_grad(lambda q, xp: f(q, xp), vals, list(grads))
+
+    jg = jax_at(values)
+    if not all(np.all(np.isfinite(jg[p])) for p in grads):
+        raise UsageError(f"JAX's gradient of {d.name} is not finite at these values; give other values "
+                         "with --params")
+    noise = _oracle_noise(jax_at, values, jg)
+    scale = {p: float(np.max(np.abs(jg[p]))) if np.size(jg[p]) else 0.0 for p in grads}
+    tol = {p: min(max(RTOL["float64"], 8 * noise[p] / scale[p]), 1e-6) if scale[p] > 0 else RTOL["float64"]
+           for p in grads}
+    rep = gradcheck(lambda q: f({**values, **q}, np), {p: values[p] for p in grads}, lambda q: grads,
+                    jax_gradient=jg, mode="full", complex_step=False, rtol=max(tol.values()),
+                    parts={p: dict(ours["contributions"][p]) for p in grads})
+    passed = relative_error(ours["loss"], independent) <= TOLERANCES["loss"]
+    out = {}
+    for p, g in grads.items():
+        t = rep.tensors[p]
+        smooth = np.ones(np.shape(g), dtype=bool)
+        for ix in t.kinks:
+            smooth[ix] = False
+        passed = passed and t.passed
+        out[p] = {"derived": np.asarray(g).tolist(), "jax": jg[p].tolist(), "finite_difference": t.fd_values.tolist(),
+                  "fd_error_estimate": float(np.max(t.fd_errors)) if np.size(t.fd_errors) else 0.0,
+                  "rel_error_jax": relative_error(g, jg[p]),
+                  "rel_error_fd": relative_error(np.asarray(g)[smooth], t.fd_values[smooth]) if smooth.any() else 0.0,
+                  "tolerance_jax": t.rtol, "jax_rounding_noise": noise[p],
+                  "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
+                  "diagnosis": t.diagnosis, "hints": [str(h) for h in t.hints + rep.hints]}
+    contribs = {p: [{"path": label, "value": np.asarray(v).tolist()} for label, v in ours["contributions"][p]]
+                for p in grads}
+    return ComboCheck(None, None, None, ours["loss"], independent, out, contribs, bool(passed))
+
+
+def _vec(v):
+    return "[" + ", ".join(f"{x: .10g}" for x in np.ravel(v)) + "]"
+
+
+def render_model_check(report: CheckReport) -> str:
+    """The text of ``FILE.gp --check``."""
+    c = report.checks[0]
+    sizes = ", ".join(f"{k} = {v}" for k, v in report.sizes.items()) or "scalars"
+    L = [f"{report.name} --check  (params: {report.params_label()}, sizes: {sizes})",
+         f"loss: derived graph {c.loss_value:.15g}, independent forward {c.loss_independent:.15g}", ""]
+    head = f"{'param':<8} {'err JAX':>9} {'err FD':>9}  ok"
+    L += [head, "-" * len(head)]
+    for p, g in c.gradients.items():
+        L.append(f"{p:<8} {g['rel_error_jax']:>9.2e} {g['rel_error_fd']:>9.2e}  {'✓' if g['passed'] else '✗'}")
+    for p, g in c.gradients.items():
+        L += ["", f"∂L/∂{p}:", f"  derived            {_vec(g['derived'])}", f"  JAX                {_vec(g['jax'])}",
+              f"  finite differences {_vec(g['finite_difference'])}  (error estimate {g['fd_error_estimate']:.1e})"]
+        parts = c.contributions.get(p, [])
+        if len(parts) > 1:
+            L += [f"  {part['path']:<18} {_vec(part['value'])}" for part in parts]
+        if g["kinks"]:
+            L.append(f"  note: x ± h straddles a kink at {g['kinks']}; finite differences cannot judge it there, "
+                     "JAX still does")
+        if not g["passed"]:
+            L.append(f"  ✗ {g['diagnosis']}" + "".join(f"; {h}" for h in g["hints"]))
+    L += [f"note: assuming {n}" for n in report.notes]
+    L += ["", "check passed" if report.passed else "CHECK FAILED"]
+    return "\n".join(L) + "\n"
+
+
+def run_model_check(d, *, seed=0, params=None, as_json=False) -> tuple[int, str]:
+    """(exit status, text) for the CLI."""
+    import json
+
+    report = check_model(d, seed=seed, params=params)
+    text = json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n" if as_json else render_model_check(report)
+    return (0 if report.passed else 1), text

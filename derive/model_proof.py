@@ -1,0 +1,130 @@
+"""The proof of a model's derivation against ``sympy.diff``.
+
+At small concrete sizes every leaf becomes a matrix of scalar symbols and the
+forward pass is expanded, operator by operator (:meth:`Operator.explicit`),
+into one scalar loss. Then, for every parameter:
+
+* per occurrence: each occurrence p₍ᵢ₎ gets its own symbols (the untied
+  model); ``sympy.diff`` of the untied loss by p₍ᵢ₎, at p₍ᵢ₎ = p, must equal the
+  explicit expansion of the derived p̄₍ᵢ₎;
+* in total: ``sympy.diff`` of the loss by p must equal the derived ∂L/∂p.
+
+Differences are decided by :func:`derive.proof.is_zero` (exact where it can,
+a randomized identity test with a stated bound where exact reduction is slow).
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from .ops.evaluate import explicit
+from .proof import Check, ProofResult, is_zero
+from .sweep import ModelSweep
+
+__all__ = ["prove_model", "default_sizes", "explicit_forward"]
+
+PROOF_SIZES = (2, 3)
+
+
+def default_sizes(dims: list) -> dict:
+    """Small distinct sizes for the named dims, alternating 2 and 3 (so a
+    transposed matrix cannot pass for the matrix)."""
+    return {d: PROOF_SIZES[i % len(PROOF_SIZES)] for i, d in enumerate(dims)}
+
+
+def _entries(name, shape):
+    if not shape:
+        return sp.Symbol(name)
+    if len(shape) == 1:
+        return sp.ImmutableMatrix(shape[0], 1, [sp.Symbol(f"{name}[{i + 1}]") for i in range(shape[0])])
+    rows, cols = shape
+    return sp.ImmutableMatrix(rows, cols, [sp.Symbol(f"{name}[{i + 1},{j + 1}]") for i in range(rows)
+                                           for j in range(cols)])
+
+
+def _flat(value):
+    return list(value) if isinstance(value, sp.MatrixBase) else [value]
+
+
+def concrete(shape, dims) -> tuple:
+    return tuple(int(sp.sympify(s).xreplace(dims)) for s in shape)
+
+
+def explicit_forward(sw: ModelSweep, dims: dict, leaves: dict, sites: dict | None = None):
+    """Explicit values of every node, given explicit ``leaves`` by name; ``sites``
+    maps (node id, operand slot) to an occurrence's own explicit value."""
+    sites = sites or {}
+    values = {}
+    for n in sw.graph.nodes:
+        if n.kind == "number":
+            values[n.id] = n.value
+        elif n.kind != "op":
+            values[n.id] = leaves[n.name]
+        else:
+            args = [sites.get((n.id, k), values[i]) for k, i in enumerate(n.inputs)]
+            shapes = [concrete(sw.graph.nodes[i].shape, dims) for i in n.inputs]
+            values[n.id] = n.op.explicit(args, shapes)
+    return values
+
+
+def _simplex(sw: ModelSweep, leaves):
+    """y_k = 1 − Σ_{j<k} y_j (per row) for each target a simplification assumed to sum to 1."""
+    subs = {}
+    for n in sw.graph.nodes:
+        if n.kind == "target" and any(text.startswith(sw.names[n.name][0] + " ") or
+                                      text.startswith(f"each row of {sw.names[n.name][0]} ")
+                                      for text in sw.assumptions):
+            Y = leaves[n.name]
+            rows, cols = Y.shape
+            if cols == 1:
+                subs[Y[rows - 1, 0]] = 1 - sum(Y[i, 0] for i in range(rows - 1))
+            else:
+                for i in range(rows):
+                    subs[Y[i, cols - 1]] = 1 - sum(Y[i, j] for j in range(cols - 1))
+    return subs
+
+
+def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
+    """Prove every gradient of ``sw`` at the concrete ``sizes`` (named dim → int)."""
+    graph = sw.graph
+    dims = {sp.Symbol(d, integer=True, positive=True): v for d, v in sizes.items()}
+    result = ProofResult(dict(sizes))
+    leaves = {n.name: _entries(n.name, concrete(n.shape, dims)) for n in graph.nodes
+              if n.kind in ("input", "target", "param", "const")}
+    tied = explicit_forward(sw, dims, leaves)
+    L_t = tied[graph.by_name[graph.spec.loss]]
+    sites, untie, back = {}, {}, {}
+    for p in sw.wrt:
+        occs = sw.gradients[p].occurrences
+        if len(occs) > 1:
+            for o in occs:
+                own = _entries(f"{p}({o.index})", concrete(graph.node(p).shape, dims))
+                sites[(o.node, o.slot)] = own
+                untie[o.occurrence.name] = own
+                back.update(zip(_flat(own), _flat(leaves[p]), strict=True))
+    L_u = explicit_forward(sw, dims, leaves, sites)[graph.by_name[graph.spec.loss]] if sites else L_t
+    env = dict(leaves)
+    for n in graph.nodes:
+        if n.kind == "op" and n.name is not None:
+            env[n.name] = tied[n.id]
+    for name, expr in sw.definitions.items():
+        env[name] = explicit(expr, env, dims)
+    simplex = _simplex(sw, leaves)
+    if simplex:
+        result.assumptions.extend(sw.assumptions)
+
+    def check(what, param, label, mine, theirs):
+        bounds: list = []
+        ok = all(is_zero((a - b).xreplace(simplex) if simplex else a - b, bounds=bounds)
+                 for a, b in zip(mine, theirs, strict=True))
+        result.checks.append(Check(what, param, label, ok, len(theirs), min(1.0, sum(bounds))))
+
+    for p in sw.wrt:
+        grad = sw.gradients[p]
+        if len(grad.occurrences) > 1:
+            for o in grad.occurrences:
+                brute = [sp.diff(L_u, s).xreplace(back) for s in _flat(untie[o.occurrence.name])]
+                label = f"{sw.names[o.occurrence.name][0]} in {sw.names[o.equation][0]}"
+                check("occurrence", p, label, _flat(explicit(o.expr, env, dims)), brute)
+        brute = [sp.diff(L_t, s) for s in _flat(leaves[p])]
+        check("total", p, f"∂L/∂{sw.names[p][0]}", _flat(explicit(grad.total, env, dims)), brute)
+    return result

@@ -1,0 +1,234 @@
+"""``+ - *`` ``/`` ``**`` and unary minus, with NumPy broadcasting.
+
+Rules (Ḡ is the adjoint of the result; a broadcast operand's adjoint is summed
+over the broadcast axis):
+
+* ``A + B``   Ā = Ḡ,  B̄ = Ḡ            ``A − B``   Ā = Ḡ,  B̄ = −Ḡ
+* ``A * B``   Ā = Ḡ ⊙ B,  B̄ = Ḡ ⊙ A   (a scalar factor c: c̄ = sum(Ḡ ⊙ B))
+* ``A / B``   Ā = Ḡ ⊘ B,  B̄ = −Ḡ ⊙ A ⊘ B²
+* ``A ** c``  Ā = c A^(c−1) ⊙ Ḡ   (c a constant)
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy import HadamardProduct, MatAdd
+
+from ..matexpr import Pointwise
+from .base import Operator, ShapeError, broadcast, expand_to, hadamard, is_scalar, reduce_to, total
+
+__all__ = ["Add", "Sub", "Neg", "Mul", "Div", "Pow", "ADD", "SUB", "NEG", "MUL", "DIV"]
+
+_r, _s, _t = sp.symbols("r s t")
+
+
+def _explicit_broadcast(value, shape_from, shape_to):
+    """An explicit value broadcast to ``shape_to`` (vectors are columns)."""
+    if tuple(shape_from) == tuple(shape_to):
+        return value
+    if not shape_from:
+        rows, cols = (shape_to[0], 1) if len(shape_to) == 1 else shape_to
+        return sp.ImmutableMatrix(int(rows), int(cols), [value] * (int(rows) * int(cols)))
+    rows = int(shape_to[0])
+    return sp.ImmutableMatrix.vstack(*[value.T] * rows)
+
+
+class _Binary(Operator):
+    arity = (2, 2)
+    symbol = "?"
+
+    def shape(self, shapes):
+        return broadcast(self.symbol, *shapes)
+
+    def _explicit_pair(self, args, shapes):
+        full = self.shape(shapes)
+        return [_explicit_broadcast(a, s, full) for a, s in zip(args, shapes, strict=True)], full
+
+
+class Add(_Binary):
+    name, symbol = "add", "+"
+    words = "sum: each operand's adjoint is the result's (summed over broadcast axes)"
+
+    def symbolic(self, args, shapes):
+        full = self.shape(shapes)
+        if is_scalar(full):
+            return args[0] + args[1]
+        return MatAdd(*[expand_to(a, s, full) for a, s in zip(args, shapes, strict=True)])
+
+    def explicit(self, args, shapes):
+        (a, b), full = self._explicit_pair(args, shapes)
+        return a + b
+
+    def numpy(self, xp, args):
+        return args[0] + args[1]
+
+    def vjp(self, adjoint, out, args, shapes):
+        full = self.shape(shapes)
+        return [reduce_to(adjoint, s, full) for s in shapes]
+
+
+class Sub(Add):
+    name, symbol = "sub", "-"
+    words = "difference: Ā = Ḡ, B̄ = −Ḡ (summed over broadcast axes)"
+
+    def symbolic(self, args, shapes):
+        full = self.shape(shapes)
+        if is_scalar(full):
+            return args[0] - args[1]
+        a, b = (expand_to(x, s, full) for x, s in zip(args, shapes, strict=True))
+        return MatAdd(a, -b)
+
+    def explicit(self, args, shapes):
+        (a, b), full = self._explicit_pair(args, shapes)
+        return a - b
+
+    def numpy(self, xp, args):
+        return args[0] - args[1]
+
+    def vjp(self, adjoint, out, args, shapes):
+        full = self.shape(shapes)
+        return [reduce_to(adjoint, shapes[0], full), reduce_to(-adjoint, shapes[1], full)]
+
+
+class Neg(Operator):
+    name = "neg"
+    words = "negation: Ā = −Ḡ"
+
+    def shape(self, shapes):
+        return shapes[0]
+
+    def symbolic(self, args, shapes):
+        return -args[0]
+
+    def explicit(self, args, shapes):
+        return -args[0]
+
+    def numpy(self, xp, args):
+        return -args[0]
+
+    def vjp(self, adjoint, out, args, shapes):
+        return [-adjoint]
+
+
+def _scaled(c, m):
+    """c · M for a scalar c and a matrix expression M (a scalar times a scalar is plain)."""
+    return c * m
+
+
+class Mul(_Binary):
+    name, symbol = "mul", "*"
+    words = "elementwise product: Ā = Ḡ ⊙ B, B̄ = Ḡ ⊙ A (a scalar factor gets sum(Ḡ ⊙ other))"
+
+    def symbolic(self, args, shapes):
+        (a, b), (sa, sb) = args, shapes
+        full = self.shape(shapes)
+        if is_scalar(sa) or is_scalar(sb):
+            return a * b
+        return hadamard(expand_to(a, sa, full), expand_to(b, sb, full))
+
+    def explicit(self, args, shapes):
+        (a, b), (sa, sb) = args, shapes
+        if is_scalar(sa) or is_scalar(sb):
+            return a * b
+        (a, b), _ = self._explicit_pair(args, shapes)
+        return a.multiply_elementwise(b)
+
+    def numpy(self, xp, args):
+        return args[0] * args[1]
+
+    def vjp(self, adjoint, out, args, shapes):
+        full = self.shape(shapes)
+        out_ = []
+        for i in (0, 1):
+            other, so, si = args[1 - i], shapes[1 - i], shapes[i]
+            if is_scalar(full):
+                out_.append(adjoint * other)
+            elif is_scalar(si):  # c * M: c̄ = sum(Ḡ ⊙ M)
+                out_.append(total(hadamard(adjoint, expand_to(other, so, full))))
+            elif is_scalar(so):  # M * c: M̄ = c Ḡ
+                out_.append(_scaled(other, adjoint))
+            else:
+                out_.append(reduce_to(hadamard(adjoint, expand_to(other, so, full)), si, full))
+        return out_
+
+
+class Div(_Binary):
+    name, symbol = "div", "/"
+    words = "elementwise quotient: Ā = Ḡ ⊘ B, B̄ = −Ḡ ⊙ A ⊘ B²"
+
+    def symbolic(self, args, shapes):
+        (a, b), (sa, sb) = args, shapes
+        full = self.shape(shapes)
+        if is_scalar(sb):
+            return a / b if is_scalar(sa) else (1 / b) * a
+        return Pointwise(sp.Lambda((_s, _t), _s / _t), expand_to(a, sa, full), expand_to(b, sb, full))
+
+    def explicit(self, args, shapes):
+        (a, b), (sa, sb) = args, shapes
+        if is_scalar(sb):
+            return a / b
+        (a, b), _ = self._explicit_pair(args, shapes)
+        return a.multiply_elementwise(b.applyfunc(lambda v: 1 / v))
+
+    def numpy(self, xp, args):
+        return args[0] / args[1]
+
+    def vjp(self, adjoint, out, args, shapes):
+        (a, b), (sa, sb) = args, shapes
+        full = self.shape(shapes)
+        if is_scalar(full):
+            return [adjoint / b, -adjoint * a / b ** 2]
+        if is_scalar(sb):  # M / c
+            return [(1 / b) * adjoint, -total(hadamard(adjoint, a)) / b ** 2]
+        B = expand_to(b, sb, full)
+        A = expand_to(a, sa, full)
+        da = Pointwise(sp.Lambda((_s, _t), _s / _t), adjoint, B)
+        db = Pointwise(sp.Lambda((_r, _s, _t), -_r * _s / _t ** 2), adjoint, A, B)
+        return [reduce_to(da, sa, full), reduce_to(db, sb, full)]
+
+
+class Pow(Operator):
+    """``A ** c`` for a constant c (``static['exponent']``, a SymPy number)."""
+
+    name = "pow"
+    words = "power: Ā = c A^(c−1) ⊙ Ḡ"
+    arity = (1, 1)
+
+    def key(self):
+        return f"pow[{self.static['exponent']}]"
+
+    def shape(self, shapes):
+        return shapes[0]
+
+    @property
+    def c(self):
+        return self.static["exponent"]
+
+    def symbolic(self, args, shapes):
+        if is_scalar(shapes[0]):
+            return args[0] ** self.c
+        return Pointwise(sp.Lambda(_t, _t ** self.c), args[0])
+
+    def explicit(self, args, shapes):
+        if is_scalar(shapes[0]):
+            return args[0] ** self.c
+        return args[0].applyfunc(lambda v: v ** self.c)
+
+    def numpy(self, xp, args):
+        c = self.c
+        return args[0] ** (int(c) if c.is_Integer else float(c))
+
+    def vjp(self, adjoint, out, args, shapes):
+        c = self.c
+        if is_scalar(shapes[0]):
+            return [c * args[0] ** (c - 1) * adjoint]
+        return [hadamard(Pointwise(sp.Lambda(_t, c * _t ** (c - 1)), args[0]), adjoint)]
+
+
+def check_exponent(value) -> None:
+    if value is None:
+        raise ShapeError("'**' needs a constant exponent (a number, e.g. x ** 2)")
+    if abs(value) > 64:
+        raise ShapeError(f"'**' exponent {value} is out of range (|c| ≤ 64)")
+
+
+ADD, SUB, NEG, MUL, DIV = Add(), Sub(), Neg(), Mul(), Div()
