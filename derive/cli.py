@@ -218,6 +218,9 @@ def run(argv) -> tuple[int, str, str | None]:
         return _trace(argv[1:])
     if argv and argv[0] == "report":
         return _report(argv[1:])
+    if argv and is_model_path(argv[0]):
+        args = build_parser().parse_args(argv)
+        return (*_model(args), args.output)
     from .registry import REGISTRY
 
     if argv and argv[0] in REGISTRY and any(a in ("-h", "--help") for a in argv[1:]):
@@ -271,6 +274,46 @@ def _dispatch(args) -> tuple[int, str]:
         d._proof = cached_proof(d, refresh=args.no_cache)
     return 0, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
                       lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
+
+
+def is_model_path(name: str) -> bool:
+    """A model file rather than a derivation name: ends in .gp, or names a path."""
+    return name.endswith(".gp") or "/" in name or "\\" in name
+
+
+_NOT_FOR_MODELS = ("activation", "output_activation", "loss", "layers", "steps", "eps", "lr", "plot", "alpha",
+                   "beta", "N", "y", "data", "sigma2", "tau2", "compare_tau2")
+
+
+def _model(args) -> tuple[int, str]:
+    """``python -m derive FILE.gp …``: a model file gets every option a built-in takes."""
+    from .model_doc import load_model
+
+    for key in _NOT_FOR_MODELS:
+        if getattr(args, key, None) is not None:
+            flag = "--" + key.replace("_", "-")
+            raise UsageError(f"{flag} is an option of the built-in derivations; a model file writes its "
+                             f"functions and losses itself (edit {args.name})")
+    _check_flags(args)
+    d = load_model(args.name, wrt=args.wrt)
+    if args.check:
+        checks_model = importlib.import_module("checks.model_check")
+        return checks_model.run_model_check(d, seed=args.seed or 0, params=args.params, as_json=args.json)
+    proof = not args.no_proof  # a model's proof is not cached: it is proved on every run
+    status = 1 if proof and not d.proof.holds else 0
+    return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
+                      lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
+
+
+def _check_flags(args):
+    if args.output is not None and not args.output.strip():
+        raise UsageError("-o needs a file name, e.g. -o model.tex")
+    if not args.check:
+        for flag, value in (("--params", args.params), ("--seed", args.seed)):
+            if value is not None:
+                raise UsageError(f"{flag} is for numeric checks; add --check")
+    elif args.latex or args.markdown:
+        raise UsageError("--check prints a text table or, with --json, JSON; drop --latex/--markdown")
 
 
 def _render(args, latex, markdown, json, text) -> str:

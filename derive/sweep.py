@@ -33,7 +33,7 @@ from .matexpr import Pointwise
 from .model import ModelSpec, Tree
 from .ops import INFIX, TRANSPOSE, MissingRule, function_operator
 from .ops.arithmetic import NEG, Pow
-from .ops.base import ScalarApply, as_matrix_shape
+from .ops.base import Apply, ScalarApply, as_matrix_shape
 from .ops.elementwise import ELEMENTWISE, Elementwise
 from .ops.evaluate import explicit
 from .ops.losses import LossOp
@@ -330,7 +330,8 @@ class _Sweeper:
     _last_assumed = False
 
     def simplify(self, expr):
-        """A simpler elementwise form of ``expr`` found by SymPy, or None."""
+        """A simpler elementwise form of ``expr`` found by SymPy, or None. Operator
+        results without an elementwise form (softmax(Z)) stand in as operands."""
         self._last_assumed = False
         if not isinstance(expr, MatrixExpr):
             return None
@@ -338,25 +339,29 @@ class _Sweeper:
         if not _has_loss_gradient(full):
             return None
         full = full.xreplace(self.identities) if self.identities else full
+        stand_in = {a: MatrixSymbol(f"_apply{i}", *a.shape) for i, a in enumerate(full.atoms(Apply))
+                    if a.shape == full.shape}
+        full = full.xreplace(stand_in) if stand_in else full
         atoms = sorted(full.atoms(MatrixSymbol), key=lambda s: s.name)
-        if not atoms or any(a.shape != full.shape for a in atoms) or full.atoms(ScalarApply):
+        if not atoms or any(a.shape != full.shape for a in atoms) or full.atoms(ScalarApply, Apply):
             return None
         dims = {sp.Symbol(d, integer=True, positive=True): LIFT_SIZE for d in self.g.spec.dims}
         rows, cols = (int(sp.sympify(d).xreplace(dims)) for d in full.shape)
         env = {a.name: sp.ImmutableMatrix(rows, cols, lambda i, j, a=a: sp.Symbol(f"{a.name}[{i},{j}]"))
                for a in atoms}
         try:
-            value = explicit(full, env, dims)
+            value = explicit(full, env, dims, sizes_as_numbers=False)
         except (TypeError, KeyError):
             return None
         plain = sp.count_ops(value[0, 0])
+        back = {v: k for k, v in stand_in.items()}
         for simplex in self.simplex_targets(atoms, env):
             lifted = _lift(value, atoms, env, simplex)
             if lifted is not None and sp.count_ops(lifted[0].expr) < plain:
                 if simplex:
                     self._last_assumed = True
                     self.record_simplex(simplex)
-                return Pointwise(*lifted)
+                return Pointwise(lifted[0], *[back.get(a, a) for a in lifted[1:]])
         return None
 
     def expand_partial(self, expr):
@@ -454,7 +459,7 @@ def _tidy(expr):
 
 def _has_loss_gradient(expr) -> bool:
     """Does ``expr`` contain an elementwise function of two or more operands (a loss gradient)?"""
-    return any(len(p.operands) > 1 for p in expr.atoms(Pointwise))
+    return any(len(p.operands) > 1 for p in expr.atoms(Pointwise)) or bool(expr.atoms(Apply))
 
 
 def _lift(value, atoms, env, simplex):

@@ -86,7 +86,7 @@ def reduce_to(adjoint, shape_to, shape_full):
         return adjoint
     if not shape_to:
         return total(adjoint)
-    return Transpose(adjoint) * OneMatrix(shape_full[0], 1)
+    return adjoint.T * OneMatrix(shape_full[0], 1)
 
 
 class Operator:
@@ -160,25 +160,31 @@ def _subclass(base, op: Operator):
 
 class Apply(MatrixExpr):
     """A vector or matrix result of an operator with no SymPy matrix form of its
-    own (softmax, log_softmax, concat). Prints through the operator."""
+    own (softmax, log_softmax, concat). Prints through the operator; keeps its
+    operands' ranks, since an n × 1 matrix and a vector look alike as matrices."""
 
     op: Operator = None
 
     @classmethod
-    def of(cls, op: Operator, shape, *args):
+    def of(cls, op: Operator, shape, *args, ranks=None):
         rows, cols = as_matrix_shape(shape)
-        return _subclass(cls, op)(rows, cols, *args)
+        ranks = sp.Tuple(*[sp.Integer(r) for r in (ranks or [len(shape)] * len(args))])
+        return _subclass(cls, op)(rows, cols, ranks, *args)
 
-    def __new__(cls, rows, cols, *args):
-        return Basic.__new__(cls, sp.sympify(rows), sp.sympify(cols), *args)
+    def __new__(cls, rows, cols, ranks, *args):
+        return Basic.__new__(cls, sp.sympify(rows), sp.sympify(cols), ranks, *args)
 
     @property
     def shape(self):
         return self.args[0], self.args[1]
 
     @property
+    def ranks(self):
+        return [int(r) for r in self.args[2]]
+
+    @property
     def operands(self):
-        return self.args[2:]
+        return self.args[3:]
 
     def _sympystr(self, printer):
         return self.op.unicode([printer._print(a) for a in self.operands])

@@ -31,10 +31,12 @@ def _size(n, dims):
     return int(sp.sympify(n).xreplace(dims))
 
 
-def explicit(expr, env: dict, dims: dict | None = None):
+def explicit(expr, env: dict, dims: dict | None = None, sizes_as_numbers: bool = True):
     """The explicit value of ``expr``; ``env`` maps symbol names to values and
-    ``dims`` symbolic sizes to integers."""
-    dims = dims or {}
+    ``dims`` symbolic sizes to integers (for the shapes of ones and blocks, and,
+    unless ``sizes_as_numbers`` is false, for a size inside a scalar: a mean's 1/n)."""
+    dims = {k: sp.Integer(v) for k, v in (dims or {}).items()}
+    in_scalars = dims if sizes_as_numbers else {}
     memo: dict = {}
 
     def ev(e):
@@ -48,8 +50,8 @@ def explicit(expr, env: dict, dims: dict | None = None):
         if isinstance(e, ScalarApply):
             args = [ev(a) for a in e.operands]
             return e.op.explicit(args, [_shape_of(a) for a in args])
-        if isinstance(e, sp.Symbol):
-            return env.get(e.name, e)
+        if isinstance(e, sp.Symbol):  # a size (n in a mean's 1/n), else a scalar quantity
+            return in_scalars[e] if e in in_scalars else env.get(e.name, e)
         if not e.args or isinstance(e, (sp.Number, sp.NumberSymbol)):
             return e
         return e.func(*[ev(a) for a in e.args])
@@ -91,7 +93,8 @@ def explicit(expr, env: dict, dims: dict | None = None):
             return ImmutableMatrix(sp.diag(*list(ev(e.args[0]))))
         if isinstance(e, Apply):
             args = [ev(a) for a in e.operands]
-            return ImmutableMatrix(e.op.explicit(args, [_shape_of(a) for a in args]))
+            shapes = [_shape_of(a) if r < 2 else a.shape for a, r in zip(args, e.ranks, strict=True)]
+            return ImmutableMatrix(e.op.explicit(args, shapes))
         if isinstance(e, Block):
             v = ev(e.args[0])
             start, size = _size(e.args[1], dims), _size(e.args[2], dims)

@@ -58,8 +58,8 @@ class MatMul(Operator):
         if len(sa) == 1 and len(sb) == 1:
             return [g * b, g * a]
         if len(sa) == 1:
-            return [b * g, a * Transpose(g)]
-        return [g * Transpose(b), Transpose(a) * g]
+            return [b * g, a * g.T]
+        return [g * b.T, a.T * g]
 
     def unicode(self, printed):  # the vector · vector form: aᵀ b
         return f"{printed[0]}ᵀ {printed[1]}"
@@ -89,7 +89,7 @@ class TransposeOp(Operator):
         return args[0].T
 
     def vjp(self, adjoint, out, args, shapes):
-        return [Transpose(adjoint)]
+        return [adjoint.T]
 
 
 MATMUL, TRANSPOSE = MatMul(), TransposeOp()

@@ -131,8 +131,8 @@ def _explicit_softmax(v):
     return [a / s for a in e]
 
 
-def _rows(a, f):
-    if a.shape[1] == 1:
+def _rows(a, f, shape):
+    if len(shape) == 1:
         return sp.ImmutableMatrix(f(list(a)))
     return sp.ImmutableMatrix([f(list(a[i, :])) for i in range(a.shape[0])])
 
@@ -150,7 +150,7 @@ class Softmax(Operator):
         return Apply.of(self, shapes[0], args[0])
 
     def explicit(self, args, shapes):
-        return _rows(args[0], _explicit_softmax)
+        return _rows(args[0], _explicit_softmax, shapes[0])
 
     def numpy(self, xp, args):
         z = args[0]
@@ -175,7 +175,7 @@ class LogSoftmax(Softmax):
             lse = sp.log(sum(sp.exp(a) for a in v))
             return [a - lse for a in v]
 
-        return _rows(args[0], f)
+        return _rows(args[0], f, shapes[0])
 
     def numpy(self, xp, args):
         z = args[0]
@@ -184,7 +184,7 @@ class LogSoftmax(Softmax):
 
     def vjp(self, adjoint, out, args, shapes):
         (sa,) = shapes
-        s = Apply.of(SOFTMAX, sa, args[0])
+        s = Apply.of(SOFTMAX, sa, args[0])  # softmax(z) = exp(log_softmax(z))
         if len(sa) == 1:
             return [MatAdd(adjoint, -(s * ScalarApply.of(SUM, adjoint)))]
         return [MatAdd(adjoint, -HadamardProduct(s, adjoint * OneMatrix(sa[1], sa[1])))]
@@ -202,7 +202,7 @@ class Concat(Operator):
         return (sp.Add(*[s[0] for s in shapes]),)
 
     def symbolic(self, args, shapes):
-        return Apply.of(self, self.shape(shapes), *args)
+        return Apply.of(self, self.shape(shapes), *args, ranks=[1] * len(args))
 
     def explicit(self, args, shapes):
         return sp.ImmutableMatrix.vstack(*args)
