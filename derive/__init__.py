@@ -5,7 +5,9 @@ Public surface:
 * :func:`derive` builds a registered :class:`Derivation` (``derive("shared_bias")``);
 * :func:`names` lists the registered derivations;
 * :class:`Graph`, :func:`backprop` and :func:`prove` are the engine, for new models;
-* :data:`ACTIVATIONS`, :data:`LOSSES` and :func:`activation` / :func:`loss` are the registries.
+* :data:`ACTIVATIONS`, :data:`LOSSES` and :func:`activation` / :func:`loss` are the registries;
+* :func:`model` / :func:`load_model` derive any network written as forward equations
+  (a model file, :mod:`derive.model`), on the operator registry :data:`OPERATORS`.
 
 This package never imports JAX.
 """
@@ -15,6 +17,8 @@ from .engine import Sweep, backprop
 from .errors import UsageError
 from .functions import ACTIVATIONS, LOSSES, activation, loss
 from .graph import Graph
+from .model_doc import ModelDerivation, load_model, model
+from .ops import OPERATORS
 from .proof import ProofResult, prove
 from .registry import REGISTRY, Spec, names, register
 
@@ -23,6 +27,8 @@ __all__ = [
     "Derivation",
     "Graph",
     "LOSSES",
+    "ModelDerivation",
+    "OPERATORS",
     "ProofResult",
     "REGISTRY",
     "Spec",
@@ -31,7 +37,9 @@ __all__ = [
     "activation",
     "backprop",
     "derive",
+    "load_model",
     "loss",
+    "model",
     "names",
     "prove",
     "register",

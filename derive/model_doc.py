@@ -4,7 +4,7 @@ Markdown or JSON (the same schema as a built-in derivation's).
 
 >>> d = model("input x[n]\\nparam w[n]\\nL = sum(w * x) ** 2", name="square")
 >>> d.formula("w")
-'2 sum(w ⊙ x) x'
+'2·sum(w ⊙ x) x'
 >>> d.proof.holds
 True
 """

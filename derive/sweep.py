@@ -271,7 +271,7 @@ class _Sweeper:
         for i in wanted:
             n.op.check_vjp(i, self.operand_text(self.nodes[n.inputs[i]]))
         if isinstance(n.op, Elementwise):
-            self.identities.update(n.op.identities(args, n.symbol, shapes))
+            self.identities.update({_key(k): v for k, v in n.op.identities(args, n.symbol, shapes).items()})
         vjps = n.op.vjp(adjoint, n.symbol, args, shapes)
         for i in wanted:
             if vjps[i] is None:
@@ -298,10 +298,7 @@ class _Sweeper:
         u, t = self.g.names[n.name]
         self.g.names[sym.name] = bar(u, t)
         forms = [rhs]
-        ident = rhs.xreplace(self.identities) if self.identities else rhs
-        inlined = self.inline(ident)
-        if inlined != rhs:
-            forms.append(inlined)
+        forms += self.with_identities(rhs)
         simpler = self.simplify(rhs)
         note = ""
         if simpler is not None and simpler not in forms:
@@ -318,11 +315,6 @@ class _Sweeper:
         self.definitions[sym.name] = forms[-1]
         return sym
 
-    def inline(self, expr):
-        """Inline the plain adjoints of single-use subexpressions (none here: they are
-        inlined as the sweep goes); keep named ones."""
-        return expr
-
     def assumed_note(self):
         return f"; assuming {self.assumptions[-1]}" if self._last_assumed else ""
 
@@ -338,7 +330,7 @@ class _Sweeper:
         full = self.expand_partial(expr)
         if not _has_loss_gradient(full):
             return None
-        full = full.xreplace(self.identities) if self.identities else full
+        full = self.identity_forms(full)
         stand_in = {a: MatrixSymbol(f"_apply{i}", *a.shape) for i, a in enumerate(full.atoms(Apply))
                     if a.shape == full.shape}
         full = full.xreplace(stand_in) if stand_in else full
@@ -403,7 +395,8 @@ class _Sweeper:
             o = Occurrence(p, i, consumer, slot, c.equation, bar_sym, _symbol(occ_name, leaf.shape), expr,
                            paths=self.paths(c.equation))
             occs.append(o)
-            self.steps.append(ModelStep(f"{c.op.name} in {self.g.names[c.equation][0]}", bar_sym, [expr],
+            forms = [expr] + self.with_identities(expr)
+            self.steps.append(ModelStep(f"{c.op.name} in {self.g.names[c.equation][0]}", bar_sym, forms,
                                         note=c.op.words))
         total = _tidy(_sum([o.expr for o in occs]))
         gsym = _symbol(f"grad_{p}", leaf.shape)
@@ -413,7 +406,21 @@ class _Sweeper:
                                         note=f"evaluated at {' = '.join(self.g.names[o.occurrence.name][0] for o in occs)}"
                                              f" = {u}"))
         sweep = ModelSweep(self.g, self.wrt, self.steps, {}, self.definitions, self.assumptions)
-        return ModelGradient(p, occs, total, _tidy(sweep.expand(total)), gsym)
+        expanded = sweep.expand(total)
+        return ModelGradient(p, occs, total, _tidy(self.identity_forms(expanded)), gsym)
+
+    def identity_forms(self, expr):
+        """``expr`` with each f′(z) written through the output where a proved identity
+        says how (σ′(z) = h ⊙ (1 − h), tanh′(z) = 1 − h²)."""
+        if not self.identities:
+            return expr
+        return expr.replace(lambda e: isinstance(e, Pointwise) and _key(e) in self.identities,
+                            lambda e: self.identities[_key(e)])
+
+    def with_identities(self, expr) -> list:
+        """[the identity form of expr], or [] when it is the same."""
+        ident = self.identity_forms(expr)
+        return [ident] if ident != expr else []
 
     def _order(self, node_id):
         """Occurrences in reading order: the assignment's line, then the column."""
@@ -447,6 +454,18 @@ def _uses(spec: ModelSpec) -> dict:
         for n in sorted(_names(e.tree)):
             uses[n].append(e.name)
     return uses
+
+
+_UNORDERED = (MatAdd, sp.HadamardProduct, sp.Add, sp.Mul)
+
+
+def _key(e):
+    """A structural key of an expression that ignores the order of sums and elementwise products
+    (SymPy reorders them when an expression is rebuilt)."""
+    if not e.args:
+        return (type(e).__name__, str(e))
+    kids = tuple(_key(a) for a in e.args)
+    return (type(e).__name__, tuple(sorted(kids, key=repr)) if isinstance(e, _UNORDERED) else kids)
 
 
 def _tidy(expr):

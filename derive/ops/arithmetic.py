@@ -221,7 +221,8 @@ class Pow(Operator):
         c = self.c
         if is_scalar(shapes[0]):
             return [c * args[0] ** (c - 1) * adjoint]
-        return [hadamard(Pointwise(sp.Lambda(_t, c * _t ** (c - 1)), args[0]), adjoint)]
+        factor = args[0] if c == 2 else Pointwise(sp.Lambda(_t, _t ** (c - 1)), args[0])
+        return [c * hadamard(factor, adjoint)]
 
 
 def check_exponent(value) -> None:

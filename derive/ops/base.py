@@ -23,7 +23,8 @@ from sympy import Basic, HadamardProduct, MatMul, MatrixExpr, OneMatrix, Transpo
 from ..errors import UsageError
 
 __all__ = ["Operator", "ShapeError", "MissingRule", "Apply", "ScalarApply", "Block", "broadcast",
-           "expand_to", "reduce_to", "as_matrix_shape", "is_scalar", "shape_text", "total", "hadamard"]
+           "expand_to", "reduce_to", "as_matrix_shape", "is_scalar", "shape_text", "total", "hadamard",
+           "transpose"]
 
 
 class ShapeError(UsageError):
@@ -76,7 +77,7 @@ def expand_to(expr, shape_from, shape_to):
     if not shape_from:
         return expr * OneMatrix(*as_matrix_shape(shape_to))
     # a vector along the last axis of a matrix: every row is vᵀ
-    return OneMatrix(shape_to[0], 1) * Transpose(expr)
+    return OneMatrix(shape_to[0], 1) * transpose(expr)
 
 
 def reduce_to(adjoint, shape_to, shape_full):
@@ -86,7 +87,7 @@ def reduce_to(adjoint, shape_to, shape_full):
         return adjoint
     if not shape_to:
         return total(adjoint)
-    return adjoint.T * OneMatrix(shape_full[0], 1)
+    return transpose(adjoint) * OneMatrix(shape_full[0], 1)
 
 
 class Operator:
@@ -269,3 +270,11 @@ def hadamard(a, b):
         if c is not None and x.shape == y.shape:
             return y if c == 1 else c * y
     return HadamardProduct(a, b)
+
+
+def transpose(e):
+    """eᵀ as a reader would write it: (A B)ᵀ = Bᵀ Aᵀ and (Aᵀ)ᵀ = A are applied;
+    anything else keeps its ᵀ outside (relu(W x + b)ᵀ, not relu(xᵀ Wᵀ + bᵀ))."""
+    if isinstance(e, (MatMul, Transpose, OneMatrix)):
+        return e.T
+    return Transpose(e)

@@ -11,9 +11,9 @@ Rules (vectors are columns; Ḡ is the adjoint of the result):
 from __future__ import annotations
 
 import sympy as sp
-from sympy import Transpose
+from sympy import MatMul as _Product, Transpose
 
-from .base import Operator, ScalarApply, ShapeError, shape_text
+from .base import Operator, ScalarApply, ShapeError, shape_text, transpose
 
 __all__ = ["MatMul", "TransposeOp", "MATMUL", "TRANSPOSE"]
 
@@ -38,7 +38,7 @@ class MatMul(Operator):
         if len(sa) == 1 and len(sb) == 1:
             return ScalarApply.of(self, a, b)
         if len(sa) == 1:
-            return Transpose(b) * a
+            return transpose(b) * a
         return a * b
 
     def explicit(self, args, shapes):
@@ -58,8 +58,8 @@ class MatMul(Operator):
         if len(sa) == 1 and len(sb) == 1:
             return [g * b, g * a]
         if len(sa) == 1:
-            return [b * g, a * g.T]
-        return [g * b.T, a.T * g]
+            return [b * g, _Product(a, transpose(g))]
+        return [_Product(g, transpose(b)), transpose(a) * g]
 
     def unicode(self, printed):  # the vector · vector form: aᵀ b
         return f"{printed[0]}ᵀ {printed[1]}"
@@ -89,7 +89,7 @@ class TransposeOp(Operator):
         return args[0].T
 
     def vjp(self, adjoint, out, args, shapes):
-        return [adjoint.T]
+        return [transpose(adjoint)]
 
 
 MATMUL, TRANSPOSE = MatMul(), TransposeOp()

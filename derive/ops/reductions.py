@@ -15,7 +15,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import DiagMatrix, HadamardProduct, MatAdd, OneMatrix, Transpose
 
-from .base import Apply, Block, Operator, ScalarApply, ShapeError, is_scalar, shape_text
+from .base import Apply, Block, Operator, ScalarApply, ShapeError, is_scalar, shape_text, transpose
 
 __all__ = ["Sum", "Mean", "Softmax", "LogSoftmax", "Concat", "SUM", "MEAN", "SOFTMAX", "LOG_SOFTMAX", "CONCAT"]
 
@@ -63,7 +63,7 @@ class Sum(Operator):
         k = self._scale(sa)
         if axis is None or len(sa) == 1:
             return a if is_scalar(sa) else ScalarApply.of(self.whole(), a)
-        return k * (Transpose(a) * OneMatrix(sa[0], 1) if axis == 0 else a * OneMatrix(sa[1], 1))
+        return k * (transpose(a) * OneMatrix(sa[0], 1) if axis == 0 else a * OneMatrix(sa[1], 1))
 
     def whole(self):
         return self if self.axis is None else type(self)()
@@ -93,7 +93,7 @@ class Sum(Operator):
             rows, cols = (sa[0], 1) if len(sa) == 1 else sa
             return [(k * adjoint) * OneMatrix(rows, cols)]
         if axis == 0:
-            return [k * (OneMatrix(sa[0], 1) * Transpose(adjoint))]
+            return [k * (OneMatrix(sa[0], 1) * transpose(adjoint))]
         return [k * (adjoint * OneMatrix(1, sa[1]))]
 
     def unicode(self, printed):
@@ -161,7 +161,7 @@ class Softmax(Operator):
         (sa,) = shapes
         s, g = out, adjoint
         if len(sa) == 1:
-            return [(DiagMatrix(s) - s * Transpose(s)) * g]
+            return [(DiagMatrix(s) - s * transpose(s)) * g]
         sg = HadamardProduct(s, g)
         return [HadamardProduct(s, MatAdd(g, -(sg * OneMatrix(sa[1], sa[1]))))]
 
