@@ -96,6 +96,10 @@ def check_model(d, *, seed: int = 0, params=None) -> CheckReport:
     random (seeded) or ``params`` (a path to JSON, or a dict of arrays)."""
     from numeric.autodiff import jax_grad
 
+    generic = [*d.spec.functions, *d.spec.losses]
+    if generic:
+        raise UsageError(f"--check needs numbers, and {d.name} declares generic {', '.join(generic)} (no values "
+                         "to compute with); replace them with concrete functions and losses (tanh, ce, …) to check")
     if params is None:
         sizes = {dim: CHECK_SIZES[i % len(CHECK_SIZES)] for i, dim in enumerate(d.spec.dims)}
         values = random_values(d, sizes, np.random.default_rng(seed))

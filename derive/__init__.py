@@ -7,7 +7,7 @@ Public surface:
 * :class:`Graph`, :func:`backprop` and :func:`prove` are the engine, for new models;
 * :data:`ACTIVATIONS`, :data:`LOSSES` and :func:`activation` / :func:`loss` are the registries;
 * :func:`model` / :func:`load_model` derive any network written as forward equations
-  (a model file, :mod:`derive.model`), on the operator registry :data:`OPERATORS`.
+  (a model file, :mod:`derive.model_file`), on the operator registry :data:`OPERATORS`.
 
 This package never imports JAX.
 """

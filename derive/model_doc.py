@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .derivation import aligned
 from .errors import UsageError
-from .model import ModelSpec, parse_model, read_model
+from .model_file import ModelSpec, parse_model, read_model
 from .model_proof import default_sizes, prove_model
 from .printing import latex, tex_text, unicode
 from .proof import ProofResult
@@ -59,7 +59,7 @@ class ModelDerivation:
             if w not in leaves or leaves[w].kind not in ("param", "input"):
                 raise UsageError(f"--wrt {w!r} is not a param or input of {self.name}; choose from: "
                                  f"{', '.join(choices)}")
-        from .model import _reaches
+        from .model_file import _reaches
 
         reach = _reaches(self.spec.equations, self.spec.loss)
         for w in wrt:
@@ -131,7 +131,7 @@ class ModelDerivation:
     def _lhs(self, step, tex=False):
         if step.anonymous:
             inner = (self.tex if tex else self.u)(step.lhs)
-            return r"\frac{\partial L}{\partial \left(%s\right)}" % inner if tex else f"∂L/∂({inner})"
+            return rf"\frac{{\partial L}}{{\partial \left({inner}\right)}}" if tex else f"∂L/∂({inner})"
         return (self.tex if tex else self.u)(step.lhs)
 
     def steps_rows(self):
@@ -246,18 +246,18 @@ class ModelDerivation:
     def _result_tex(self, p):
         g = self.sweep.gradients[p]
         forms = [self.tex(g.total)] + ([self.tex(g.expanded)] if g.expanded != g.total else [])
-        return aligned(r"\frac{\partial L}{\partial %s}" % self.names[p][1], forms)
+        return aligned(rf"\frac{{\partial L}}{{\partial {self.names[p][1]}}}", forms)
 
     def _steps_tex(self):
         rows = []
         for rule, note, _, tex in self.steps_rows():
             head = tex_text(f"{rule}: {note}" if note else rule)
-            rows.append(r"\intertext{\emph{%s}}" % head + "\n" + aligned(tex[0], tex[1:]))
+            rows.append(rf"\intertext{{\emph{{{head}}}}}" + "\n" + aligned(tex[0], tex[1:]))
         return " \\\\\n".join(rows)
 
     def _paths_tex(self, p):
         items = []
-        for ou, ot, eq, chains in self.occurrences(p):
+        for _, ot, _, chains in self.occurrences(p):
             for chain in chains[:MAX_PATHS]:
                 tex_chain = " \\to ".join([ot] + [self.names[x][1] for x in self._chain_names(chain)])
                 items.append(rf"\item ${tex_chain}$")
@@ -269,11 +269,11 @@ class ModelDerivation:
 
     def latex(self, proof=True) -> str:
         T = tex_text
-        L = [r"\section*{%s}" % T(f"{self.name}: {self.title}"), "", r"\paragraph{Forward pass.}",
+        L = [rf"\section*{{{T(f'{self.name}: {self.title}')}}}", "", r"\paragraph{Forward pass.}",
              r"\begin{align*}", " \\\\\n".join(self._forward_tex()), r"\end{align*}",
              "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + "."]
         for p in self.wrt:
-            L += ["", r"\paragraph{Computational paths from $%s$ to the loss.}" % self.names[p][1],
+            L += ["", rf"\paragraph{{Computational paths from ${self.names[p][1]}$ to the loss.}}",
                   r"\begin{enumerate}", *self._paths_tex(p), r"\end{enumerate}"]
         L += ["", r"\paragraph{Backpropagation, step by step.} "
               r"$\bar{x}$ denotes $\partial L/\partial x$; $\odot$ is the elementwise product.",
@@ -308,4 +308,4 @@ class ModelDerivation:
 
     def _repr_latex_(self):
         p = self.wrt[0]
-        return r"$\frac{\partial L}{\partial %s} = %s$" % (self.names[p][1], self.tex(self.sweep.gradients[p].expanded))
+        return rf"$\frac{{\partial L}}{{\partial {self.names[p][1]}}} = {self.tex(self.sweep.gradients[p].expanded)}$"

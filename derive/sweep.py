@@ -30,7 +30,7 @@ from sympy import MatAdd, MatrixExpr, MatrixSymbol
 from .engine import bar
 from .graph import display
 from .matexpr import Pointwise
-from .model import ModelSpec, Tree
+from .model_file import ModelSpec, Tree
 from .ops import INFIX, TRANSPOSE, MissingRule, function_operator
 from .ops.arithmetic import NEG, Pow
 from .ops.base import Apply, ScalarApply, as_matrix_shape
@@ -400,11 +400,11 @@ class _Sweeper:
                                         note=c.op.words))
         total = _tidy(_sum([o.expr for o in occs]))
         gsym = _symbol(f"grad_{p}", leaf.shape)
-        self.g.names[gsym.name] = (f"∂L/∂{u}", r"\frac{\partial L}{\partial %s}" % t)
+        self.g.names[gsym.name] = (f"∂L/∂{u}", rf"\frac{{\partial L}}{{\partial {t}}}")
         if many:
+            at = " = ".join(self.g.names[o.occurrence.name][0] for o in occs)
             self.steps.append(ModelStep(f"sum over occurrences of {u}", gsym, [_sum([o.symbol for o in occs]), total],
-                                        note=f"evaluated at {' = '.join(self.g.names[o.occurrence.name][0] for o in occs)}"
-                                             f" = {u}"))
+                                        note=f"evaluated at {at} = {u}"))
         sweep = ModelSweep(self.g, self.wrt, self.steps, {}, self.definitions, self.assumptions)
         expanded = sweep.expand(total)
         return ModelGradient(p, occs, total, _tidy(self.identity_forms(expanded)), gsym)
@@ -414,8 +414,16 @@ class _Sweeper:
         says how (σ′(z) = h ⊙ (1 − h), tanh′(z) = 1 − h²)."""
         if not self.identities:
             return expr
-        return expr.replace(lambda e: isinstance(e, Pointwise) and _key(e) in self.identities,
-                            lambda e: self.identities[_key(e)])
+
+        def walk(e):
+            if isinstance(e, Pointwise) and _key(e) in self.identities:
+                return self.identities[_key(e)]
+            if not e.args or isinstance(e, sp.Lambda):
+                return e
+            args = [walk(a) for a in e.args]
+            return e.func(*args) if any(a is not b for a, b in zip(args, e.args, strict=True)) else e
+
+        return walk(expr)
 
     def with_identities(self, expr) -> list:
         """[the identity form of expr], or [] when it is the same."""
@@ -447,7 +455,7 @@ class _Sweeper:
 
 
 def _uses(spec: ModelSpec) -> dict:
-    from .model import _names
+    from .model_file import _names
 
     uses = defaultdict(list)
     for e in spec.equations:
@@ -464,8 +472,18 @@ def _key(e):
     (SymPy reorders them when an expression is rebuilt)."""
     if not e.args:
         return (type(e).__name__, str(e))
-    kids = tuple(_key(a) for a in e.args)
-    return (type(e).__name__, tuple(sorted(kids, key=repr)) if isinstance(e, _UNORDERED) else kids)
+    if isinstance(e, _UNORDERED):  # flattened and sorted: (a + b) + c is a + b + c
+        terms = [a for a in _flatten(e)]
+        return (type(e).__name__, tuple(sorted((_key(a) for a in terms), key=repr)))
+    return (type(e).__name__, tuple(_key(a) for a in e.args))
+
+
+def _flatten(e):
+    for a in e.args:
+        if type(a) is type(e):
+            yield from _flatten(a)
+        else:
+            yield a
 
 
 def _tidy(expr):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derive.model import ModelSpec, Tree
+from derive.model_file import ModelSpec, Tree
 from derive.ops import INFIX, NEG, TRANSPOSE, Pow, function_operator
 from derive.ops.evaluate import explicit
 

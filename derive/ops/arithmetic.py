@@ -11,7 +11,7 @@ over the broadcast axis):
 from __future__ import annotations
 
 import sympy as sp
-from sympy import HadamardProduct, MatAdd
+from sympy import MatAdd
 
 from ..matexpr import Pointwise
 from .base import Operator, ShapeError, broadcast, expand_to, hadamard, is_scalar, reduce_to, total
@@ -163,9 +163,8 @@ class Div(_Binary):
         return Pointwise(sp.Lambda((_s, _t), _s / _t), expand_to(a, sa, full), expand_to(b, sb, full))
 
     def explicit(self, args, shapes):
-        (a, b), (sa, sb) = args, shapes
-        if is_scalar(sb):
-            return a / b
+        if is_scalar(shapes[1]):
+            return args[0] / args[1]
         (a, b), _ = self._explicit_pair(args, shapes)
         return a.multiply_elementwise(b.applyfunc(lambda v: 1 / v))
 

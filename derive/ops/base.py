@@ -146,7 +146,8 @@ class Operator:
         return f"{self.name}({', '.join(printed)})"
 
     def latex(self, printed: list) -> str:
-        return r"\operatorname{%s}\left(%s\right)" % (self.name.replace("_", r"\_"), ", ".join(printed))
+        name = self.name.replace("_", r"\_")
+        return rf"\operatorname{{{name}}}\left({', '.join(printed)}\right)"
 
 
 _APPLY: dict = {}
@@ -242,7 +243,7 @@ class Block(MatrixExpr):
 
     def _latex(self, printer):
         lo, hi = self._range(printer)
-        return r"%s_{[%s:%s]}" % (printer._print(self.args[0]), lo, hi)
+        return rf"{printer._print(self.args[0])}_{{[{lo}:{hi}]}}"
 
 
 def total(expr):

@@ -8,7 +8,6 @@ identity is proved by SymPy before it is used, and the derivation shows both.
 from __future__ import annotations
 
 import sympy as sp
-from sympy import HadamardProduct
 
 from ..expr import RealAbs
 from ..functions import ACTIVATIONS, Activation, generic_activation, proved_identity
@@ -97,7 +96,7 @@ class Elementwise(Operator):
         return f"{self.label}({printed[0]})"
 
     def latex(self, printed):
-        return r"%s\left(%s\right)" % (self.f.latex, printed[0])
+        return rf"{self.f.latex}\left({printed[0]}\right)"
 
 
 def _plain(name, f, label, latex, identity=None, identity_name="", description=""):

@@ -65,7 +65,7 @@ class MatMul(Operator):
         return f"{printed[0]}ᵀ {printed[1]}"
 
     def latex(self, printed):
-        return r"%s^{\top} %s" % tuple(printed)
+        return rf"{printed[0]}^{{\top}} {printed[1]}"
 
 
 class TransposeOp(Operator):

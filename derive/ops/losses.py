@@ -11,7 +11,9 @@ from __future__ import annotations
 from ..engine import loss_gradient
 from ..functions import LOSSES, Loss, generic_loss
 from ..matexpr import Pointwise
-from .base import MissingRule, Operator, ScalarApply, ShapeError, shape_text
+import sympy as sp
+
+from .base import Apply, MissingRule, Operator, ScalarApply, ShapeError, shape_text
 
 __all__ = ["LossOp", "LOSS_OPS", "generic"]
 
@@ -58,27 +60,53 @@ class LossOp(Operator):
                               "use ce, bce or mse to --check")
         return _NUMPY[self.loss.name](xp, *args)
 
-    def gradient(self, args):
-        """∇ŷℓ as a matrix expression: elementwise (registered losses), else an
-        opaque symbol the derivation names and the proof computes."""
+    def gradient(self, args, shape):
+        """∇ŷℓ as a matrix expression: elementwise (registered losses, computed by
+        SymPy), else ∇ŷℓ(ŷ, y) itself, which the proof expands by ``sympy.diff``."""
         lam = loss_gradient(self.loss)
         if lam is None:
-            return None
+            return Apply.of(LossGradient(self), shape, *args)
         return Pointwise(lam, args[0], args[1])
 
     def vjp(self, adjoint, out, args, shapes):
-        grad = self.gradient(args)
-        if grad is None:
-            raise MissingRule(f"loss {self.name!r} has no elementwise gradient; the engine names it ∇ℓ")
-        return [adjoint * grad, None]
+        return [adjoint * self.gradient(args, shapes[0]), None]
 
     def unicode(self, printed):
         label = self.loss.label if self.loss.generic else self.name
         return f"{label}({', '.join(printed)})"
 
     def latex(self, printed):
-        label = self.loss.latex if self.loss.generic else r"\operatorname{%s}" % self.name
-        return r"%s\left(%s\right)" % (label, ", ".join(printed))
+        label = self.loss.latex if self.loss.generic else rf"\operatorname{{{self.name}}}"
+        return rf"{label}\left({', '.join(printed)}\right)"
+
+
+class LossGradient(Operator):
+    """∇ŷℓ(ŷ, y) of a generic loss: an opaque vector whose entries are ∂ℓ/∂ŷᵢ."""
+
+    name = "gradient"
+    arity = (2, 2)
+    differentiable = ()
+
+    def __init__(self, loss_op: LossOp):
+        super().__init__(function=loss_op.loss)
+        self.loss_op = loss_op
+
+    def shape(self, shapes):
+        return shapes[0]
+
+    def explicit(self, args, shapes):
+        yhat, y = args
+        k = len(yhat)
+        at_s, at_t = sp.symbols(f"_yh0:{k}"), sp.symbols(f"_y0:{k}")  # differentiate at symbols, then substitute
+        ell = self.loss_op.loss.explicit(at_s, at_t)
+        point = dict(zip(at_s, yhat, strict=True)) | dict(zip(at_t, y, strict=True))
+        return sp.ImmutableMatrix(yhat.shape[0], yhat.shape[1], [sp.diff(ell, v).xreplace(point) for v in at_s])
+
+    def unicode(self, printed):
+        return f"∇{printed[0]}{self.loss_op.loss.label}"
+
+    def latex(self, printed):
+        return rf"\nabla_{{{printed[0]}}} {self.loss_op.loss.latex}"
 
 
 LOSS_OPS = {name: LossOp(loss) for name, loss in LOSSES.items()}

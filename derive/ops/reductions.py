@@ -13,7 +13,7 @@ Rules (1 is a vector or matrix of ones; Ḡ the adjoint of the result):
 from __future__ import annotations
 
 import sympy as sp
-from sympy import DiagMatrix, HadamardProduct, MatAdd, OneMatrix, Transpose
+from sympy import DiagMatrix, HadamardProduct, MatAdd, OneMatrix
 
 from .base import Apply, Block, Operator, ScalarApply, ShapeError, is_scalar, shape_text, transpose
 
@@ -100,7 +100,7 @@ class Sum(Operator):
         return f"{self.name}({printed[0]})"
 
     def latex(self, printed):
-        return r"\operatorname{%s}\left(%s\right)" % (self.name, printed[0])
+        return rf"\operatorname{{{self.name}}}\left({printed[0]}\right)"
 
 
 class Mean(Sum):
@@ -221,7 +221,8 @@ class Concat(Operator):
         return "[" + "; ".join(printed) + "]"
 
     def latex(self, printed):
-        return r"\begin{bmatrix}%s\end{bmatrix}" % r"\\ ".join(printed)
+        rows = r"\\ ".join(printed)
+        return rf"\begin{{bmatrix}}{rows}\end{{bmatrix}}"
 
 
 SUM, MEAN, SOFTMAX, LOG_SOFTMAX, CONCAT = Sum(), Mean(), Softmax(), LogSoftmax(), Concat()

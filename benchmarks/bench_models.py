@@ -1,0 +1,75 @@
+"""Derive, prove and check time of every example model file (and the built-ins' CLI
+for comparison), as ratios against ``python -c "import sympy"`` measured in the same run.
+
+    python benchmarks/bench_models.py [--rounds 3] [--markdown]
+
+Each model is timed in a fresh process (``python -m derive FILE.gp`` and
+``… --check``), best of ``--rounds``; the in-process split (sweep, proof,
+check) comes from one extra run per model. Nothing here is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = sorted((ROOT / "examples" / "models").glob("*.gp"))
+
+
+def _wall(cmd, rounds):
+    best = float("inf")
+    env = {**os.environ, "GRADPROOF_CACHE": "off", "PYTHONPATH": str(ROOT)}
+    for _ in range(rounds):
+        t = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False, env=env, cwd=ROOT)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _split(path):
+    """(sweep, proof, check) seconds in one process, after the imports."""
+    sys.path.insert(0, str(ROOT))
+    from checks.model_check import check_model
+    from derive import load_model
+
+    t0 = time.perf_counter()
+    d = load_model(str(path))
+    _ = d.sweep
+    t1 = time.perf_counter()
+    holds = d.proof.holds
+    t2 = time.perf_counter()
+    passed = check_model(d, seed=0).passed
+    t3 = time.perf_counter()
+    return t1 - t0, t2 - t1, t3 - t2, holds and passed
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--markdown", action="store_true", help="print the README table")
+    args = p.parse_args(argv)
+    py = sys.executable
+    base = _wall([py, "-c", "import sympy"], args.rounds)
+    rows = []
+    for path in MODELS:
+        derive_s = _wall([py, "-m", "derive", str(path)], args.rounds)
+        check_s = _wall([py, "-m", "derive", str(path), "--check"], args.rounds)
+        sweep_s, proof_s, chk_s, ok = _split(path)
+        rows.append((path.name, derive_s, derive_s / base, check_s, sweep_s, proof_s, chk_s, ok))
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; load {os.getloadavg()[0]:.2f}; "
+          f"import sympy {base:.2f} s (best of {args.rounds})")
+    head = ("| model | `python -m derive FILE` | × import sympy | `--check` | sweep | proof | check "
+            "| proved and checked |",
+            "|---|---:|---:|---:|---:|---:|---:|---|")
+    print("\n".join(head))
+    for name, d, r, c, s, pr, ch, ok in rows:
+        print(f"| `{name}` | {d:.2f} s | {r:.1f} | {c:.2f} s | {s:.2f} s | {pr:.2f} s | {ch:.2f} s | "
+              f"{'yes' if ok else 'NO'} |")
+
+
+if __name__ == "__main__":
+    main()
