@@ -85,15 +85,45 @@ def _trace_section(check: bool) -> tuple[list[str], bool]:
     return L, passed
 
 
+def _model_section(path: str, check: bool, seed: int) -> tuple[list[str], bool]:
+    """A model file's derivation and proof, and its check as a table (parameter rows)."""
+    from derive import load_model
+
+    from .model_check import check_model
+
+    d = load_model(path)
+    L = [d.latex(proof=True).replace(r"\section*{", r"\section{", 1)]
+    passed = d.proof.holds
+    if check and not (d.spec.functions or d.spec.losses):
+        rep = check_model(d, seed=seed)
+        mark = {True: r"$\checkmark$", False: r"$\times$"}
+        rows = [f"{_texttt(p)} & {_sci(g['rel_error_jax'])} & {_sci(g['rel_error_fd'])} & {mark[bool(g['passed'])]} "
+                r"\\" for p, g in rep.checks[0].gradients.items()]
+        sizes = ", ".join(f"${k} = {v}$" for k, v in rep.sizes.items())
+        L += [r"\subsection*{Numeric check}", r"\begin{center}\small", r"\begin{tabular}{lrrc}",
+              r"param & err.\ JAX & err.\ FD & \\ \hline", *rows, r"\end{tabular}", r"\end{center}",
+              f"Seed {rep.seed}, sizes {sizes}; the independent forward is NumPy/JAX walking the parsed file."]
+        passed = passed and rep.passed
+    return L, passed
+
+
 def report(names=None, *, seed: int = 0, check: bool = True) -> tuple[str, bool]:
     """(LaTeX document, every proof and check passed) for ``names`` (default: all)."""
+    from derive.cli import is_model_path
+
     known = report_names()
     names = list(names or known)
-    bad = [n for n in names if n not in known]
+    bad = [n for n in names if n not in known and not is_model_path(n)]
     if bad:
-        raise UsageError(f"report: unknown section {bad[0]!r}; choose from: {', '.join(known)}")
+        raise UsageError(f"report: unknown section {bad[0]!r}; choose from: {', '.join(known)}, or a model "
+                         "file (FILE.gp)")
     body, passed = [], True
     for name in dict.fromkeys(names):
+        if is_model_path(name):
+            lines, ok = _model_section(name, check, seed)
+            body += [*lines, r"\clearpage"]
+            passed = passed and ok
+            continue
         if name == "trace":
             lines, ok = _trace_section(check)
             body += lines

@@ -269,7 +269,9 @@ class ModelDerivation:
 
     def latex(self, proof=True) -> str:
         T = tex_text
-        L = [rf"\section*{{{T(f'{self.name}: {self.title}')}}}", "", r"\paragraph{Forward pass.}",
+        title = "".join(ch if ord(ch) < 128 else "?" for ch in T(self.title))  # a comment may hold any character
+        L = [rf"\section*{{{title}}}", rf"Model file \texttt{{{T(self.spec.path)}}}.", "",
+             r"\paragraph{Forward pass.}",
              r"\begin{align*}", " \\\\\n".join(self._forward_tex()), r"\end{align*}",
              "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + "."]
         for p in self.wrt:

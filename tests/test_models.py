@@ -1,6 +1,8 @@
 """Model files: every example derives, proves and passes --check; the results
 are the textbook ones; a planted wrong rule is caught by the proof and the check."""
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 from derive import load_model, model
 from derive.cli import main
 from derive.errors import UsageError
+from derive.pdf import standalone
 from derive.ops import OPERATORS
 from derive.ops.elementwise import Elementwise
 
@@ -185,3 +188,33 @@ def test_numeric_forward_is_an_independent_reading():
     by_hand = -np.mean(np.sum(values["Y"] * logp, axis=1))
     assert loss_function(d.spec)(values) == pytest.approx(by_hand, rel=1e-14)
     assert derived(d, values)["loss"] == pytest.approx(by_hand, rel=1e-12)
+
+
+NEEDS_PDFLATEX = pytest.mark.skipif(
+    shutil.which("pdflatex") is None,
+    reason="compiling the LaTeX export needs pdflatex, which is not on PATH "
+           "(Debian: apt-get install texlive-latex-base; .ci/run installs it when it can)")
+
+
+@pytest.mark.parametrize("path", MODELS, ids=NAMES)
+def test_latex_is_ascii(path):
+    body = load_model(str(path)).latex()
+    assert all(ord(ch) < 128 for ch in body), [ch for ch in body if ord(ch) >= 128][:5]
+
+
+@NEEDS_PDFLATEX
+@pytest.mark.parametrize("path", MODELS, ids=NAMES)
+def test_model_document_compiles_without_overfull_lines(tmp_path, path):
+    (tmp_path / "d.tex").write_text(standalone(load_model(str(path)).latex()))
+    r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"], cwd=tmp_path,
+                       capture_output=True, text=True, errors="replace", timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:]
+    log = (tmp_path / "d.log").read_text(errors="replace")
+    assert [ln for ln in log.splitlines() if ln.startswith("Overfull")] == []
+
+
+def test_report_takes_model_files(tmp_path, capsys):
+    out = tmp_path / "r.tex"
+    assert main(["report", _path("least_squares"), "trace", "-o", str(out)]) == 0
+    tex = out.read_text()
+    assert r"\section{least squares}" in tex and r"\subsection*{Numeric check}" in tex
