@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy import (
-    Basic, HadamardProduct, Identity, ImmutableMatrix, MatAdd, MatMul, MatrixExpr,
-    MatrixSymbol, OneMatrix, Transpose, ZeroMatrix,
+    Basic, HadamardProduct, MatrixExpr,
+    OneMatrix,
 )
-from sympy.matrices.expressions.diagonal import DiagMatrix
 
 __all__ = ["Pointwise", "hadamard", "explicit", "ones"]
 
@@ -80,55 +79,9 @@ def explicit(expr, env: dict, dims: dict | None = None) -> sp.ImmutableMatrix:
     """Expand a matrix expression to an explicit matrix.
 
     ``env`` maps symbol names to explicit matrices; ``dims`` maps symbolic
-    sizes to integers (for ``Identity(m)`` and friends).
+    sizes to integers (for ``Identity(m)`` and friends). One evaluator serves
+    the engine and the operator registry (:func:`derive.ops.evaluate.explicit`).
     """
-    dims = dims or {}
+    from .ops.evaluate import explicit as evaluate
 
-    def size(n):
-        return int(sp.sympify(n).subs(dims))
-
-    def ev(e):
-        if isinstance(e, MatrixSymbol):
-            return ImmutableMatrix(env[e.name])
-        if isinstance(e, (ImmutableMatrix, sp.MatrixBase)):
-            return ImmutableMatrix(e)
-        if isinstance(e, MatAdd):
-            parts = [ev(a) for a in e.args]
-            out = parts[0]
-            for p in parts[1:]:
-                out = out + p
-            return out
-        if isinstance(e, MatMul):
-            scalar = sp.Integer(1)
-            out = None
-            for a in e.args:
-                if isinstance(a, MatrixExpr):
-                    v = ev(a)
-                    out = v if out is None else out * v
-                else:
-                    scalar = scalar * a
-            return ImmutableMatrix(scalar * out)
-        if isinstance(e, Transpose):
-            return ev(e.arg).T
-        if isinstance(e, HadamardProduct):
-            parts = [ev(a) for a in e.args]
-            out = parts[0]
-            for p in parts[1:]:
-                out = out.multiply_elementwise(p)
-            return ImmutableMatrix(out)
-        if isinstance(e, Pointwise):
-            ops = [ev(a) for a in e.operands]
-            rows, cols = ops[0].shape
-            return ImmutableMatrix(rows, cols, lambda i, j: e.fn(*[o[i, j] for o in ops]))
-        if isinstance(e, DiagMatrix):
-            v = ev(e.args[0])
-            return ImmutableMatrix(sp.diag(*list(v)))
-        if isinstance(e, Identity):
-            return ImmutableMatrix(sp.eye(size(e.rows)))
-        if isinstance(e, ZeroMatrix):
-            return ImmutableMatrix(sp.zeros(size(e.rows), size(e.cols)))
-        if isinstance(e, OneMatrix):
-            return ImmutableMatrix(sp.ones(size(e.rows), size(e.cols)))
-        raise TypeError(f"cannot expand matrix expression node {type(e).__name__}: {e}")
-
-    return ev(expr)
+    return evaluate(expr, env, {sp.sympify(k): v for k, v in (dims or {}).items()})

@@ -20,7 +20,7 @@ from .ops.evaluate import explicit
 from .proof import Check, ProofResult, is_zero
 from .sweep import ModelSweep
 
-__all__ = ["prove_model", "default_sizes", "explicit_forward"]
+__all__ = ["prove_model", "default_sizes", "explicit_forward", "derived_env"]
 
 PROOF_SIZES = (2, 3)
 
@@ -66,6 +66,18 @@ def explicit_forward(sw: ModelSweep, dims: dict, leaves: dict, sites: dict | Non
     return values
 
 
+def derived_env(sw: ModelSweep, leaves: dict, values: dict, dims: dict) -> dict:
+    """Explicit values by symbol name: the leaves, every named node (from ``values``,
+    by node id) and every adjoint the sweep defined, in sweep order."""
+    env = dict(leaves)
+    for n in sw.graph.nodes:
+        if n.kind == "op" and n.name is not None:
+            env[n.name] = values[n.id]
+    for name, expr in sw.definitions.items():
+        env[name] = explicit(expr, env, dims)
+    return env
+
+
 def _simplex(sw: ModelSweep, leaves):
     """y_k = 1 − Σ_{j<k} y_j (per row) for each target a simplification assumed to sum to 1."""
     subs = {}
@@ -102,12 +114,7 @@ def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
                 untie[o.occurrence.name] = own
                 back.update(zip(_flat(own), _flat(leaves[p]), strict=True))
     L_u = explicit_forward(sw, dims, leaves, sites)[graph.by_name[graph.spec.loss]] if sites else L_t
-    env = dict(leaves)
-    for n in graph.nodes:
-        if n.kind == "op" and n.name is not None:
-            env[n.name] = tied[n.id]
-    for name, expr in sw.definitions.items():
-        env[name] = explicit(expr, env, dims)
+    env = derived_env(sw, leaves, tied, dims)
     simplex = _simplex(sw, leaves)
     if simplex:
         result.assumptions.extend(sw.assumptions)

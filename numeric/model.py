@@ -75,7 +75,7 @@ def derived(d, values: dict) -> dict:
     """The derived gradients, their occurrences and the loss at ``values``:
     ``{"loss": float, "gradients": {p: array}, "contributions": {p: [(label, array)]}}``,
     evaluated from the sweep's SymPy expressions (the symbolic side of the check)."""
-    from derive.model_proof import explicit_forward
+    from derive.model_proof import derived_env, explicit_forward
 
     sw = d.sweep
     graph = sw.graph
@@ -86,12 +86,7 @@ def derived(d, values: dict) -> dict:
                 sizes[sp.Symbol(dim, integer=True, positive=True)] = n
     leaves = {k: _explicit_value(v) for k, v in values.items()}
     nodes = explicit_forward(sw, sizes, leaves)
-    env = dict(leaves)
-    for n in graph.nodes:
-        if n.kind == "op" and n.name is not None:
-            env[n.name] = nodes[n.id]
-    for name, expr in sw.definitions.items():
-        env[name] = explicit(expr, env, sizes)
+    env = derived_env(sw, leaves, nodes, sizes)
     grads, parts = {}, {}
     for p in d.wrt:
         shape = np.shape(values[p])
