@@ -182,7 +182,9 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
         else:
             values = random_params(d.graph, sizes, l, np.random.default_rng([seed, n]))
         combo = check_values(d, values, forward, jax_grad)
-        if name == "rnn_bptt":
+        if name == "rnn_bptt" and "b" not in d.spec.wrt and (eps is not None or lr is not None):
+            raise UsageError("--eps and --lr are P5's worked solution for b; add b to --wrt")
+        if name == "rnn_bptt" and "b" in d.spec.wrt:  # P5's worked solution is about b
             combo.worked = worked_solution(d, values, eps=eps, lr=lr)
             # the worked solution's per-step route must give the same gradient as the sweep
             combo.passed = combo.passed and combo.worked["rel_error_per_step_vs_reverse"] <= TOLERANCES["jax"]

@@ -13,6 +13,7 @@ import sympy as sp
 
 from .engine import Sweep, backprop
 from .errors import UsageError
+from .index import entry
 from .printing import (break_tex, code, code_name, compound_pointwise, latex as _latex, latex_label, tex_text,
                        tex_width, unicode as _unicode)
 from .proof import ProofResult, prove
@@ -75,6 +76,9 @@ def _fit_typed_losses(name, spec: Spec):
             for key in sizes:
                 if graph.dim(key) == rows:
                     sizes[key] = max(sizes[key], need)
+
+
+STRUCTURAL_INDEX = 40  # count_ops above which component forms come from derive.index
 
 
 def _tidy(expr):
@@ -221,7 +225,9 @@ class Derivation:
             at = idx
         else:
             at = (idx[0], 0) if cols == 1 else (0, idx[0])
-        return idx, _rename_dummies(_finite_sums(expr[at[0], at[1]]))
+        # large expressions (RNN weight gradients) are indexed structurally, without summation algorithms
+        element = entry(expr, *at) if sp.count_ops(expr) > STRUCTURAL_INDEX else expr[at[0], at[1]]
+        return idx, _rename_dummies(_finite_sums(element))
 
     def delta_elementwise(self, index="i"):
         """Component ``index`` of each named adjoint (δ), in terms of later δ's."""

@@ -124,3 +124,27 @@ def test_bad_rnn_params_are_one_line(tmp_path, capsys, change, message):
 def test_bad_rnn_usage(capsys, argv, message):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_rnn_weights_are_the_textbook_bptt_equations():
+    d = derive("rnn_bptt", wrt=["W", "U", "V", "c"], steps=10)
+    assert d.formula("W") == " + ".join(f"δ{_sub(t)} h{_sub(t - 1)}ᵀ" for t in range(1, 11))
+    assert d.formula("U") == " + ".join(f"δ{_sub(t)} x{_sub(t)}ᵀ" for t in range(1, 11))
+    assert d.formula("V") == " + ".join(f"ō{_sub(t)} h{_sub(t)}ᵀ" for t in range(1, 11))
+    assert d.formula("c") == " + ".join(f"ō{_sub(t)}" for t in range(1, 11))
+    # the component form is indexed structurally (no summation algorithm): Σ_t δ_t[i]·h_{t−1}[j]
+    idx, comp = d.elementwise("W", expanded=False)
+    assert sorted(d.u(comp).split(" + ")) == sorted(f"δ{_sub(t)}[i]·h{_sub(t - 1)}[j]" for t in range(1, 11))
+
+
+def _sub(t):
+    return str(t).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def test_rnn_weights_prove_and_check():
+    from checks import check_derivation
+
+    d = derive("rnn_bptt", wrt=["W", "U", "V", "c"], steps=2)
+    assert d.proof.holds and {c.param for c in d.proof.checks} == {"W", "U", "V", "c"}
+    report = check_derivation("rnn_bptt", {"steps": 2}, wrt=["W", "U", "V", "c"], seed=0)
+    assert report.passed and report.checks[0].worked is None  # the worked solution is b's
