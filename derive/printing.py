@@ -109,12 +109,14 @@ class _MatrixForms:
             s = self._print(m)
             compound = isinstance(m, (sp.MatAdd, sp.HadamardProduct)) or compound_pointwise(m)
             parts.append(self._wrap(s) if compound else s)
-        out = " ".join(parts)
+        out = self._MATMUL.join(parts)
         if coeff == -1:
             return "-" + out
-        return out if coeff == 1 else f"{self._print(coeff)} {out}"
+        return out if coeff == 1 else f"{self._print(coeff)}{self._SCALE}{out}"
 
     _MUL = "·"
+    _MATMUL = " "  # between the factors of a matrix product
+    _SCALE = " "  # between a scalar coefficient and a matrix
 
     def _print_Add(self, expr, order=None):
         """Terms positive first; a Σ that is not the last term is bracketed so
@@ -509,12 +511,18 @@ class CodePrinter(_MatrixForms, StrPrinter):
     def _print_MatrixSymbol(self, e):
         return code_name(e.name)
 
-    def _print_MatMul(self, e):
-        return super()._print_MatMul(e).replace(" ", " @ ").replace("@ @", "@").replace(" @ -", " -")
+    _MATMUL = " @ "
+    _SCALE = " * "
 
     def _print_MatAdd(self, e):
-        terms = [self._print(a) for a in e.args]
-        return " + ".join(terms).replace("+ -", "- ")
+        """Terms joined by + and −, the sign read from each term's coefficient (not from its text)."""
+        out = ""
+        for k, a in enumerate(e.args):
+            coeff = a.as_coeff_matrices()[0] if isinstance(a, sp.MatMul) else 1
+            neg = getattr(coeff, "is_negative", False)
+            text = self._print(-a if neg else a)
+            out = (("-" if neg else "") + text) if k == 0 else out + (" - " if neg else " + ") + text
+        return out
 
     def _print_DiagMatrix(self, e):
         return f"diag({self._print(e.args[0])})"
@@ -526,8 +534,14 @@ class CodePrinter(_MatrixForms, StrPrinter):
         args = ", ".join(self._print(a) for a in e.operands)
         if e.label:
             return f"{_code_label(e.label)}({args})"
-        subs = {v: sp.Symbol(self._print(a)) for v, a in zip(e.fn.variables, e.operands)}
+        subs = {v: sp.Symbol(self._operand(a)) for v, a in zip(e.fn.variables, e.operands, strict=True)}
         return _PositiveFirstStr().doprint(e.fn.expr.xreplace(subs))
+
+    def _operand(self, a):
+        """An operand of an elementwise body: bracketed unless it is a name, so that
+        1 − (u + v)² does not print as 1 − u + v**2."""
+        text = self._print(a)
+        return text if text.replace("_", "a").isalnum() else f"({text})"
 
 
 class _PositiveFirstStr(StrPrinter):
