@@ -190,3 +190,26 @@ def test_a_loss_has_no_rule_for_its_target():
 def test_a_generic_function_has_no_numbers():
     with pytest.raises(MissingRule, match="'g' is generic"):
         generic_function("g").numpy(np, [np.zeros(2)])
+
+
+@pytest.mark.parametrize("key,shapes,domain", CASES, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(CASES)])
+def test_jvp_matches_jax(key, shapes, domain, rng):
+    """The forward-mode tangent rule against jax.jvp, with a random tangent for every operand
+    (a loss's target is data: its tangent is zero)."""
+    op = _operator(key)
+    in_shapes = shapes(3, 2)
+    concrete = [tuple(sp.Integer(s) for s in sh) for sh in in_shapes]
+    args = [_values(rng, sh, domain) for sh in in_shapes]
+    if key == "ce":
+        args[1] = rng.uniform(0.0, 1.0, size=in_shapes[1])
+    tangents = [rng.normal(size=sh) for sh in in_shapes]
+    if op.differentiable is not None:
+        tangents = [t if i in op.differentiable else np.zeros_like(t) for i, t in enumerate(tangents)]
+    symbolic = [_symbolic(f"a{i}", sh) for i, sh in enumerate(concrete)]
+    dots = [_symbolic(f"t{i}", sh) for i, sh in enumerate(concrete)]
+    rule = op.jvp(dots, op.symbolic(symbolic, concrete), symbolic, concrete)
+    env = {f"a{i}": _explicit(v) for i, v in enumerate(args)} | {f"t{i}": _explicit(t) for i, t in enumerate(tangents)}
+    _, theirs = jax.jvp(lambda *xs: op.numpy(jnp, list(xs)), tuple(jnp.asarray(a) for a in args),
+                        tuple(jnp.asarray(t) for t in tangents))
+    theirs = np.asarray(theirs)
+    np.testing.assert_allclose(_array(explicit(rule, env, {}), theirs.shape), theirs, rtol=1e-10, atol=1e-12)

@@ -65,6 +65,9 @@ class Add(_Binary):
         full = self.shape(shapes)
         return [reduce_to(adjoint, s, full) for s in shapes]
 
+    def jvp(self, tangents, out, args, shapes):
+        return self.symbolic(tangents, shapes)  # linear: the same operation on the tangents
+
 
 class Sub(Add):
     name, symbol = "sub", "-"
@@ -108,6 +111,9 @@ class Neg(Operator):
     def vjp(self, adjoint, out, args, shapes):
         return [-adjoint]
 
+    def jvp(self, tangents, out, args, shapes):
+        return -tangents[0]
+
 
 def _scaled(c, m):
     """c · M for a scalar c and a matrix expression M (a scalar times a scalar is plain)."""
@@ -150,6 +156,12 @@ class Mul(_Binary):
                 out_.append(reduce_to(hadamard(adjoint, expand_to(other, so, full)), si, full))
         return out_
 
+    def jvp(self, tangents, out, args, shapes):
+        """Ȧ ⊙ B + A ⊙ Ḃ (product rule)."""
+        (a, b), (da, db) = args, tangents
+        return ADD.symbolic([self.symbolic([da, b], shapes), self.symbolic([a, db], shapes)],
+                            [self.shape(shapes)] * 2)
+
 
 class Div(_Binary):
     name, symbol = "div", "/"
@@ -183,6 +195,14 @@ class Div(_Binary):
         da = Pointwise(sp.Lambda((_s, _t), _s / _t), adjoint, B)
         db = Pointwise(sp.Lambda((_r, _s, _t), -_r * _s / _t ** 2), adjoint, A, B)
         return [reduce_to(da, sa, full), reduce_to(db, sb, full)]
+
+    def jvp(self, tangents, out, args, shapes):
+        """Ȧ ⊘ B − (A ⊘ B) ⊙ Ḃ ⊘ B: (Ȧ − out ⊙ Ḃ) ⊘ B, with broadcasting."""
+        (a, b), (da, db), (sa, sb) = args, tangents, shapes
+        full = self.shape(shapes)
+        first = self.symbolic([da, b], shapes)
+        second = self.symbolic([MUL.symbolic([out, db], [full, sb]), b], [full, sb])
+        return SUB.symbolic([first, second], [full, full])
 
 
 class Pow(Operator):
@@ -222,6 +242,9 @@ class Pow(Operator):
             return [c * args[0] ** (c - 1) * adjoint]
         factor = args[0] if c == 2 else Pointwise(sp.Lambda(_t, _t ** (c - 1)), args[0])
         return [c * hadamard(factor, adjoint)]
+
+    def jvp(self, tangents, out, args, shapes):
+        return self.vjp(tangents[0], out, args, shapes)[0]  # elementwise: the same rule forwards
 
 
 def check_exponent(value) -> None:

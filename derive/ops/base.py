@@ -136,6 +136,10 @@ class Operator:
         ``None`` where the operand has no rule (see :meth:`check_vjp`)."""
         raise MissingRule(f"operator {self.name!r} has no VJP rule")
 
+    def jvp(self, tangents, out, args, shapes):
+        """The tangent of the result, given a tangent for every operand (forward mode)."""
+        raise MissingRule(f"operator {self.name!r} has no JVP rule")
+
     def check_vjp(self, position: int, operand: str):
         if self.differentiable is not None and position not in self.differentiable:
             raise MissingRule(f"operator {self.name!r} has no VJP rule for its operand {position + 1} "

@@ -87,6 +87,9 @@ class Elementwise(Operator):
         raw, _, _ = self.derivative(args[0], out, shapes[0])
         return [raw * adjoint if is_scalar(shapes[0]) else hadamard(raw, adjoint)]
 
+    def jvp(self, tangents, out, args, shapes):
+        return self.vjp(tangents[0], out, args, shapes)[0]  # f′(Z) ⊙ Ż: elementwise, the same rule forwards
+
     def identities(self, args, out, shapes) -> dict:
         """{f′ label form: f′ through the output}, for the derivation's second form."""
         raw, ident, _ = self.derivative(args[0], out, shapes[0])

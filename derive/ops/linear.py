@@ -11,7 +11,7 @@ Rules (vectors are columns; Ḡ is the adjoint of the result):
 from __future__ import annotations
 
 import sympy as sp
-from sympy import MatMul as _Product, Transpose
+from sympy import MatAdd, MatMul as _Product, Transpose
 
 from .base import Operator, ScalarApply, ShapeError, shape_text, transpose
 
@@ -61,6 +61,13 @@ class MatMul(Operator):
             return [b * g, _Product(a, transpose(g))]
         return [_Product(g, transpose(b)), transpose(a) * g]
 
+    def jvp(self, tangents, out, args, shapes):
+        """Ȧ B + A Ḃ."""
+        (a, b), (da, db) = args, tangents
+        s = self.shape(shapes)
+        first, second = self.symbolic([da, b], shapes), self.symbolic([a, db], shapes)
+        return first + second if not s else MatAdd(first, second)
+
     def unicode(self, printed):  # the vector · vector form: aᵀ b
         return f"{printed[0]}ᵀ {printed[1]}"
 
@@ -90,6 +97,9 @@ class TransposeOp(Operator):
 
     def vjp(self, adjoint, out, args, shapes):
         return [transpose(adjoint)]
+
+    def jvp(self, tangents, out, args, shapes):
+        return transpose(tangents[0])
 
 
 MATMUL, TRANSPOSE = MatMul(), TransposeOp()

@@ -13,7 +13,7 @@ from ..functions import LOSSES, Loss, generic_loss
 from ..matexpr import Pointwise
 import sympy as sp
 
-from .base import Apply, MissingRule, Operator, ScalarApply, ShapeError, shape_text
+from .base import Apply, MissingRule, Operator, ScalarApply, ShapeError, hadamard, shape_text, total
 
 __all__ = ["LossOp", "LOSS_OPS", "generic"]
 
@@ -70,6 +70,10 @@ class LossOp(Operator):
 
     def vjp(self, adjoint, out, args, shapes):
         return [adjoint * self.gradient(args, shapes[0]), None]
+
+    def jvp(self, tangents, out, args, shapes):
+        """sum(∇ŷℓ ⊙ ẏ̂); the target is data (its tangent is not used)."""
+        return total(hadamard(self.gradient(args, shapes[0]), tangents[0]))
 
     def unicode(self, printed):
         label = self.loss.label if self.loss.generic else self.name

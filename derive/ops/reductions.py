@@ -96,6 +96,9 @@ class Sum(Operator):
             return [k * (OneMatrix(sa[0], 1) * transpose(adjoint))]
         return [k * (adjoint * OneMatrix(1, sa[1]))]
 
+    def jvp(self, tangents, out, args, shapes):
+        return self.symbolic(tangents, shapes)  # linear
+
     def unicode(self, printed):
         return f"{self.name}({printed[0]})"
 
@@ -165,6 +168,9 @@ class Softmax(Operator):
         sg = HadamardProduct(s, g)
         return [HadamardProduct(s, MatAdd(g, -(sg * OneMatrix(sa[1], sa[1]))))]
 
+    def jvp(self, tangents, out, args, shapes):
+        return self.vjp(tangents[0], out, args, shapes)[0]  # the Jacobian is symmetric: J ż = Jᵀ ż
+
 
 class LogSoftmax(Softmax):
     name = "log_softmax"
@@ -188,6 +194,14 @@ class LogSoftmax(Softmax):
         if len(sa) == 1:
             return [MatAdd(adjoint, -(s * ScalarApply.of(SUM, adjoint)))]
         return [MatAdd(adjoint, -HadamardProduct(s, adjoint * OneMatrix(sa[1], sa[1])))]
+
+    def jvp(self, tangents, out, args, shapes):
+        """ż − 1 sum(softmax(z) ⊙ ż) (each row of a matrix on its own)."""
+        (sa,), dz = shapes, tangents[0]
+        s = Apply.of(SOFTMAX, sa, args[0])
+        if len(sa) == 1:
+            return MatAdd(dz, -(OneMatrix(sa[0], 1) * ScalarApply.of(SUM, HadamardProduct(s, dz))))
+        return MatAdd(dz, -(HadamardProduct(s, dz) * OneMatrix(sa[1], sa[1])))
 
 
 class Concat(Operator):
@@ -216,6 +230,9 @@ class Concat(Operator):
             out_.append(Block(adjoint, start, s[0]))
             start = start + s[0]
         return out_
+
+    def jvp(self, tangents, out, args, shapes):
+        return self.symbolic(tangents, shapes)  # linear
 
     def unicode(self, printed):
         return "[" + "; ".join(printed) + "]"
