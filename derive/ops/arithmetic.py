@@ -198,7 +198,7 @@ class Div(_Binary):
 
     def jvp(self, tangents, out, args, shapes):
         """Ȧ ⊘ B − (A ⊘ B) ⊙ Ḃ ⊘ B: (Ȧ − out ⊙ Ḃ) ⊘ B, with broadcasting."""
-        (a, b), (da, db), (sa, sb) = args, tangents, shapes
+        (da, db), b, sb = tangents, args[1], shapes[1]
         full = self.shape(shapes)
         first = self.symbolic([da, b], shapes)
         second = self.symbolic([MUL.symbolic([out, db], [full, sb]), b], [full, sb])
