@@ -111,6 +111,8 @@ def _finite_sums(expr):
 
 def _sum_delta(e):
     """Σ_j over a sum of terms, doing the delta terms by substitution."""
+    if len(e.limits) > 1:  # SymPy merges nested sums into one with several limits
+        return _sum_deltas(e)
     (j, lo, hi), = e.limits
     out, rest = [], []
     for term in sp.Add.make_args(sp.expand(e.function)):
@@ -127,6 +129,22 @@ def _sum_delta(e):
         for f in sp.Mul.make_args(body):
             (inside if f.has(j) else outside).append(f)
         out.append(sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), (j, lo, hi)))
+    return sp.factor_terms(sp.Add(*out))
+
+
+def _sum_deltas(e):
+    """Σ over several indices: each term's Kronecker deltas are done by substitution, index by index."""
+    out = []
+    for term in sp.Add.make_args(sp.expand(e.function)):
+        limits = list(e.limits)
+        for lim in list(limits):
+            deltas = [d for d in term.atoms(sp.KroneckerDelta) if lim[0] in d.free_symbols]
+            if deltas:
+                d = deltas[0]
+                other = d.args[1] if d.args[0] == lim[0] else d.args[0]
+                term = term.subs(d, 1).subs(lim[0], other)
+                limits.remove(lim)
+        out.append(sp.Sum(term, *limits) if limits else term)
     return sp.factor_terms(sp.Add(*out))
 
 

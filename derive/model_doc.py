@@ -14,8 +14,11 @@ import json
 from functools import cached_property
 from pathlib import Path
 
-from .derivation import aligned
+import sympy as sp
+
+from .derivation import _finite_sums, _rename_dummies, aligned
 from .errors import UsageError
+from .index import entry
 from .model_file import ModelSpec, parse_model, read_model
 from .model_proof import default_sizes, prove_model
 from .printing import latex, tex_text, unicode
@@ -109,6 +112,23 @@ class ModelDerivation:
         g = self.sweep.gradients[param]
         return self.u(g.total if form == "matrix" else g.expanded)
 
+    def component(self, param):
+        """(index symbols, the (i, j) entry of ∂L/∂param in forward quantities), indexed
+        structurally (:mod:`derive.index`); ((), None) for a scalar."""
+        shape = self.graph.node(param).shape
+        if not shape:
+            return (), None
+        idx = sp.symbols("i j")[:len(shape)]
+        at = idx if len(shape) == 2 else (idx[0], 0)
+        return idx, _rename_dummies(_finite_sums(entry(self.sweep.gradients[param].expanded, *at)))
+
+    def _component_lhs(self, param, tex=False):
+        idx, _ = self.component(param)
+        u, t = self.names[param]
+        if tex:
+            return rf"\frac{{\partial L}}{{\partial \left({t}\right)_{{{''.join(map(str, idx))}}}}}"
+        return f"∂L/∂{u}[{','.join(map(str, idx))}]"
+
     def forward(self):
         """[(name, unicode rhs, latex rhs)] for each assignment."""
         out = []
@@ -164,6 +184,9 @@ class ModelDerivation:
             g = self.sweep.gradients[p]
             forms = [self.u(g.total)] + ([self.u(g.expanded)] if g.expanded != g.total else [])
             L += ["", f"Result: ∂L/∂{self.names[p][0]} = " + " = ".join(forms)]
+            idx, comp = self.component(p)
+            if comp is not None:
+                L.append(f"  component {','.join(map(str, idx))}:  {self._component_lhs(p)} = {self.u(comp)}")
         if proof:
             L += ["", *self.proof_text()]
         return "\n".join(L) + "\n"
@@ -205,7 +228,7 @@ class ModelDerivation:
             g = self.sweep.gradients[p]
             grads[p] = {
                 "matrix": self.u(g.total), "expanded": self.u(g.expanded), "latex": self.tex(g.expanded),
-                "elementwise": None,
+                "elementwise": self._elementwise_json(p),
                 "contributions": [{"occurrence": ou, "site": eq, "path": self.names[eq][0],
                                    "adjoint": self.u(o.expr), "paths": chains, "chains": []}
                                   for (ou, _, eq, chains), o in zip(self.occurrences(p), g.occurrences,
@@ -228,6 +251,12 @@ class ModelDerivation:
                                        for c in pr.checks]}
         return out
 
+    def _elementwise_json(self, p):
+        idx, comp = self.component(p)
+        if comp is None:
+            return None
+        return {"index": [str(s) for s in idx], "adjoints": None, "expanded": self.u(comp), "latex": self.tex(comp)}
+
     def json(self, proof=True) -> str:
         return json.dumps(self.to_dict(proof), ensure_ascii=False, indent=2)
 
@@ -246,7 +275,11 @@ class ModelDerivation:
     def _result_tex(self, p):
         g = self.sweep.gradients[p]
         forms = [self.tex(g.total)] + ([self.tex(g.expanded)] if g.expanded != g.total else [])
-        return aligned(rf"\frac{{\partial L}}{{\partial {self.names[p][1]}}}", forms)
+        out = aligned(rf"\frac{{\partial L}}{{\partial {self.names[p][1]}}}", forms)
+        _, comp = self.component(p)
+        if comp is not None:
+            out += " \\\\\n" + aligned(self._component_lhs(p, tex=True), [self.tex(comp)])
+        return out
 
     def _steps_tex(self):
         rows = []

@@ -217,7 +217,7 @@ class UnicodePrinter(_MatrixForms, StrPrinter):
         idx = _element_indices(e, self._print)
         if not idx:
             return name
-        if parent.name.startswith("grad_"):
+        if getattr(parent, "name", "").startswith("grad_") or not isinstance(parent, sp.MatrixSymbol):
             name = f"({name})"
         return f"{name}[{','.join(idx)}]"
 

@@ -218,3 +218,15 @@ def test_report_takes_model_files(tmp_path, capsys):
     assert main(["report", _path("least_squares"), "trace", "-o", str(out)]) == 0
     tex = out.read_text()
     assert r"\section{least squares}" in tex and r"\subsection*{Numeric check}" in tex
+
+
+@pytest.mark.parametrize("name,param,component", [
+    ("softmax_regression", "W", "λ·W[i,j] + (ŷ[i] − y[i])·x[j]"),
+    ("softmax_regression", "b", "ŷ[i] − y[i]"),
+    ("least_squares", "x", "Σ_j A[j,i]·r[j]"),
+    ("lstm_step", "c_prev", "(1 − tanh(c[i])²)·(h[i] − y[i])·f[i]·o[i]"),
+])
+def test_component_forms(name, param, component):
+    d = load_model(_path(name))
+    assert d.u(d.component(param)[1]) == component
+    assert d.to_dict(proof=False)["gradients"][param]["elementwise"]["expanded"] == component

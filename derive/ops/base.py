@@ -201,6 +201,11 @@ class Apply(MatrixExpr):
     def _eval_transpose(self):
         return None
 
+    def _entry(self, i, j, **kwargs):
+        from sympy.matrices.expressions.matexpr import MatrixElement
+
+        return MatrixElement(self, i, j)
+
 
 class ScalarApply(sp.Expr):
     """A scalar result of an operator applied to vectors or matrices (sum, a loss)."""
@@ -244,6 +249,9 @@ class Block(MatrixExpr):
     def _sympystr(self, printer):
         lo, hi = self._range(printer)
         return f"{printer._print(self.args[0])}[{lo}:{hi}]"
+
+    def _entry(self, i, j, **kwargs):
+        return self.args[0][self.args[1] + i, j]
 
     def _latex(self, printer):
         lo, hi = self._range(printer)
