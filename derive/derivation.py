@@ -78,7 +78,7 @@ def _fit_typed_losses(name, spec: Spec):
                     sizes[key] = max(sizes[key], need)
 
 
-STRUCTURAL_INDEX = 40  # count_ops above which component forms come from derive.index
+STRUCTURAL_INDEX = 40  # expression nodes above which component forms come from derive.index
 
 
 def _tidy(expr):
@@ -244,7 +244,8 @@ class Derivation:
         else:
             at = (idx[0], 0) if cols == 1 else (0, idx[0])
         # large expressions (RNN weight gradients) are indexed structurally, without summation algorithms
-        element = entry(expr, *at) if sp.count_ops(expr) > STRUCTURAL_INDEX else expr[at[0], at[1]]
+        nodes = sum(1 for _ in sp.preorder_traversal(expr))
+        element = entry(expr, *at) if nodes > STRUCTURAL_INDEX else expr[at[0], at[1]]
         return idx, _rename_dummies(_finite_sums(element))
 
     def delta_elementwise(self, index="i"):
