@@ -517,6 +517,9 @@ def compile_gradient(derivation, backend: str = "numpy", *, jit: bool = True) ->
     if backend not in BACKENDS:
         raise UsageError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     sweep = derivation.sweep if hasattr(derivation, "sweep") else derivation
+    if not hasattr(sweep, "opaque"):  # a model file's sweep (derive.sweep.ModelSweep)
+        raise UsageError("compile_gradient generates code for the built-in derivations; for a model file, "
+                         "evaluate the derived gradient with numeric.model.derived(d, values)")
     source = gradient_source(sweep)
     if backend == "jax":
         from .autodiff import jax, jnp
