@@ -61,6 +61,8 @@ RESERVED = {*KINDS, "function", "loss", "wrt", "pi", "E", "T"}
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,23}\Z")
 _DECL = re.compile(r"\s*(input|target|param|const|function|loss|wrt)\b(.*)\Z")
 _EXPONENT = re.compile(r"[eE]([+-]?\d+)")
+# typographic operators pasted from notes, one character each so that columns stay right
+_TYPOGRAPHIC = str.maketrans({"−": "-", "×": "*", "·": "*", "⋅": "*"})
 _INFIX = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**"}
 _REFUSED = {
     ast.Subscript: "subscripts ('[ ]')", ast.Lambda: "lambda", ast.Compare: "comparisons",
@@ -207,9 +209,13 @@ class _State:
             self.fail(number, bad + 1, f"control character {raw[bad]!r} in the line")
         if not self.title and not self.equations and not self.leaves and raw.lstrip().startswith("#"):
             self.title = raw.lstrip()[1:].strip()
-        body = _strip_comment(raw)
+        body = _strip_comment(raw).translate(_TYPOGRAPHIC)
         if not body.strip():
             return
+        wide = next((i for i, ch in enumerate(body) if not ch.isascii()), None)
+        if wide is not None:  # Python would read ｘ as x (NFKC): refuse rather than guess
+            self.fail(number, wide + 1, f"character {body[wide]!r} is not allowed outside a comment; names, "
+                                        "numbers and operators are ASCII (+ - * / ** @)")
         if self.wrt is not None and not _DECL.match(body):
             self.fail(number, 1, "nothing may follow the 'wrt' line; put it last")
         m = _DECL.match(body)

@@ -66,6 +66,8 @@ BAD = [
     ("input x[d]\nL = mse(x, 1)\n", "2:5", "needs equal shapes"),
     ("input A[n, m]\nparam v[n]\nL = sum(A @ v)\n", "3:11", "(m ≠ n)"),
     ("input x[d]\nL = sum(x) ^^ 2\n", "2:", "not a valid line"),
+    ("input x[²]\nL = sum(x)\n", "1:9", "character '²' is not allowed"),
+    ("input x[d]\nparam ｗ[d]\nL = sum(x)\n", "2:7", "character 'ｗ' is not allowed"),
 ]
 
 
