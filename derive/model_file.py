@@ -56,6 +56,7 @@ MAX_NODES = 400  # per line
 MAX_DEPTH = 32
 MAX_DIM = 10_000  # an integer dimension
 MAX_LITERAL = 1e30
+MAX_CONSTANT = 1e300  # any constant subexpression
 KINDS = ("input", "target", "param", "const")
 RESERVED = {*KINDS, "function", "loss", "wrt", "pi", "E", "T"}
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,23}\Z")
@@ -460,11 +461,14 @@ class _Walker:
         if op == "**":
             return self.tree(node, "pow", self.exponent(node.right), (left,))
         right = self.walk(node.right, depth + 1)
-        if op == "/" and right.kind == "num" and right.value == 0:
-            self.fail(node.right, "division by zero")
+        if op == "/" and _constant(right) == 0:
+            self.fail(node.right, "division by zero (the divisor is a constant 0)")
         # point at the operator itself, so a shape error names the right column
         at = self.source.find(op, node.left.end_col_offset, node.right.col_offset)
         out = self.tree(node, "infix", op, (left, right))
+        value = _constant(out)
+        if value is not None and not abs(value) <= MAX_CONSTANT:
+            self.fail(node, f"the constant part is too large (at most {MAX_CONSTANT:g} in size) or undefined")
         return out._replace(col=self.lead + at + 1) if at >= 0 else out
 
     def exponent(self, node):
@@ -529,6 +533,15 @@ class _Walker:
             self.fail(node, f"attribute '.{node.attr}' is not allowed; '.T' (transpose) is the only one")
         return self.tree(node, "T", None, (self.walk(node.value, depth + 1),))
 
+    def checked_call(self, node, depth):
+        t = self.call(node, depth)
+        if t.children and all(_constant(c) is not None for c in t.children):
+            try:
+                _call_value(t)
+            except (ValueError, OverflowError, ZeroDivisionError):
+                self.fail(node, f"{t.value}() of a constant is undefined or too large here")
+        return t
+
     def call(self, node, depth):
         f = node.func
         if not isinstance(f, ast.Name):
@@ -574,6 +587,44 @@ class _Walker:
             self.state.fail(t.line, t.col, str(e))
 
 
+def _constant(t: Tree):
+    """The value of a subtree without names (exact where it is rational), or None if it has a name in it."""
+    try:
+        if t.kind == "num":
+            return t.value
+        if t.kind == "const":
+            return math.pi if t.value == "pi" else math.e
+        if t.kind == "neg":
+            v = _constant(t.children[0])
+            return None if v is None else -v
+        if t.kind == "infix" and t.value in "+-*/":
+            a, b = (_constant(c) for c in t.children)
+            if a is None or b is None:
+                return None
+            if t.value == "/":
+                return a / b if b != 0 else math.inf
+            return {"+": a + b, "-": a - b, "*": a * b}[t.value]
+        if t.kind == "pow":
+            v = _constant(t.children[0])
+            return None if v is None else float(v) ** float(t.value)
+        if t.kind == "call" and t.value in _MATH:
+            return _call_value(t)
+    except (ValueError, OverflowError, ZeroDivisionError, TypeError):
+        return math.nan
+    return None
+
+
+_MATH = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "sin": math.sin, "cos": math.cos, "abs": abs,
+         "tanh": math.tanh}
+
+
+def _call_value(t: Tree):
+    if t.value not in _MATH:
+        return None
+    v = _constant(t.children[0])
+    return None if v is None else _MATH[t.value](float(v))
+
+
 def _arity(state, name):
     if name in state.functions:
         return (1, 1)
@@ -608,4 +659,4 @@ def _shape(state, t: Tree, recurse):
 
 
 _HANDLERS = {ast.BinOp: _Walker.binop, ast.UnaryOp: _Walker.unary, ast.Constant: _Walker.number,
-             ast.Name: _Walker.name, ast.Attribute: _Walker.attribute, ast.Call: _Walker.call}
+             ast.Name: _Walker.name, ast.Attribute: _Walker.attribute, ast.Call: _Walker.checked_call}

@@ -67,6 +67,8 @@ BAD = [
     ("input A[n, m]\nparam v[n]\nL = sum(A @ v)\n", "3:11", "(m ≠ n)"),
     ("input x[d]\nL = sum(x) ^^ 2\n", "2:", "not a valid line"),
     ("input x[²]\nL = sum(x)\n", "1:9", "character '²' is not allowed"),
+    ("input x[d]\nparam w[d]\nL = sum(w / (1 - 1))\n", "3:14", "the divisor is a constant 0"),
+    ("input x[d]\nparam w[d]\nL = sum(w * log(0))\n", "3:13", "log() of a constant is undefined"),
     ("input x[d]\nparam ｗ[d]\nL = sum(x)\n", "2:7", "character 'ｗ' is not allowed"),
 ]
 
