@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy import (
-    DiagMatrix, HadamardPower, HadamardProduct, Identity, MatAdd, MatMul, MatrixExpr, MatrixSymbol, OneMatrix,
+    DiagMatrix, HadamardPower, HadamardProduct, Identity, MatAdd, MatMul, MatPow, MatrixExpr, MatrixSymbol, OneMatrix,
     Transpose, ZeroMatrix,
 )
 
@@ -36,6 +36,8 @@ def entry(expr, i, j):
         return sp.Add(*[entry(a, i, j) for a in expr.args])
     if isinstance(expr, MatMul):
         return _product(expr, i, j)
+    if isinstance(expr, MatPow) and expr.exp.is_Integer and expr.exp > 0:  # W² = W W
+        return _product(MatMul(*[expr.base] * int(expr.exp), evaluate=False), i, j)
     if isinstance(expr, Transpose):
         return entry(expr.arg, j, i)
     if isinstance(expr, HadamardProduct):

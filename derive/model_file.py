@@ -459,7 +459,11 @@ class _Walker:
             self.fail(node, f"operator {text!r} is not allowed (use + - * / ** @)")
         left = self.walk(node.left, depth + 1)
         if op == "**":
-            return self.tree(node, "pow", self.exponent(node.right), (left,))
+            out = self.tree(node, "pow", self.exponent(node.right), (left,))
+            value = _constant(out)
+            if value is not None and (isinstance(value, complex) or not abs(value) <= MAX_CONSTANT):
+                self.fail(node, "this constant power is undefined, not real, or too large")
+            return out
         right = self.walk(node.right, depth + 1)
         if op == "/" and _constant(right) == 0:
             self.fail(node.right, "division by zero (the divisor is a constant 0)")
@@ -606,7 +610,8 @@ def _constant(t: Tree):
             return {"+": a + b, "-": a - b, "*": a * b}[t.value]
         if t.kind == "pow":
             v = _constant(t.children[0])
-            return None if v is None else float(v) ** float(t.value)
+            return None if v is None else complex(float(v) ** float(t.value)) if float(v) < 0 and \
+                t.value.denominator != 1 else float(v) ** float(t.value)
         if t.kind == "call" and t.value in _MATH:
             return _call_value(t)
     except (ValueError, OverflowError, ZeroDivisionError, TypeError):

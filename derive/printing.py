@@ -192,8 +192,18 @@ class UnicodePrinter(_MatrixForms, StrPrinter):
     def _print_DiagMatrix(self, e):
         return f"diag({self._print(e.args[0])})"
 
+    def _print_MatPow(self, e):  # W W is W²: a matrix product, not elementwise
+        return " @ ".join([self._print(e.base)] * int(e.exp)) if e.exp.is_Integer and e.exp > 0 else str(e)
+
     def _print_Identity(self, e):
         return "I"
+
+    def _print_MatPow(self, e):
+        base = self._print(e.base)
+        base = base if isinstance(e.base, sp.MatrixSymbol) else f"({base})"
+        power = str(e.exp)
+        return base + (power.translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")) if power.lstrip("-").isdigit()
+                       else f"^{power}")
 
     def _print_OneMatrix(self, e):
         return "1"

@@ -142,8 +142,9 @@ def build_graph(spec: ModelSpec) -> ModelGraph:
     for eq in spec.equations:
         root = walk(eq.tree, eq.name)
         if root.kind != "op" or root.name is not None:  # `h = x`: an identity node carries the name
+            child = root
             root = add(kind="op", shape=root.shape, op=ELEMENTWISE["identity"], inputs=(root.id,),
-                       equation=eq.name, col=eq.col)
+                       equation=eq.name, col=eq.col, symbol=child.symbol)
         root.name = eq.name
         root.form = root.symbol
         root.symbol = _symbol(eq.name, root.shape)

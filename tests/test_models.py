@@ -230,3 +230,12 @@ def test_component_forms(name, param, component):
     d = load_model(_path(name))
     assert d.u(d.component(param)[1]) == component
     assert d.to_dict(proof=False)["gradients"][param]["elementwise"]["expanded"] == component
+
+
+def test_a_matrix_power_from_repeated_factors(tmp_path, capsys):
+    """SymPy writes W W as W²: it evaluates, prints and checks like the product it is."""
+    from checks.model_check import check_model
+
+    d = model("input x[n]\nparam W[n, n]\nL = sum(W.T @ (W.T @ x))\nwrt x, W", name="power")
+    assert d.formula("x") == "W² 1" and d.proof.holds
+    assert check_model(d, seed=0).passed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy import (
-    DiagMatrix, HadamardPower, HadamardProduct, Identity, ImmutableMatrix, MatAdd, MatMul, MatrixExpr,
+    DiagMatrix, HadamardPower, HadamardProduct, Identity, ImmutableMatrix, MatAdd, MatMul, MatPow, MatrixExpr,
     MatrixSymbol, OneMatrix, Transpose, ZeroMatrix,
 )
 
@@ -82,6 +82,8 @@ def explicit(expr, env: dict, dims: dict | None = None, sizes_as_numbers: bool =
             for p in parts[1:]:
                 out = out.multiply_elementwise(p)
             return ImmutableMatrix(out)
+        if isinstance(e, MatPow):  # SymPy writes W W as W²
+            return ImmutableMatrix(ev(e.base) ** int(e.exp))
         if isinstance(e, HadamardPower):
             base, k = ev(e.base), ev(e.exp)
             return base.applyfunc(lambda v: v ** k)
