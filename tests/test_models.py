@@ -1,7 +1,6 @@
 """Model files: every example derives, proves and passes --check; the results
 are the textbook ones; a planted wrong rule is caught by the proof and the check."""
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from derive import load_model, model
 from derive.cli import main
 from derive.errors import UsageError
 from derive.pdf import standalone
+from test_latex import NEEDS_PDFLATEX  # one skip reason: pdflatex missing (CI installs it)
 from derive.ops import OPERATORS
 from derive.ops.elementwise import Elementwise
 
@@ -188,12 +188,6 @@ def test_numeric_forward_is_an_independent_reading():
     by_hand = -np.mean(np.sum(values["Y"] * logp, axis=1))
     assert loss_function(d.spec)(values) == pytest.approx(by_hand, rel=1e-14)
     assert derived(d, values)["loss"] == pytest.approx(by_hand, rel=1e-12)
-
-
-NEEDS_PDFLATEX = pytest.mark.skipif(
-    shutil.which("pdflatex") is None,
-    reason="compiling the LaTeX export needs pdflatex, which is not on PATH "
-           "(Debian: apt-get install texlive-latex-base; .ci/run installs it when it can)")
 
 
 @pytest.mark.parametrize("path", MODELS, ids=NAMES)
