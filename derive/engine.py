@@ -28,7 +28,8 @@ import sympy as sp
 from sympy import Identity, MatAdd, MatrixSymbol, Transpose
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from .functions import Activation, Loss, proved_identity
+from .cancel import composite_delta, loss_gradient, needs_simplex
+from .functions import Activation, proved_identity
 from .graph import Graph, Node, display
 from .matexpr import Pointwise, hadamard
 
@@ -118,82 +119,6 @@ def bar(u: str, t: str) -> tuple[str, str]:
     else:
         tex = r"\bar{%s}" % t
     return unicodedata.normalize("NFC", u[:n] + "\u0304" + u[n:]), tex
-
-
-def _lift(components, yhat, y, targets=None):
-    """If every component i is the same function of (ŷᵢ, yᵢ), return it as a
-    Lambda((s, t), …); otherwise None. ``targets`` is a substitution the
-    components already carry (yₖ = 1 − Σⱼ<ₖ yⱼ); the candidate gets it too."""
-    targets = targets or {}
-    cand = sp.factor(sp.cancel(sp.together(components[0].subs({yhat[0]: _s, y[0]: _t}, simultaneous=True))))
-    if not cand.free_symbols <= {_s, _t}:
-        return None
-    for i in range(len(components)):
-        want = cand.subs({_s: yhat[i], _t: y[i]}, simultaneous=True).subs(targets)
-        if not _vanishes(components[i] - want):
-            return None
-    return sp.Lambda((_s, _t), cand)
-
-
-def _vanishes(expr) -> bool:
-    """expr ≡ 0: as a rational function first (exact, and quick for the losses and output
-    Jacobians here), then by simplify."""
-    return sp.cancel(sp.together(expr)) == 0 or sp.simplify(expr) == 0
-
-
-def _explicit_symbols():
-    yhat = sp.symbols(f"yhat0:{_K0}")
-    y = sp.symbols(f"y0:{_K0}")
-    return yhat, y
-
-
-@lru_cache(maxsize=None)
-def loss_gradient(loss: Loss):
-    """∇ŷℓ as an elementwise Lambda((ŷ, y), …), computed by SymPy; None when
-    the loss is generic or not separable."""
-    if loss.generic or not loss.separable:
-        return None
-    yhat, y = _explicit_symbols()
-    L = loss.explicit(yhat, y)
-    return _lift([sp.diff(L, a) for a in yhat], yhat, y)
-
-
-@lru_cache(maxsize=None)
-def composite_delta(act: Activation, loss: Loss):
-    """δ = (∂ŷ/∂z)ᵀ ∇ŷℓ simplified by SymPy at explicit size, as an elementwise
-    Lambda((ŷ, y), …) when it is one and is simpler than the plain product."""
-    if loss.generic or act.generic or not loss.separable:
-        return None
-    yhat, y = _explicit_symbols()
-    grad = sp.Matrix([sp.diff(loss.explicit(yhat, y), a) for a in yhat])
-    if act.vector:
-        jac = sp.diag(*yhat) - sp.Matrix(yhat) * sp.Matrix(yhat).T
-    elif act.output_identity is not None:
-        jac = sp.diag(*[proved_identity(act)(a) for a in yhat])
-    else:
-        return None
-    comps = list(jac.T * grad)
-    if loss.simplex_targets:
-        last = {y[-1]: 1 - sum(y[:-1])}
-        comps = [sp.cancel(sp.together(c.subs(last))) for c in comps]  # rational: canonical form
-        check = _lift(comps, yhat, y, last)
-    else:
-        check = _lift(comps, yhat, y)
-    if check is None:
-        return None
-    plain = sp.count_ops(list(jac.T * grad)[0])
-    if sp.count_ops(check.expr) >= plain:
-        return None
-    return check
-
-
-@lru_cache(maxsize=None)
-def _needs_simplex(act: Activation, loss: Loss) -> bool:
-    """Did the simplification use Σy = 1 (softmax + ce) or not (sigmoid + ce)?"""
-    if not loss.simplex_targets:
-        return False
-    plain = Loss(loss.name, loss.description, loss.f)  # same loss, no assumption
-    return composite_delta(act, plain) is None
 
 
 def _derivative(act: Activation, z, h):
@@ -355,7 +280,7 @@ def _activation_rule(node: Node, z: Node, sym, parts, nodes, definitions) -> _Pa
         lam = composite_delta(act, lnode.loss)
         if lam is not None:
             part.simplified = Pointwise(lam, node.symbol, nodes[lnode.target].symbol)
-            assumption = ", targets summing to 1" if _needs_simplex(act, lnode.loss) else ""
+            assumption = ", targets summing to 1" if needs_simplex(act, lnode.loss) else ""
             part.note = f"{act.name} output + {lnode.loss.name} loss: SymPy cancels the product{assumption}"
     return part
 

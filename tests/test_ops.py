@@ -11,8 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from derive.ops import OPERATORS, MissingRule, Pow, ShapeError
+from derive.ops.elementwise import ELEMENTWISE
 from derive.ops.elementwise import generic as generic_function
 from derive.ops.evaluate import explicit
+from derive.ops.linear import Affine
+from derive.ops.losses import LOSS_OPS
 from derive.ops.reductions import Mean, Sum
 
 jax = pytest.importorskip("jax")
@@ -62,6 +65,8 @@ CASES = [
       for name in ("sigmoid", "tanh", "relu", "softplus", "identity", "exp", "log", "sqrt", "abs", "sin", "cos")],
     ("tanh", lambda a, b: [()], "real"),
     ("exp", lambda a, b: [(a,)], "real"),
+    ("affine:1", lambda a, b: [(a, b), (b,), (a,)], "real"),  # the built-ins' layer W x + b
+    ("affine:2", lambda a, b: [(a, b), (b,), (a, a), (a,), (a,)], "real"),  # W h + U x + b
 ]
 
 
@@ -69,6 +74,8 @@ def _operator(key):
     name, _, axis = key.partition(":")
     if name == "pow":
         return Pow(exponent=sp.Rational(3, 2))
+    if name == "affine":
+        return Affine(terms=int(axis), bias=True)
     if axis:
         return (Sum if name == "sum" else Mean)(axis=int(axis))
     return OPERATORS[name]
@@ -213,3 +220,36 @@ def test_jvp_matches_jax(key, shapes, domain, rng):
                         tuple(jnp.asarray(t) for t in tangents))
     theirs = np.asarray(theirs)
     np.testing.assert_allclose(_array(explicit(rule, env, {}), theirs.shape), theirs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("key,shapes,domain", CASES, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(CASES)])
+def test_local_jacobian_matches_jax(key, shapes, domain, rng):
+    """(∂out/∂operand)ᵀ, the factor of a path listing, and ∂out/∂operand, that of forward sensitivities,
+    against jax.jacobian, for every vector operand of a vector or scalar result that has one."""
+    op = _operator(key)
+    in_shapes = shapes(3, 2)
+    concrete = [tuple(sp.Integer(s) for s in sh) for sh in in_shapes]
+    out_shape = op.shape(concrete)
+    args = [_values(rng, sh, domain) for sh in in_shapes]
+    symbolic = [_symbolic(f"a{i}", sh) for i, sh in enumerate(concrete)]
+    out_sym = op.symbolic(symbolic, concrete)
+    env = {f"a{i}": _explicit(v) for i, v in enumerate(args)}
+    must = key.partition(":")[0] in {"affine", "softmax", "log_softmax", "matmul", *ELEMENTWISE, *LOSS_OPS}
+    for i, sh in enumerate(in_shapes):
+        if len(sh) != 1 or len(out_shape) > 1:
+            continue
+        try:
+            jt = op.jacobian_T(i, out_sym, symbolic, concrete)
+            j = op.jacobian(i, out_sym, symbolic, concrete)
+        except MissingRule:
+            assert not must or (key in LOSS_OPS and i == 1), f"{key}: no local Jacobian for operand {i + 1}"
+            continue
+
+        def f(x, i=i):
+            xs = [jnp.asarray(v) for v in args]
+            xs[i] = x
+            return op.numpy(jnp, xs)
+
+        theirs = np.asarray(jax.jacobian(f)(jnp.asarray(args[i]))).reshape(-1, sh[0])
+        np.testing.assert_allclose(_array(explicit(jt, env, {}), theirs.T.shape), theirs.T, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(_array(explicit(j, env, {}), theirs.shape), theirs, rtol=1e-10, atol=1e-12)

@@ -140,6 +140,20 @@ class Operator:
         """The tangent of the result, given a tangent for every operand (forward mode)."""
         raise MissingRule(f"operator {self.name!r} has no JVP rule")
 
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """(∂out/∂operand)ᵀ for a vector operand of a vector (or scalar) result, as a
+        matrix expression: the factor a path listing multiplies by. With
+        ``through_output``, f′ is written through the output where an identity is proved."""
+        raise MissingRule(f"operator {self.name!r} has no local Jacobian for its operand {position + 1}")
+
+    def jacobian(self, position, out, args, shapes, through_output=False):
+        """∂out/∂operand: the factor forward sensitivities multiply by."""
+        return transpose(self.jacobian_T(position, out, args, shapes, through_output))
+
+    def identities(self, args, out, shapes) -> dict:
+        """{form of a derivative: the same through the output}, for a derivation's second form."""
+        return {}
+
     def check_vjp(self, position: int, operand: str):
         if self.differentiable is not None and position not in self.differentiable:
             raise MissingRule(f"operator {self.name!r} has no VJP rule for its operand {position + 1} "

@@ -8,6 +8,7 @@ identity is proved by SymPy before it is used, and the derivation shows both.
 from __future__ import annotations
 
 import sympy as sp
+from sympy import DiagMatrix
 
 from ..expr import RealAbs
 from ..functions import ACTIVATIONS, Activation, generic_activation, proved_identity
@@ -89,6 +90,13 @@ class Elementwise(Operator):
 
     def jvp(self, tangents, out, args, shapes):
         return self.vjp(tangents[0], out, args, shapes)[0]  # f′(Z) ⊙ Ż: elementwise, the same rule forwards
+
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """diag(f′(z)): symmetric, so it is also the Jacobian."""
+        raw, ident, _ = self.derivative(args[0], out, shapes[0])
+        return DiagMatrix(ident if through_output and ident is not None else raw)
+
+    jacobian = jacobian_T
 
     def identities(self, args, out, shapes) -> dict:
         """{f′ label form: f′ through the output}, for the derivation's second form."""

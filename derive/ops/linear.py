@@ -7,15 +7,19 @@ Rules (vectors are columns; Ḡ is the adjoint of the result):
 * vector · matrix   ``z = aᵀ B``    ā = B ḡ,   B̄ = a ḡᵀ
 * vector · vector   ``s = aᵀ b``    ā = s̄ b,   b̄ = s̄ a
 * transpose         ``Z = Aᵀ``      Ā = Ḡᵀ
+* affine map        ``z = Σₖ Aₖ vₖ + c``   each (Aₖ, vₖ) as matrix · vector,  c̄ = ḡ
+
+The affine map is how the built-in derivations declare a layer (``W x + b``,
+``W h + U x + b``): its rules are the matrix product's and the sum's.
 """
 from __future__ import annotations
 
 import sympy as sp
-from sympy import MatAdd, MatMul as _Product, Transpose
+from sympy import Identity, MatAdd, MatMul as _Product, Transpose
 
-from .base import Operator, ScalarApply, ShapeError, shape_text, transpose
+from .base import MissingRule, Operator, ScalarApply, ShapeError, shape_text, transpose
 
-__all__ = ["MatMul", "TransposeOp", "MATMUL", "TRANSPOSE"]
+__all__ = ["MatMul", "TransposeOp", "Affine", "MATMUL", "TRANSPOSE"]
 
 
 class MatMul(Operator):
@@ -68,6 +72,15 @@ class MatMul(Operator):
         first, second = self.symbolic([da, b], shapes), self.symbolic([a, db], shapes)
         return first + second if not s else MatAdd(first, second)
 
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """A x: (∂(A x)/∂x)ᵀ = Aᵀ;  aᵀ B: (∂(Bᵀa)/∂a)ᵀ = B;  aᵀ b: b for a, a for b."""
+        (sa, sb), (a, b) = shapes, args
+        if len(shapes[position]) != 1:
+            return super().jacobian_T(position, out, args, shapes)
+        if len(sa) == 1 and len(sb) == 1:
+            return b if position == 0 else a
+        return transpose(a) if position == 1 else b
+
     def unicode(self, printed):  # the vector · vector form: aᵀ b
         return f"{printed[0]}ᵀ {printed[1]}"
 
@@ -100,6 +113,90 @@ class TransposeOp(Operator):
 
     def jvp(self, tangents, out, args, shapes):
         return transpose(tangents[0])
+
+
+class Affine(Operator):
+    """``z = A₁ v₁ + … + Aₖ vₖ (+ c)``: operands ``[A₁, v₁, …, Aₖ, vₖ]`` and, with
+    ``static['bias']``, ``c`` last; every ``vᵢ`` and ``c`` a vector."""
+
+    name = "affine"
+    words = "affine map: Āₖ = z̄ vₖᵀ, v̄ₖ = Aₖᵀ z̄, c̄ = z̄"
+    arity = (2, None)
+
+    def __init__(self, terms: int = 1, bias: bool = False):
+        super().__init__(terms=terms, bias=bias)
+
+    def _pairs(self, items):
+        k = self.static["terms"]
+        return [(items[2 * i], items[2 * i + 1]) for i in range(k)], (items[2 * k] if self.static["bias"] else None)
+
+    def shape(self, shapes):
+        pairs, bias = self._pairs(shapes)
+        out = None
+        for sa, sv in pairs:
+            if len(sa) != 2 or len(sv) != 1:
+                raise ShapeError(f"an affine map takes matrix @ vector terms; got {shape_text(sa)} @ {shape_text(sv)}")
+            s = MATMUL.shape([sa, sv])
+            if out is not None and s != out:
+                raise ShapeError(f"the terms of an affine map differ in shape: {shape_text(out)} and {shape_text(s)}")
+            out = s
+        if bias is not None and bias != out:
+            raise ShapeError(f"the bias of an affine map has shape {shape_text(bias)} but the map gives "
+                             f"{shape_text(out)}")
+        return out
+
+    def _combine(self, args, shapes, form):
+        (pairs, bias), (spairs, _) = self._pairs(args), self._pairs(shapes)
+        parts = [form([a, v], list(s)) for (a, v), s in zip(pairs, spairs, strict=True)]
+        return parts + ([bias] if bias is not None else [])
+
+    def symbolic(self, args, shapes):
+        parts = self._combine(args, shapes, MATMUL.symbolic)
+        return parts[0] if len(parts) == 1 else MatAdd(*parts)
+
+    def explicit(self, args, shapes):
+        parts = self._combine(args, shapes, MATMUL.explicit)
+        return sp.ImmutableMatrix(sum(parts[1:], parts[0]))
+
+    def numpy(self, xp, args):
+        pairs, bias = self._pairs(args)
+        out = sum(a @ v for a, v in pairs)
+        return out if bias is None else out + bias
+
+    def vjp(self, adjoint, out, args, shapes):
+        (pairs, bias), (spairs, _) = self._pairs(args), self._pairs(shapes)
+        grads = []
+        for (a, v), s in zip(pairs, spairs, strict=True):
+            grads += MATMUL.vjp(adjoint, out, [a, v], list(s))
+        return grads + ([adjoint] if bias is not None else [])
+
+    def jvp(self, tangents, out, args, shapes):
+        """Σ (Ȧₖ vₖ + Aₖ v̇ₖ) + ċ."""
+        (pairs, bias), (dpairs, dbias), (spairs, _) = self._pairs(args), self._pairs(tangents), self._pairs(shapes)
+        parts = [MATMUL.jvp([da, dv], out, [a, v], list(s))
+                 for (a, v), (da, dv), s in zip(pairs, dpairs, spairs, strict=True)]
+        parts += [dbias] if bias is not None else []
+        return parts[0] if len(parts) == 1 else MatAdd(*parts)
+
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """Aₖᵀ for vₖ, the identity for the bias; a matrix operand has no Jacobian matrix."""
+        if self.static["bias"] and position == 2 * self.static["terms"]:
+            return Identity(shapes[position][0])
+        if position % 2 == 0:
+            raise MissingRule(f"operator 'affine' has no local Jacobian matrix for its matrix operand {position + 1}")
+        return transpose(args[position - 1])
+
+    def jacobian(self, position, out, args, shapes, through_output=False):
+        if self.static["bias"] and position == 2 * self.static["terms"]:
+            return Identity(shapes[position][0])
+        return args[position - 1]
+
+    def unicode(self, printed):
+        pairs, bias = self._pairs(printed)
+        return " + ".join([f"{a} {v}" for a, v in pairs] + ([bias] if bias is not None else []))
+
+    def latex(self, printed):
+        return self.unicode(printed)
 
 
 MATMUL, TRANSPOSE = MatMul(), TransposeOp()

@@ -7,11 +7,11 @@ Rule: ŷ̄ = L̄ ∇ŷℓ, the gradient computed by SymPy from the loss's defini
 """
 from __future__ import annotations
 
+import sympy as sp
 
-from ..engine import loss_gradient
+from ..cancel import loss_gradient
 from ..functions import LOSSES, Loss, generic_loss
 from ..matexpr import Pointwise
-import sympy as sp
 
 from .base import Apply, MissingRule, Operator, ScalarApply, ShapeError, hadamard, shape_text, total
 
@@ -70,6 +70,11 @@ class LossOp(Operator):
 
     def vjp(self, adjoint, out, args, shapes):
         return [adjoint * self.gradient(args, shapes[0]), None]
+
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """(∂ℓ/∂ŷ)ᵀ = ∇ŷℓ, a column like ŷ."""
+        self.check_vjp(position, "target")
+        return self.gradient(args, shapes[0])
 
     def jvp(self, tangents, out, args, shapes):
         """sum(∇ŷℓ ⊙ ẏ̂); the target is data (its tangent is not used)."""

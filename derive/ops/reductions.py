@@ -13,7 +13,7 @@ Rules (1 is a vector or matrix of ones; Ḡ the adjoint of the result):
 from __future__ import annotations
 
 import sympy as sp
-from sympy import DiagMatrix, HadamardProduct, MatAdd, OneMatrix
+from sympy import DiagMatrix, HadamardProduct, Identity, MatAdd, OneMatrix
 
 from .base import Apply, Block, Operator, ScalarApply, ShapeError, is_scalar, shape_text, transpose
 
@@ -171,6 +171,14 @@ class Softmax(Operator):
     def jvp(self, tangents, out, args, shapes):
         return self.vjp(tangents[0], out, args, shapes)[0]  # the Jacobian is symmetric: J ż = Jᵀ ż
 
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """diag(s) − s sᵀ (of a vector): symmetric, so it is also the Jacobian."""
+        if len(shapes[0]) != 1:
+            return super().jacobian_T(position, out, args, shapes)
+        return DiagMatrix(out) - out * transpose(out)
+
+    jacobian = jacobian_T
+
 
 class LogSoftmax(Softmax):
     name = "log_softmax"
@@ -194,6 +202,16 @@ class LogSoftmax(Softmax):
         if len(sa) == 1:
             return [MatAdd(adjoint, -(s * ScalarApply.of(SUM, adjoint)))]
         return [MatAdd(adjoint, -HadamardProduct(s, adjoint * OneMatrix(sa[1], sa[1])))]
+
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """(I − 1 sᵀ)ᵀ = I − s 1ᵀ, s = softmax(z) (of a vector)."""
+        (sa,) = shapes
+        if len(sa) != 1:
+            return Operator.jacobian_T(self, position, out, args, shapes)
+        return Identity(sa[0]) - Apply.of(SOFTMAX, sa, args[0]) * OneMatrix(1, sa[0])
+
+    def jacobian(self, position, out, args, shapes, through_output=False):
+        return transpose(self.jacobian_T(position, out, args, shapes))
 
     def jvp(self, tangents, out, args, shapes):
         """ż − 1 sum(softmax(z) ⊙ ż) (each row of a matrix on its own)."""
