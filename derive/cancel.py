@@ -6,7 +6,7 @@ when every component is the same function; nothing here is typed in.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -45,7 +45,7 @@ def _explicit_symbols():
     return yhat, y
 
 
-@lru_cache(maxsize=None)
+@cache
 def loss_gradient(loss: Loss):
     """∇ŷℓ as an elementwise Lambda((ŷ, y), …), computed by SymPy; None when
     the loss is generic or not separable."""
@@ -56,7 +56,7 @@ def loss_gradient(loss: Loss):
     return _lift([sp.diff(L, a) for a in yhat], yhat, y)
 
 
-@lru_cache(maxsize=None)
+@cache
 def composite_delta(act: Activation, loss: Loss):
     """δ = (∂ŷ/∂z)ᵀ ∇ŷℓ simplified by SymPy at explicit size, as an elementwise
     Lambda((ŷ, y), …) when it is one and is simpler than the plain product."""
@@ -85,7 +85,7 @@ def composite_delta(act: Activation, loss: Loss):
     return check
 
 
-@lru_cache(maxsize=None)
+@cache
 def needs_simplex(act: Activation, loss: Loss) -> bool:
     """Did the simplification use Σy = 1 (softmax + ce) or not (sigmoid + ce)?"""
     if not loss.simplex_targets:
