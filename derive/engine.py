@@ -21,17 +21,15 @@ from __future__ import annotations
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import NamedTuple
 
 import sympy as sp
-from sympy import Identity, MatAdd, MatrixSymbol, Transpose
-from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy import MatAdd, MatrixSymbol, Transpose
 
-from .cancel import composite_delta, loss_gradient, needs_simplex
-from .functions import Activation, proved_identity
+from .cancel import composite_delta, needs_simplex
 from .graph import Graph, Node, display
-from .matexpr import Pointwise, hadamard
+from .matexpr import Pointwise
+from .ops.reductions import Softmax
 
 __all__ = ["Step", "Contribution", "Gradient", "Sweep", "ForwardMode", "backprop", "forward_mode"]
 
@@ -93,7 +91,7 @@ class Sweep:
     names: dict  # MatrixSymbol name -> (unicode, latex)
     definitions: dict  # adjoint symbol name -> defining expression (value)
     opaque: dict  # symbol name -> callable(env) -> explicit Matrix (generic ∇ℓ)
-    forward: "ForwardMode | None" = None  # forward sensitivities, when the model asks for them
+    forward: ForwardMode | None = None  # forward sensitivities, when the model asks for them
 
     def expand(self, expr):
         """Replace adjoint symbols by their definitions until only forward
@@ -115,19 +113,10 @@ def bar(u: str, t: str) -> tuple[str, str]:
         n += 1
     if "_" in t:
         base, sub = t.split("_", 1)
-        tex = r"\bar{%s}_%s" % (base, sub)
+        tex = rf"\bar{{{base}}}_{sub}"
     else:
-        tex = r"\bar{%s}" % t
+        tex = rf"\bar{{{t}}}"
     return unicodedata.normalize("NFC", u[:n] + "\u0304" + u[n:]), tex
-
-
-def _derivative(act: Activation, z, h):
-    """(label form, identity form or None, identity note) of f′(z) as matrices."""
-    label = act.label + "′"
-    raw = Pointwise(sp.Lambda(_t, act.derivative(_t)), z, label=label)
-    if act.output_identity is not None:
-        return raw, Pointwise(sp.Lambda(_t, proved_identity(act)(_t)), h), act.identity_name
-    return raw, None, ""
 
 
 def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
@@ -154,15 +143,7 @@ def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
             continue
         if node.kind == "loss":
             pred = nodes[node.arg]
-            lam = loss_gradient(node.loss)
-            if lam is not None:
-                grad = Pointwise(lam, pred.symbol, nodes[node.target].symbol)
-            else:
-                gname = f"grad_{pred.name}_{node.name}"
-                grad = MatrixSymbol(gname, *pred.shape)
-                names[gname] = ("∇" + pred.unicode + node.loss.label,
-                                r"\nabla_{%s}%s" % (pred.latex, node.loss.latex))
-                opaque[gname] = (node.loss, pred.name, node.target)
+            grad = _loss_gradient(graph, node, names, opaque)
             contribs[pred.name].append(_Part(grad, "loss gradient", node.loss.description, loss=node))
             continue
 
@@ -190,16 +171,14 @@ def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
                 contribs[z.name].append(_activation_rule(node, z, sym, parts, nodes, definitions))
             continue
 
-        # affine: z = Σ A v + c
-        for A, v in node.terms:
-            if v in needed and nodes[v].kind != "param":
-                contribs[v].append(_Part(Transpose(nodes[A].symbol) * sym, f"affine {node.unicode}: input"))
-            if v in wrt:
-                param_parts[v].append((node, "vector", Transpose(nodes[A].symbol) * sym))
-            if A in wrt:
-                param_parts[A].append((node, "matrix", sym * Transpose(nodes[v].symbol)))
-        if node.bias in wrt:
-            param_parts[node.bias].append((node, "bias", sym))
+        # affine: z = Σ A v + c; the operator sends the adjoint to every operand
+        grads = node.op.vjp(sym, node.symbol, *_operands(graph, node))
+        for pos, (name, g) in enumerate(zip(node.inputs(), grads, strict=True)):
+            slot = node.slot(pos)
+            if slot == "vector" and name in needed and nodes[name].kind != "param":
+                contribs[name].append(_Part(g, f"affine {node.unicode}: input"))
+            if name in wrt:
+                param_parts[name].append((node, slot, g))
 
     gradients = {}
     for p in wrt:
@@ -227,13 +206,14 @@ def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
             cs.append(c)
         total = cs[0].expr if len(cs) == 1 else MatAdd(*[c.expr for c in cs])
         gsym = MatrixSymbol(f"grad_{p}", *pnode.shape)
-        names[gsym.name] = (f"∂L/∂{pnode.unicode}", r"\frac{\partial L}{\partial %s}" % pnode.latex)
+        names[gsym.name] = (f"∂L/∂{pnode.unicode}", rf"\frac{{\partial L}}{{\partial {pnode.latex}}}")
         sweep_tmp = Sweep(graph, wrt, steps, {}, names, definitions, opaque)
         gradients[p] = Gradient(p, cs, total, sweep_tmp.expand(total), gsym)
         if many:
             steps.append(Step(f"sum over occurrences of {pnode.unicode}", gsym,
                               MatAdd(*[c.symbol for c in cs]), expanded=total,
-                              note=f"evaluated at {' = '.join(names[c.occurrence.name][0] for c in cs)} = {pnode.unicode}"))
+                              note=f"evaluated at {' = '.join(names[c.occurrence.name][0] for c in cs)} = "
+                                   f"{pnode.unicode}"))
     sweep = Sweep(graph, wrt, steps, gradients, names, definitions, opaque)
     if forward:
         sweep.forward = forward_mode(graph, forward, names)
@@ -255,26 +235,47 @@ class _Part:
     simplified: object = None
 
 
+def _operands(graph: Graph, node: Node):
+    """(operand symbols, operand shapes) of a node's operator."""
+    ins = [graph.nodes[n] for n in node.inputs()]
+    return [n.symbol for n in ins], [n.value_shape for n in ins]
+
+
+def _loss_gradient(graph: Graph, node: Node, names: dict, opaque: dict):
+    """∇ŷℓ from the loss operator; a gradient with no elementwise form (a generic or typed
+    loss) is named ∇ŷℓ and recorded in ``opaque`` for the proof and the evaluator."""
+    pred = graph.nodes[node.arg]
+    grad = node.op.jacobian_T(0, node.symbol, *_operands(graph, node))
+    if isinstance(grad, Pointwise):
+        return grad
+    gname = f"grad_{pred.name}_{node.name}"
+    names.setdefault(gname, ("∇" + pred.unicode + node.loss.label, rf"\nabla_{{{pred.latex}}}{node.loss.latex}"))
+    opaque[gname] = (node.loss, pred.name, node.target)
+    return MatrixSymbol(gname, *pred.shape)
+
+
 def _activation_rule(node: Node, z: Node, sym, parts, nodes, definitions) -> _Part:
-    """z̄ += f′(z) ⊙ h̄ (softmax: (diag(ŷ) − ŷŷᵀ) h̄), with the named identity
-    for f′ and, when h feeds a concrete loss directly, SymPy's simplification
-    of the composite."""
-    act = node.activation
+    """z̄ += f′(z) ⊙ h̄ (softmax: (diag(ŷ) − ŷŷᵀ) h̄), as the node's operator gives it, with
+    the named identity for f′ and, when h feeds a concrete loss directly, SymPy's
+    simplification of the composite."""
+    act, op = node.activation, node.op
+    args, shapes = [z.symbol], [z.value_shape]
     loss_fed = len(parts) == 1 and parts[0].loss is not None
     incoming = parts[0].expr if loss_fed else _inline_bars(sym, definitions)
-    if act.vector:
-        jac = DiagMatrix(node.symbol) - node.symbol * node.symbol.T
-        part = _Part(jac * sym, f"activation {act.label}", "softmax Jacobian diag(ŷ) − ŷŷᵀ")
-        part.expanded = jac * incoming
+    (rhs,) = op.vjp(sym, node.symbol, args, shapes)
+    if isinstance(op, Softmax):
+        part = _Part(rhs, f"activation {act.label}", "softmax Jacobian diag(ŷ) − ŷŷᵀ")
+        part.expanded = op.vjp(incoming, node.symbol, args, shapes)[0]
     elif act.name == "identity":
-        part = _Part(sym, "activation id", "identity: f′ = 1")
+        part = _Part(rhs, "activation id", "identity: f′ = 1")
     else:
-        raw, ident, idname = _derivative(act, z.symbol, node.symbol)
-        part = _Part(hadamard(raw, sym), f"activation {act.label}")
-        if ident is not None:
-            part.expanded, part.note = hadamard(ident, incoming), idname
+        part = _Part(rhs, f"activation {act.label}")
+        through = op.identities(args, node.symbol, shapes)
+        if through:
+            part.expanded = op.vjp(incoming, node.symbol, args, shapes)[0].xreplace(through)
+            part.note = act.identity_name
         elif incoming != sym:
-            part.expanded = hadamard(raw, incoming)
+            part.expanded = op.vjp(incoming, node.symbol, args, shapes)[0]
     if loss_fed:
         lnode = parts[0].loss
         lam = composite_delta(act, lnode.loss)
@@ -304,9 +305,9 @@ class Factor(NamedTuple):
 
 def _jac_label(num, den, num_t, den_t, transpose=True):
     u = f"∂{num}/∂{den}"
-    t = r"\frac{\partial %s}{\partial %s}" % (num_t, den_t)
+    t = rf"\frac{{\partial {num_t}}}{{\partial {den_t}}}"
     if transpose:
-        return f"({u})ᵀ", r"\left(%s\right)^{\top}" % t
+        return f"({u})ᵀ", rf"\left({t}\right)^{{\top}}"
     return u, t
 
 
@@ -317,11 +318,10 @@ def _chain(graph: Graph, c: Contribution, path, names, jacobians=None):
     nodes = graph.nodes
     occ_u, occ_t = names[c.occurrence.name]
     first = nodes[path[0]]
-    factors = [Factor(*_jac_label(first.unicode, occ_u, first.latex, occ_t)[:1],
-                      Identity(first.shape[0]) if c.slot == "bias"
-                      else Transpose(nodes[[a for a, v in first.terms if v == c.param][0]].symbol),
-                      _jac_label(first.unicode, occ_u, first.latex, occ_t)[1])]
-    for u, v in zip(path, path[1:]):
+    pos = next(i for i, n in enumerate(first.inputs()) if n == c.param and first.slot(i) == c.slot)
+    label = _jac_label(first.unicode, occ_u, first.latex, occ_t)
+    factors = [Factor(label[0], first.op.jacobian_T(pos, first.symbol, *_operands(graph, first)), label[1])]
+    for u, v in zip(path, path[1:], strict=False):
         un, vn = nodes[u], nodes[v]
         lab = _jac_label(vn.unicode, un.unicode, vn.latex, un.latex, transpose=vn.kind != "loss")
         if (u, v) not in jacobians:
@@ -332,18 +332,10 @@ def _chain(graph: Graph, c: Contribution, path, names, jacobians=None):
 
 def local_jacobian_T(graph: Graph, u: str, v: str):
     """(∂v/∂u)ᵀ for an edge u → v of the graph; for a loss node, ∂ℓ/∂u."""
-    nodes = graph.nodes
-    un, vn = nodes[u], nodes[v]
-    if vn.kind == "affine":
-        mats = [a for a, w in vn.terms if w == u]
-        return Transpose(nodes[mats[0]].symbol) if mats else Identity(un.shape[0])
-    if vn.kind == "activation" and vn.activation.vector:
-        return DiagMatrix(vn.symbol) - vn.symbol * vn.symbol.T
-    if vn.kind == "activation":
-        return DiagMatrix(_derivative(vn.activation, un.symbol, vn.symbol)[0])
-    lam = loss_gradient(vn.loss)
-    return (Pointwise(lam, un.symbol, nodes[vn.target].symbol) if lam is not None
-            else MatrixSymbol(f"grad_{un.name}_{vn.name}", *un.shape))
+    vn = graph.nodes[v]
+    if vn.kind == "loss":
+        return _loss_gradient(graph, vn, {}, {})
+    return vn.op.jacobian_T(vn.inputs().index(u), vn.symbol, *_operands(graph, vn))
 
 
 @dataclass
@@ -383,23 +375,20 @@ def forward_mode(graph: Graph, param: str, names: dict) -> ForwardMode | None:
     for n in nodes.values():
         if n.name not in depends or n.kind in ("param", "input", "target", "loss"):
             continue
+        args = _operands(graph, n)
         if n.kind == "activation":
-            z = tangent[n.arg]
-            if n.activation.vector:
-                tangent[n.name] = (DiagMatrix(n.symbol) - n.symbol * n.symbol.T) * z
-            else:
-                _, ident, _ = _derivative(n.activation, nodes[n.arg].symbol, n.symbol)
-                d = ident if ident is not None else _derivative(n.activation, nodes[n.arg].symbol, n.symbol)[0]
-                tangent[n.name] = DiagMatrix(d) * z
+            tangent[n.name] = n.op.jacobian(0, n.symbol, *args, through_output=True) * tangent[n.arg]
             continue
-        parts = [nodes[a].symbol * tangent[v] for a, v in n.terms if v in depends and v != param]
-        parts += [nodes[a].symbol for a, v in n.terms if v == param]
+        ins = list(enumerate(n.inputs()))
+        parts = [n.op.jacobian(i, n.symbol, *args) * tangent[v] for i, v in ins
+                 if n.slot(i) == "vector" and v in depends and v != param]
+        parts += [n.op.jacobian(i, n.symbol, *args) for i, v in ins if v == param and n.slot(i) == "vector"]
         if n.bias == param:
-            parts.append(Identity(p.shape[0]))
+            parts.append(n.op.jacobian(len(ins) - 1, n.symbol, *args))
         expr = parts[0] if len(parts) == 1 else MatAdd(*parts)
         if n.name in sites:
             sym = MatrixSymbol(f"S_{n.name}", n.shape[0], p.shape[0])
-            names[sym.name] = (f"∂{n.unicode}/∂{p.unicode}", r"\frac{\partial %s}{\partial %s}" % (n.latex, p.latex))
+            names[sym.name] = (f"∂{n.unicode}/∂{p.unicode}", rf"\frac{{\partial {n.latex}}}{{\partial {p.latex}}}")
             recursion.append((n.name, sym, expr))
             definitions[sym.name] = expr
             tangent[n.name] = sym
@@ -427,32 +416,23 @@ def _local_adjoint(graph, lnode, sites, depends):
     that chain branches."""
     nodes = graph.nodes
     pred = nodes[lnode.arg]
-    lam = loss_gradient(lnode.loss)
-    e = (Pointwise(lam, pred.symbol, nodes[lnode.target].symbol) if lam is not None
-         else MatrixSymbol(f"grad_{pred.name}_{lnode.name}", *pred.shape))
+    e = _loss_gradient(graph, lnode, {}, {})
     node, first = pred, True
     chain = [(pred.name, e)]
     while node.name not in sites:
-        if node.kind == "activation":
-            act = node.activation
-            lam = composite_delta(act, lnode.loss) if first else None
-            if lam is not None:
-                e = Pointwise(lam, node.symbol, nodes[lnode.target].symbol)
-            elif act.vector:
-                e = (DiagMatrix(node.symbol) - node.symbol * node.symbol.T) * e
-            elif act.name != "identity":
-                raw, ident, _ = _derivative(act, nodes[node.arg].symbol, node.symbol)
-                e = hadamard(ident if ident is not None else raw, e)
-            node = nodes[node.arg]
-        elif node.kind == "affine":
-            terms = [(a, v) for a, v in node.terms if v in depends]
-            if len(terms) != 1:
-                return None
-            a, v = terms[0]
-            e = Transpose(nodes[a].symbol) * e
-            node = nodes[v]
-        else:
+        if node.kind not in ("activation", "affine"):
             return None
+        args = _operands(graph, node)
+        lam = composite_delta(node.activation, lnode.loss) if first and node.kind == "activation" else None
+        ins = [(i, v) for i, v in enumerate(node.inputs()) if node.slot(i) in ("vector", "input") and v in depends]
+        if len(ins) != 1:
+            return None
+        i, v = ins[0]
+        if lam is not None:
+            e = Pointwise(lam, node.symbol, nodes[lnode.target].symbol)
+        else:
+            e = node.op.vjp(e, node.symbol, *args)[i].xreplace(node.op.identities(args[0], node.symbol, args[1]))
+        node = nodes[v]
         first = False
         chain.append((node.name, e))
     return node.name, e, chain

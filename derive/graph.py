@@ -20,9 +20,14 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .errors import UsageError
-from .functions import Activation, Loss
+from .functions import ACTIVATIONS, Activation, Loss
+from .ops import MissingRule, Operator
+from .ops.elementwise import ELEMENTWISE, Elementwise
+from .ops.linear import Affine
+from .ops.losses import LOSS_OPS, LossOp
+from .ops.reductions import SOFTMAX
 
-__all__ = ["Graph", "Node", "display"]
+__all__ = ["Graph", "Node", "display", "activation_operator", "loss_operator"]
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _GREEK = {"delta": ("δ", r"\delta"), "sigma": ("σ", r"\sigma"), "ell": ("ℓ", r"\ell")}
@@ -46,7 +51,7 @@ def display(name: str) -> tuple[str, str]:
     if base in _GREEK:
         uni, tex = _GREEK[base]
     elif base.endswith("hat") and len(base) > 3:
-        uni, tex = base[:-3] + "\u0302", r"\hat{%s}" % base[:-3]
+        uni, tex = base[:-3] + "\u0302", rf"\hat{{{base[:-3]}}}"
     uni += digits.translate(_SUB)
     subs = [s for s in (digits, sub) if s]
     if sub:
@@ -54,7 +59,7 @@ def display(name: str) -> tuple[str, str]:
     if subs:
         parts = [digits] if digits else []
         if sub:
-            parts.append(r"\text{%s}" % sub if not sub.isdigit() else sub)
+            parts.append(rf"\text{{{sub}}}" if not sub.isdigit() else sub)
         tex += "_{" + ",".join(parts) + "}"
     return unicodedata.normalize("NFC", uni), tex
 
@@ -75,10 +80,27 @@ class Node:
     role: str = ""
     unicode: str = ""
     latex: str = ""
+    op: Operator | None = None  # the registry operator this node applies to its inputs()
 
     @property
     def symbol(self) -> sp.MatrixSymbol:
         return sp.MatrixSymbol(self.name, *self.shape)
+
+    @property
+    def value_shape(self) -> tuple:
+        """The shape as the operators see it: () a scalar, (n,) a vector, (m, n) a matrix."""
+        if self.kind == "loss":
+            return ()
+        rows, cols = self.shape
+        return (rows,) if cols == 1 else (rows, cols)
+
+    def slot(self, position: int) -> str:
+        """What operand ``position`` of the operator is: matrix, vector or bias (affine), input, prediction, target."""
+        if self.kind == "affine":
+            return "bias" if position == 2 * len(self.terms) else ("vector" if position % 2 else "matrix")
+        if self.kind == "loss":
+            return "prediction" if position == 0 else "target"
+        return "input"
 
     def inputs(self) -> list[str]:
         if self.kind == "affine":
@@ -136,15 +158,15 @@ class Graph:
             raise UsageError(
                 f"bias {bias!r} has shape {self.nodes[bias].shape} but {name} has {shape}")
         return self._add(Node(name, "affine", shape, terms=tuple(terms), bias=bias,
-                              adjoint=adjoint, path=path))
+                              adjoint=adjoint, path=path, op=Affine(terms=len(terms), bias=bias is not None)))
 
     def activation(self, name, act: Activation, arg, adjoint=None):
         return self._add(Node(name, "activation", self.nodes[arg].shape, arg=arg,
-                              activation=act, adjoint=adjoint))
+                              activation=act, adjoint=adjoint, op=activation_operator(act)))
 
     def loss(self, name, loss: Loss, prediction, target):
         return self._add(Node(name, "loss", (sp.Integer(1), sp.Integer(1)), arg=prediction,
-                              target=target, loss=loss))
+                              target=target, loss=loss, op=loss_operator(loss)))
 
     # -- queries -------------------------------------------------------------
     def consumers(self, name) -> list[str]:
@@ -178,3 +200,20 @@ class Graph:
                 continue
             out += [[start] + p for p in self.paths(c)]
         return out
+
+
+def activation_operator(act: Activation) -> Operator:
+    """The registry operator of an activation: softmax carries its own Jacobian; any other
+    activation is elementwise. An activation marked ``vector`` that is not softmax has no rule."""
+    if act.vector:
+        if act is not ACTIVATIONS["softmax"]:
+            raise MissingRule(f"activation {act.name!r} is marked vector=True but carries no Jacobian; only "
+                              "softmax has one (a vector function of its own needs an operator class)")
+        return SOFTMAX
+    known = ELEMENTWISE.get(act.name)
+    return known if known is not None and known.f is act else Elementwise(act)
+
+
+def loss_operator(loss: Loss) -> LossOp:
+    known = LOSS_OPS.get(loss.name)
+    return known if known is not None and known.loss is loss else LossOp(loss)
