@@ -277,12 +277,6 @@ def _matrix(name, rows, cols):
                                            for j in range(cols)])
 
 
-def _softmax(v):
-    e = [sp.exp(a) for a in v]
-    s = sum(e)
-    return sp.ImmutableMatrix([a / s for a in e])
-
-
 def explicit_model(sweep: Sweep, sizes: dict, untie: bool):
     """Explicit forward pass at ``sizes``: (env of node values, loss, leaves).
 
@@ -310,23 +304,14 @@ def explicit_model(sweep: Sweep, sizes: dict, untie: bool):
                     occ_of[(c.site, c.slot, p)] = m  # W and U both sit in a_t as matrices: the param is part of the key
     L = sp.Integer(0)
     for node in graph.nodes.values():
-        if node.kind == "affine":
-            total = None
-            for a, v in node.terms:
-                A = occ_of.get((node.name, "matrix", a), env[a])
-                V = occ_of.get((node.name, "vector", v), env[v])
-                total = A * V if total is None else total + A * V
-            if node.bias:
-                total = total + occ_of.get((node.name, "bias", node.bias), env[node.bias])
-            env[node.name] = sp.ImmutableMatrix(total)
-        elif node.kind == "activation":
-            z = env[node.arg]
-            act = node.activation
-            env[node.name] = _softmax(z) if act.vector else z.applyfunc(act.f)
-        elif node.kind == "loss":
-            val = node.loss.explicit(list(env[node.arg]), list(env[node.target]))
-            env[node.name] = sp.ImmutableMatrix([[val]])
-            L = L + val
+        if node.op is None:
+            continue
+        ins = [graph.nodes[n] for n in node.inputs()]
+        args = [occ_of.get((node.name, node.slot(i), n.name), env[n.name]) for i, n in enumerate(ins)]
+        value = node.op.explicit(args, [n.value_shape for n in ins])
+        env[node.name] = value if isinstance(value, sp.MatrixBase) else sp.ImmutableMatrix([[value]])
+        if node.kind == "loss":
+            L = L + value
     return env, L, leaves, dims
 
 

@@ -15,6 +15,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from derive.errors import UsageError
 from derive.functions import is_generic
 from derive.matexpr import Pointwise
+from derive.ops.reductions import Softmax
 
 __all__ = ["compile_sweep", "evaluate"]
 
@@ -76,9 +77,15 @@ def evaluate(expr, env, dims=None):
     return _Evaluator(dims)(expr, env)
 
 
-def _softmax(z):  # over each column
-    e = np.exp(z - z.max(axis=0, keepdims=True))
-    return e / e.sum(axis=0, keepdims=True)
+def _forward(node, args, acts):
+    """A node's value from its operator's NumPy form. Values here are columns (one sample a
+    column); an operator that acts along NumPy's last axis (softmax) sees rows."""
+    if node.name in acts:  # an activation typed by the user: its SymPy definition, lambdified
+        z = args[0]
+        return np.broadcast_to(np.asarray(acts[node.name](z), dtype=np.float64), z.shape).copy()
+    if isinstance(node.op, Softmax):
+        return np.asarray(node.op.numpy(np, [a.T for a in args])).T
+    return np.asarray(node.op.numpy(np, args), dtype=np.float64)
 
 
 def compile_sweep(sweep):
@@ -94,7 +101,7 @@ def compile_sweep(sweep):
     ev = _Evaluator()
     acts, losses = {}, {}
     for n in graph.nodes.values():
-        if n.kind == "activation" and not n.activation.vector:
+        if n.kind == "activation" and (n.activation.expr is not None or n.activation.generic):
             acts[n.name] = _lambdify([_z], n.activation.f(_z))
 
     def loss_fn(loss, k, gradient=False):
@@ -125,20 +132,13 @@ def compile_sweep(sweep):
                     env[n.name] = v.reshape(-1, 1) if n.shape[1] == 1 else v
         L = 0.0
         for n in graph.nodes.values():
-            if n.kind == "affine":
-                v = sum(env[a] @ env[x] for a, x in n.terms)
-                env[n.name] = v + env[n.bias] if n.bias else v
-            elif n.kind == "activation":
-                z = env[n.arg]
-                if n.activation.vector:
-                    env[n.name] = _softmax(z)
-                else:
-                    env[n.name] = np.broadcast_to(np.asarray(acts[n.name](z), dtype=np.float64), z.shape).copy()
-            elif n.kind == "loss":
+            if n.kind == "loss":
                 yh, y = env[n.arg], env[n.target]
                 val = float(np.sum(loss_fn(n.loss, yh.shape[0])(list(yh), list(y))))
                 env[n.name] = np.array([[val]])
                 L += val
+            elif n.op is not None:
+                env[n.name] = _forward(n, [env[i] for i in n.inputs()], acts)
         for name, (loss, pred, target) in sweep.opaque.items():
             # a loss that is not one function per component (typed, e.g. (ŷ₁ − ½)² − log ŷ₂):
             # ∇ŷℓ component by component, as SymPy differentiated it
