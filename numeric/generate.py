@@ -517,9 +517,14 @@ def compile_gradient(derivation, backend: str = "numpy", *, jit: bool = True) ->
     if backend not in BACKENDS:
         raise UsageError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     sweep = derivation.sweep if hasattr(derivation, "sweep") else derivation
-    if not hasattr(sweep, "opaque"):  # a model file's sweep (derive.sweep.ModelSweep)
-        raise UsageError("compile_gradient generates code for the built-in derivations; for a model file, "
-                         "evaluate the derived gradient with numeric.model.derived(d, values)")
+    if not hasattr(sweep, "opaque"):  # a model file's derivation (derive.model_doc.ModelDerivation)
+        from .generate_model import compile_model_gradient
+
+        if sweep is derivation:
+            raise UsageError("compile_gradient of a model file takes its derivation (derive.model(text)), "
+                             "not its sweep")
+        source, *fns, wrt = compile_model_gradient(derivation, backend, jit)
+        return CompiledGradient(backend, wrt, source, *fns)
     source = gradient_source(sweep)
     if backend == "jax":
         from .autodiff import jax, jnp

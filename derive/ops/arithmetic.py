@@ -220,7 +220,7 @@ class Pow(Operator):
 
     @property
     def c(self):
-        return self.static["exponent"]
+        return sp.sympify(self.static["exponent"])
 
     def symbolic(self, args, shapes):
         if is_scalar(shapes[0]):

@@ -131,6 +131,13 @@ class Operator:
         """The result with NumPy or JAX (``xp``) on arrays with NumPy's shapes."""
         raise MissingRule(f"operator {self.name!r} has no NumPy/JAX form")
 
+    def emit(self, printed: list) -> str:
+        """NumPy code for the result, given the operands' code: the NumPy form run on code
+        (:mod:`derive.ops.emit`), so the generated line and the oracle are one definition."""
+        from .emit import emit
+
+        return emit(self, printed)
+
     def vjp(self, adjoint, out, args, shapes) -> list:
         """The adjoint sent to each operand, given the adjoint of the result;
         ``None`` where the operand has no rule (see :meth:`check_vjp`)."""
