@@ -11,7 +11,7 @@ import numpy as np
 
 from derive.errors import UsageError
 from derive.ops.losses import LossOp
-from numeric.model import derived, loss_function
+from numeric.model import derived, forward, loss_function
 
 from .compare import TOLERANCES, relative_error
 from .derivation_check import CheckReport, ComboCheck, _oracle_noise
@@ -35,14 +35,17 @@ def _target_losses(d) -> dict:
     return out
 
 
-def random_values(d, sizes: dict, rng: np.random.Generator) -> dict:
+def random_values(d, sizes: dict, rng: np.random.Generator, positive: bool = False) -> dict:
     """Seeded values for every leaf: targets suited to their loss (a probability
-    vector, per row, for ce; probabilities for bce)."""
+    vector, per row, for ce; probabilities for bce); with ``positive``, every other
+    leaf in [0.2, 1] (inside the domain of log, sqrt and division)."""
     feeds = _target_losses(d)
     out = {}
     for name, leaf in d.spec.leaves.items():
         shape = tuple(sizes[x] if isinstance(x, str) else x for x in leaf.dims)
-        if leaf.kind == "const":
+        if positive and not (leaf.kind == "target" and feeds.get(name) in ("ce", "bce")):
+            out[name] = rng.uniform(0.2, 1.0, size=shape) if shape else np.float64(rng.uniform(0.2, 1.0))
+        elif leaf.kind == "const":
             out[name] = np.float64(rng.uniform(0.5, 1.5))
         elif leaf.kind == "target" and feeds.get(name) == "ce":
             out[name] = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1] or None)
@@ -100,10 +103,15 @@ def check_model(d, *, seed: int = 0, params=None) -> CheckReport:
     if generic:
         raise UsageError(f"--check needs numbers, and {d.name} declares generic {', '.join(generic)} (no values "
                          "to compute with); replace them with concrete functions and losses (tanh, ce, …) to check")
+    notes = []
     if params is None:
         sizes = {dim: CHECK_SIZES[i % len(CHECK_SIZES)] for i, dim in enumerate(d.spec.dims)}
         values = random_values(d, sizes, np.random.default_rng(seed))
         source = "random"
+        if not _finite(d, values):
+            values = random_values(d, sizes, np.random.default_rng(seed), positive=True)
+            notes.append("random values drawn in [0.2, 1]: at signed values the model leaves the domain of a "
+                         "log, sqrt, power or division")
     else:
         raw = read_params(params) if isinstance(params, str) else {k: np.asarray(v).tolist()
                                                                      for k, v in params.items()}
@@ -111,8 +119,15 @@ def check_model(d, *, seed: int = 0, params=None) -> CheckReport:
         source = params if isinstance(params, str) else "given"
     report = CheckReport(d.name, seed, dict(sizes), source)
     report.checks.append(_check_point(d, values, jax_grad))
-    report.notes.extend(d.sweep.assumptions)
+    report.notes.extend(notes + d.sweep.assumptions)
     return report
+
+
+def _finite(d, values) -> bool:
+    """Every value of the independent forward pass is finite at ``values``."""
+    with np.errstate(all="ignore"):
+        env = forward(d.spec, values, np)
+    return all(np.all(np.isfinite(v)) for v in env.values())
 
 
 def _check_point(d, values, jax_grad) -> ComboCheck:
@@ -184,7 +199,7 @@ def render_model_check(report: CheckReport) -> str:
                      "JAX still does")
         if not g["passed"]:
             L.append(f"  ✗ {g['diagnosis']}" + "".join(f"; {h}" for h in g["hints"]))
-    L += [f"note: assuming {n}" for n in report.notes]
+    L += [f"note: {n}" if n.startswith("random values") else f"note: assuming {n}" for n in report.notes]
     L += ["", "check passed" if report.passed else "CHECK FAILED"]
     return "\n".join(L) + "\n"
 

@@ -233,3 +233,11 @@ def test_a_matrix_power_from_repeated_factors(tmp_path, capsys):
     d = model("input x[n]\nparam W[n, n]\nL = sum(W.T @ (W.T @ x))\nwrt x, W", name="power")
     assert d.formula("x") == "W² 1" and d.proof.holds
     assert check_model(d, seed=0).passed
+
+
+def test_random_check_values_stay_inside_log_and_sqrt_domains(capsys):
+    from checks.model_check import check_model
+
+    d = model("input x[n]\nparam w[n]\nconst c\nL = sum(sqrt(w * w + x) + log(w)) + c ** 0.5\n")
+    report = check_model(d, seed=1)
+    assert report.passed and any(n.startswith("random values drawn in [0.2, 1]") for n in report.notes)
