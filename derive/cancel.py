@@ -46,14 +46,14 @@ def _explicit_symbols():
 
 
 @cache
-def loss_gradient(loss: Loss):
-    """∇ŷℓ as an elementwise Lambda((ŷ, y), …), computed by SymPy; None when
-    the loss is generic or not separable."""
+def loss_gradient(loss: Loss, operand: int = 0):
+    """∇ŷℓ (``operand`` 0) or ∇yℓ (1, the target's) as an elementwise Lambda((ŷ, y), …),
+    computed by SymPy; None when the loss is generic or not separable."""
     if loss.generic or not loss.separable:
         return None
     yhat, y = _explicit_symbols()
     L = loss.explicit(yhat, y)
-    return _lift([sp.diff(L, a) for a in yhat], yhat, y)
+    return _lift([sp.diff(L, a) for a in (yhat, y)[operand]], yhat, y)
 
 
 @cache

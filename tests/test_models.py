@@ -241,3 +241,12 @@ def test_random_check_values_stay_inside_log_and_sqrt_domains(capsys):
     d = model("input x[n]\nparam w[n]\nconst c\nL = sum(sqrt(w * w + x) + log(w)) + c ** 0.5\n")
     report = check_model(d, seed=1)
     assert report.passed and any(n.startswith("random values drawn in [0.2, 1]") for n in report.notes)
+
+
+def test_an_input_that_is_also_the_target_is_differentiated_through_both():
+    from checks.model_check import check_model
+
+    d = load_model(_path("tied_autoencoder"), wrt=["x"])
+    assert [o.equation for o in d.sweep.gradients["x"].occurrences] == ["h", "L"]
+    assert d.formula("x", "expanded") == "Wᵀ (h ⊙ (1 − h) ⊙ (W (x̂ − x))) + x − x̂"
+    assert d.proof.holds and check_model(d, seed=2).passed

@@ -2,8 +2,10 @@
 declares (``loss l``). Each is the sum over entries of one function of (ŷᵢ, yᵢ),
 so it applies to vectors and, entry by entry, to matrices (a batch).
 
-Rule: ŷ̄ = L̄ ∇ŷℓ, the gradient computed by SymPy from the loss's definition
-(never typed in). The target is data: it has no VJP rule here.
+Rule: ŷ̄ = L̄ ∇ŷℓ and ȳ = L̄ ∇yℓ, the gradients computed by SymPy from the loss's
+definition (never typed in). The target of a generic ℓ has no rule (its ∇yℓ is not
+a quantity the derivation names); a registered loss's target does (an autoencoder's
+input is also its target).
 """
 from __future__ import annotations
 
@@ -31,13 +33,13 @@ _NUMPY = _numpy_losses()
 
 class LossOp(Operator):
     arity = (2, 2)
-    differentiable = (0,)
 
     def __init__(self, loss: Loss, name: str | None = None):
         super().__init__(function=loss)
         self.loss = loss
         self.name = name or loss.name
-        self.words = f"loss gradient: ŷ̄ = L̄ ∇ŷ{loss.label}, computed by SymPy"
+        self.words = f"loss gradient: ŷ̄ = L̄ ∇ŷ{loss.label}, ȳ = L̄ ∇y{loss.label}, computed by SymPy"
+        self.differentiable = (0, 1) if loss_gradient(loss, 1) is not None else (0,)
 
     def shape(self, shapes):
         a, b = shapes
@@ -68,17 +70,25 @@ class LossOp(Operator):
             return Apply.of(LossGradient(self), shape, *args)
         return Pointwise(lam, args[0], args[1])
 
+    def target_gradient(self, args):
+        """∇yℓ, elementwise, computed by SymPy; None for a generic or non-separable loss."""
+        lam = loss_gradient(self.loss, 1)
+        return None if lam is None else Pointwise(lam, args[0], args[1])
+
     def vjp(self, adjoint, out, args, shapes):
-        return [adjoint * self.gradient(args, shapes[0]), None]
+        target = self.target_gradient(args)
+        return [adjoint * self.gradient(args, shapes[0]), None if target is None else adjoint * target]
 
     def jacobian_T(self, position, out, args, shapes, through_output=False):
-        """(∂ℓ/∂ŷ)ᵀ = ∇ŷℓ, a column like ŷ."""
+        """(∂ℓ/∂ŷ)ᵀ = ∇ŷℓ (or ∇yℓ for the target), a column like its operand."""
         self.check_vjp(position, "target")
-        return self.gradient(args, shapes[0])
+        return self.gradient(args, shapes[0]) if position == 0 else self.target_gradient(args)
 
     def jvp(self, tangents, out, args, shapes):
-        """sum(∇ŷℓ ⊙ ẏ̂); the target is data (its tangent is not used)."""
-        return total(hadamard(self.gradient(args, shapes[0]), tangents[0]))
+        """sum(∇ŷℓ ⊙ ẏ̂) + sum(∇yℓ ⊙ ẏ) (a target without a rule is data: its tangent is not used)."""
+        first = total(hadamard(self.gradient(args, shapes[0]), tangents[0]))
+        target = self.target_gradient(args)
+        return first if target is None else first + total(hadamard(target, tangents[1]))
 
     def unicode(self, printed):
         label = self.loss.label if self.loss.generic else self.name
