@@ -8,19 +8,20 @@ forward (tolerances from their error estimates; kinks left to JAX).
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from derive import derive
-from derive.registry import get
+from derive.registry import REGISTRY, get
 from derive.errors import UsageError
 from numeric import FORWARDS, compile_sweep
 
 from .compare import TOLERANCES, relative_error
 from .gradcheck import gradcheck
 from .params import random_params, read_params, validate_params
-from .rnn import check_eps_lr, flatten_rnn_params, worked_solution
+from .rnn import check_eps_lr, flatten_rnn_params
 from .tolerances import RTOL, SAFETY
 
 __all__ = ["CheckReport", "ComboCheck", "check_derivation", "combinations", "GRID_HIDDEN", "GRID_OUTPUT"]
@@ -144,12 +145,14 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
     from numeric.autodiff import jax_grad
 
     options = dict(options or {})
-    defaults = get(name).defaults  # an unknown name fails here, with the list of valid ones
-    if (eps is not None or lr is not None) and name != "rnn_bptt":
-        raise UsageError("--eps and --lr are for rnn_bptt --check")
+    entry = get(name)  # an unknown name fails here, with the list of valid ones
+    defaults = entry.defaults
+    if (eps is not None or lr is not None) and not entry.check_options:
+        takers = [e.name for e in REGISTRY.values() if e.check_options]
+        raise UsageError(f"--eps and --lr are for {' and '.join(takers)} --check")
     check_eps_lr(eps, lr)
     raw_params = read_params(params) if isinstance(params, str) else None
-    if raw_params is not None and name == "rnn_bptt":
+    if raw_params is not None and entry.sequence_params:
         raw_params, T = flatten_rnn_params(raw_params)
         if options.get("steps") not in (None, T):
             raise UsageError(f"--steps {options['steps']} disagrees with the {T} time steps of 'x' in --params")
@@ -182,14 +185,22 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
         else:
             values = random_params(d.graph, sizes, l, np.random.default_rng([seed, n]))
         combo = check_values(d, values, forward, jax_grad)
-        if name == "rnn_bptt" and "b" not in d.spec.wrt and (eps is not None or lr is not None):
-            raise UsageError("--eps and --lr are P5's worked solution for b; add b to --wrt")
-        if name == "rnn_bptt" and "b" in d.spec.wrt:  # P5's worked solution is about b
-            combo.worked = worked_solution(d, values, eps=eps, lr=lr)
+        worked = d.spec.forward_mode if entry.worked_solution else ""  # the parameter it is about
+        if worked and worked not in d.spec.wrt and (eps is not None or lr is not None):
+            raise UsageError(f"--eps and --lr are {entry.problem}'s worked solution for {worked}; "
+                             f"add {worked} to --wrt")
+        if worked and worked in d.spec.wrt:
+            combo.worked = _hook(entry.worked_solution)(d, values, eps=eps, lr=lr)
             # the worked solution's per-step route must give the same gradient as the sweep
             combo.passed = combo.passed and combo.worked["rel_error_per_step_vs_reverse"] <= TOLERANCES["jax"]
         report.checks.append(combo)
     return report
+
+
+def _hook(where: str):
+    """The function a registry entry names as ``module:function``."""
+    module, _, fn = where.partition(":")
+    return getattr(importlib.import_module(module), fn)
 
 
 def _oracle_noise(jax_at, values, g0, probes=2):

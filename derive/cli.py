@@ -178,13 +178,12 @@ def derivation_help(name) -> str:
     L.append(f"  {'--wrt':<21} comma-separated, from: {', '.join(choices)} [{','.join(d.spec.wrt)}]")
     L += ["  --latex | --markdown | --json, -o FILE (.tex writes a document), --no-proof, --no-cache",
           "  --check [--seed N] [--params FILE.json]   numeric check against JAX and finite differences"]
-    if name == "rnn_bptt":
-        L.append("  --eps E, --lr R       with --check: the central-difference step, one descent step on b")
+    L += [f"  {flag:<21} {text}" for flag, text in entry.check_options.items()]
+    leaves = ", ".join(n.name for n in d.graph.nodes.values() if n.kind in ("param", "input", "target"))
     L += ["", "--params FILE.json keys (nested lists of finite numbers; sizes come from the file):",
-          f"  {entry.params or ', '.join(n.name for n in d.graph.nodes.values() if n.kind in ('param', 'input', 'target'))}",
+          f"  {entry.params or leaves}",
           "", "examples:", f"  python -m derive {name}", f"  python -m derive {name} --check --seed 1",
-          f"  python -m derive {name} --loss '(yhat_1 - y_1)**2 - log(yhat_2)' --check"
-          if name != "sigmoid_mlp" else f"  python -m derive {name} --loss '(yhat_1 - y_1)**2' --check"]
+          f"  python -m derive {name} --loss '{entry.loss_example}' --check"]
     return "\n".join(L) + "\n"
 
 

@@ -3,7 +3,7 @@ that declares a model and returns a :class:`Spec`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import unknown
 from .graph import Graph
@@ -37,18 +37,22 @@ class Entry:
     build: Callable[..., Spec]
     defaults: dict
     params: str = ""  # the --params file's keys and shapes, for --help and the README
+    check_options: dict = field(default_factory=dict)  # extra --check options: flag -> help line
+    sequence_params: bool = False  # --params gives x and y as lists of time steps (flattened to x1, x2, …)
+    loss_example: str = "(yhat_1 - y_1)**2 - log(yhat_2)"  # a typed --loss for the --help examples
+    worked_solution: str = ""  # "module:function" giving --check's worked solution of spec.forward_mode's param
 
 
 REGISTRY: dict[str, Entry] = {}
 
 
-def register(name, description, *, problem="", defaults=None, params=""):
+def register(name, description, *, problem="", defaults=None, params="", **extra):
     """Register the decorated builder as derivation ``name``; ``defaults`` are
     its options (every keyword the builder takes); ``params`` documents the
-    keys of its ``--params`` file."""
+    keys of its ``--params`` file; ``extra`` sets the other :class:`Entry` fields."""
 
     def deco(fn):
-        REGISTRY[name] = Entry(name, description, problem, fn, dict(defaults or {}), params)
+        REGISTRY[name] = Entry(name, description, problem, fn, dict(defaults or {}), params, **extra)
         return fn
 
     return deco

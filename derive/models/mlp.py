@@ -78,7 +78,8 @@ def input_gradient(activation="g", output_activation="softmax", loss="ce", layer
 
 @register("sigmoid_mlp", "P3: sigmoid MLP for binary classification, ∂L/∂b₂, ∂L/∂W₂ʰ, ∂L/∂b₁ʰ, ∂L/∂W₁ʰʲ",
           problem="P3", defaults={"activation": "sigmoid", "output_activation": "sigmoid", "loss": "bce"},
-          params="W1 (H×M), b1 (H), W2 (1×H or a list of H), b2 (number), x (M), y (number)")
+          params="W1 (H×M), b1 (H), W2 (1×H or a list of H), b2 (number), x (M), y (number)",
+          loss_example="(yhat_1 - y_1)**2")
 def sigmoid_mlp(activation="sigmoid", output_activation="sigmoid", loss="bce") -> Spec:
     g = Graph("sigmoid_mlp")
     g.input("x", "M")

@@ -28,7 +28,9 @@ NOTES = [
           problem="P5", defaults={"activation": "tanh", "output_activation": "softmax", "loss": "ce",
                                   "steps": 3},
           params="W (m×m), U (m×n), V (k×m), b (m), c (k), x (list of T vectors of n), "
-                 "y (list of T vectors of k), h0 (m, optional: zeros); T comes from x")
+                 "y (list of T vectors of k), h0 (m, optional: zeros); T comes from x",
+          sequence_params=True, worked_solution="checks.rnn:worked_solution",
+          check_options={"--eps E, --lr R": "with --check: the central-difference step, one descent step on b"})
 def rnn_bptt(activation="tanh", output_activation="softmax", loss="ce", steps=3) -> Spec:
     if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise UsageError(f"--steps must be a whole number from 1 to {MAX_STEPS}; got {steps!r}")
