@@ -67,7 +67,7 @@ def is_zero(expr, probes: int = 3, seed: int = 0, bounds: list | None = None) ->
     pass is appended to ``bounds``.
     """
     # the value of a step at exactly 0 is a convention (relu′(0)); identities are about z ≠ 0
-    expr = sp.sympify(expr).replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x))
+    expr = _replace(sp.sympify(expr), _steps(expr))
     if expr == 0 or _atoms_cancel(expr, bounds) == 0:
         return True
     free = sorted(expr.free_symbols, key=str)
@@ -196,29 +196,7 @@ def _atoms_cancel(expr, bounds=None):
     first, by an independent symbol, then cancel the rational function. A zero
     here proves the identity for all values of those atoms, hence for the
     original; a non-zero result proves nothing and the caller tries harder."""
-    table = {}
-
-    def atom(key):
-        if key not in table:
-            table[key] = sp.Symbol(f"_atom{len(table)}")
-        return table[key]
-
-    while True:
-        inner = [f for f in expr.atoms(sp.Function) if not any(a.atoms(sp.Function) for a in f.args)]
-        if not inner:
-            break
-        subs = {}
-        for f in inner:
-            if isinstance(f, sp.exp):
-                # exp(−u) = exp(u)⁻¹ and exp(2u) = exp(u)²: one atom per u, not three
-                coeff, base = sp.factor_terms(f.args[0]).as_coeff_Mul()
-                if coeff.is_Integer:
-                    subs[f] = atom(("exp", base)) ** int(coeff)
-                else:
-                    subs[f] = atom(("exp", f.args[0]))
-            else:
-                subs[f] = atom(f)
-        expr = expr.xreplace(subs)
+    expr = _atomize(expr)
     symbols = sorted(expr.free_symbols, key=str)
     if not symbols:
         return sp.nsimplify(expr)
@@ -240,13 +218,94 @@ def _atoms_cancel(expr, bounds=None):
         return sp.expand(numerator)
 
 
+def _atomize(expr):
+    """``expr`` with every function application replaced by an atom, innermost first:
+    an application is keyed by its arguments with their own atoms in place. One pass
+    over the expression as a DAG (a shared subexpression is rebuilt once; an unrolled
+    network shares each layer among all later ones)."""
+    table: dict = {}
+    memo: dict = {}
+
+    def atom(key):
+        if key not in table:
+            table[key] = sp.Symbol(f"_atom{len(table)}")
+        return table[key]
+
+    def go(e):
+        if e in memo:
+            return memo[e]
+        if not e.args or e.is_Atom:
+            out = e
+        else:
+            args = [go(a) for a in e.args]
+            rebuilt = e.func(*args) if any(a is not b for a, b in zip(args, e.args, strict=True)) else e
+            out = _as_atom(rebuilt, atom) if isinstance(rebuilt, sp.Function) else rebuilt
+        memo[e] = out
+        return out
+
+    return go(sp.sympify(expr))
+
+
+def _replace(expr, mapping: dict):
+    """``expr.xreplace(mapping)``, visiting each distinct subexpression once."""
+    if not mapping:
+        return expr
+    memo: dict = {}
+
+    def go(e):
+        if e in memo:
+            return memo[e]
+        if e in mapping:
+            out = mapping[e]
+        elif not e.args or e.is_Atom:
+            out = e
+        else:
+            args = [go(a) for a in e.args]
+            out = e.func(*args) if any(a is not b for a, b in zip(args, e.args, strict=True)) else e
+        memo[e] = out
+        return out
+
+    return go(expr)
+
+
+def _steps(expr) -> dict:
+    """{Heaviside(x, h₀): Heaviside(x)} for the steps in ``expr`` (each subexpression visited once)."""
+    seen, out, stack = set(), {}, [sp.sympify(expr)]
+    while stack:
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        if isinstance(e, sp.Heaviside) and len(e.args) > 1:
+            out[e] = sp.Heaviside(e.args[0])
+        stack.extend(e.args)
+    return out
+
+
+def _as_atom(f, atom):
+    if isinstance(f, sp.exp):
+        # exp(−u) = exp(u)⁻¹ and exp(2u) = exp(u)²: one atom per u, not three
+        coeff, base = sp.factor_terms(f.args[0]).as_coeff_Mul()
+        if coeff.is_Integer:
+            return atom(("exp", base)) ** int(coeff)
+        return atom(("exp", f.args[0]))
+    return atom(f)
+
+
 class _NotRational(Exception):
     pass
 
 
-def _rational(field, gens, e):
+def _rational(field, gens, e, memo=None):
     """``e`` as an element of the field ℚ(gens); terms of a sum that share a
     denominator are added as polynomials first, so fewer gcds are taken."""
+    memo = {} if memo is None else memo
+    if e not in memo:
+        memo[e] = _rational_node(field, gens, e, memo)
+    return memo[e]
+
+
+def _rational_node(field, gens, e, memo):
     if e.is_Symbol:
         return gens[e]
     if e.is_Rational:
@@ -254,7 +313,7 @@ def _rational(field, gens, e):
     if e.is_Add:
         by_den = {}
         for a in e.args:
-            v = _rational(field, gens, a)
+            v = _rational(field, gens, a, memo)
             by_den[v.denom] = by_den.get(v.denom, field.ring.zero) + v.numer
         total = field.zero
         for den, num in by_den.items():
@@ -263,10 +322,10 @@ def _rational(field, gens, e):
     if e.is_Mul:
         out = field.one
         for a in e.args:
-            out *= _rational(field, gens, a)
+            out *= _rational(field, gens, a, memo)
         return out
     if e.is_Pow and e.exp.is_Integer:
-        return _rational(field, gens, e.base) ** int(e.exp)
+        return _rational(field, gens, e.base, memo) ** int(e.exp)
     raise _NotRational(type(e).__name__)
 
 
@@ -355,7 +414,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
         """Record one identity (component by component); a randomized test's
         bounds add up (union bound) into the check's false-pass bound."""
         bounds: list = []
-        ok = all(is_zero((a - b).xreplace(simplex) if simplex else a - b, bounds=bounds)
+        ok = all(is_zero(_replace(a - b, simplex), bounds=bounds)
                  for a, b in zip(mine, theirs))
         result.checks.append(Check(what, param, label, ok, len(theirs), min(1.0, sum(bounds))))
     for p in sweep.wrt:
@@ -366,7 +425,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
             for c in cs:
                 O = leaves_u[c.occurrence.name]
                 tie = dict(everything_tied)
-                brute = [sp.diff(L_u, o).xreplace(tie) for o in O]
+                brute = [_replace(sp.diff(L_u, o), tie) for o in O]
                 check("occurrence", p, c.path, list(explicit(c.expr, derived, dims)), brute)
         for c in cs:
             if not c.chains:
