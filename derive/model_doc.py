@@ -213,8 +213,9 @@ class ModelDerivation:
         sizes = ", ".join(f"{k} = {v}" for k, v in pr.sizes.items()) or "scalars"
         L = [f"Proof against sympy.diff of the explicit scalar loss ({sizes}): " + ("HOLDS" if pr.holds else "FAILS")]
         for c in pr.checks:
-            what = (f"occurrence {c.label}: its adjoint = ∂L/∂(that occurrence) of the untied model"
-                    if c.what == "occurrence" else f"total {c.label} = sympy.diff of the loss")
+            what = {"occurrence": f"occurrence {c.label}: its adjoint = ∂L/∂(that occurrence) of the untied model",
+                    "path": f"chain rule for {c.label}: Σ over paths of Π (local Jacobian)ᵀ = that adjoint",
+                    "total": f"total {c.label} = sympy.diff of the loss"}[c.what]
             plural = "s" if c.components != 1 else ""
             how = f"; randomized identity test, P(false pass) < {c.false_pass:.0e}" if c.false_pass else ""
             L.append(f"  {'✓' if c.holds else '✗'} {c.param}: {what} [{c.components} component{plural}{how}]")

@@ -7,6 +7,11 @@ into one scalar loss. Then, for every parameter:
 * per occurrence: each occurrence p₍ᵢ₎ gets its own symbols (the untied
   model); ``sympy.diff`` of the untied loss by p₍ᵢ₎, at p₍ᵢ₎ = p, must equal the
   explicit expansion of the derived p̄₍ᵢ₎;
+* per path: the products of the operators' transposed local Jacobians
+  (:meth:`Operator.jacobian_T`) along every path of operator nodes from the
+  occurrence to the loss, summed, must equal the derived p̄₍ᵢ₎ — where every
+  node on the way is a scalar or a vector (a matrix-valued node has no
+  Jacobian matrix; the occurrence and total checks still cover it);
 * in total: ``sympy.diff`` of the loss by p must equal the derived ∂L/∂p.
 
 Differences are decided by :func:`derive.proof.is_zero` (exact where it can,
@@ -14,15 +19,19 @@ a randomized identity test with a stated bound where exact reduction is slow).
 """
 from __future__ import annotations
 
+from collections import defaultdict
+
 import sympy as sp
 
+from .ops import MissingRule
 from .ops.evaluate import explicit
-from .proof import Check, ProofResult, is_zero
+from .proof import Check, ProofResult, _replace, is_zero
 from .sweep import ModelSweep
 
 __all__ = ["prove_model", "default_sizes", "explicit_forward", "derived_env"]
 
 PROOF_SIZES = (2, 3)
+MAX_PATHS = 64  # operator-level paths per occurrence beyond which the path check is left out
 
 
 def default_sizes(dims: list) -> dict:
@@ -121,17 +130,69 @@ def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
 
     def check(what, param, label, mine, theirs):
         bounds: list = []
-        ok = all(is_zero((a - b).xreplace(simplex) if simplex else a - b, bounds=bounds)
-                 for a, b in zip(mine, theirs, strict=True))
+        ok = all(is_zero(_replace(a - b, simplex), bounds=bounds) for a, b in zip(mine, theirs, strict=True))
         result.checks.append(Check(what, param, label, ok, len(theirs), min(1.0, sum(bounds))))
 
     for p in sw.wrt:
         grad = sw.gradients[p]
-        if len(grad.occurrences) > 1:
-            for o in grad.occurrences:
-                brute = [sp.diff(L_u, s).xreplace(back) for s in _flat(untie[o.occurrence.name])]
-                label = f"{sw.names[o.occurrence.name][0]} in {sw.names[o.equation][0]}"
+        for o in grad.occurrences:
+            label = f"{sw.names[o.occurrence.name][0]} in {sw.names[o.equation][0]}"
+            if len(grad.occurrences) > 1:
+                brute = [_replace(sp.diff(L_u, s), back) for s in _flat(untie[o.occurrence.name])]
                 check("occurrence", p, label, _flat(explicit(o.expr, env, dims)), brute)
+            chained = path_sum(sw, o, env, dims)
+            if chained is not None:
+                n, value = chained
+                check("path", p, f"{label}, {n} operator path{'s' if n > 1 else ''}",
+                      _flat(explicit(o.expr, env, dims)), _flat(value))
         brute = [sp.diff(L_t, s) for s in _flat(leaves[p])]
         check("total", p, f"∂L/∂{sw.names[p][0]}", _flat(explicit(grad.total, env, dims)), brute)
     return result
+
+
+def operator_paths(graph, start: int, limit: int = MAX_PATHS):
+    """Every chain of operator nodes from node ``start`` to the loss, as [(node id, operand
+    position), …] edges; None past ``limit`` paths."""
+    consumers = defaultdict(list)
+    for n in graph.nodes:
+        for k, i in enumerate(n.inputs):
+            consumers[i].append((n.id, k))
+    loss = graph.by_name[graph.spec.loss]
+    paths: list = []
+
+    def walk(node, edges):
+        if len(paths) > limit:
+            return
+        if node == loss:
+            paths.append(edges)
+            return
+        for c, k in consumers[node]:
+            walk(c, [*edges, (c, k)])
+
+    walk(start, [])
+    return paths if len(paths) <= limit else None
+
+
+def _local(graph, node_id: int, position: int):
+    n = graph.nodes[node_id]
+    ins = [graph.nodes[i] for i in n.inputs]
+    return n.op.jacobian_T(position, n.symbol, [i.symbol for i in ins], [i.shape for i in ins])
+
+
+def path_sum(sw: ModelSweep, o, env: dict, dims: dict):
+    """(number of paths, Σ over paths of Π (∂next/∂this)ᵀ) for occurrence ``o``, explicit; None when a
+    node on the way has no local Jacobian matrix (a matrix value) or the paths are too many."""
+    graph = sw.graph
+    paths = operator_paths(graph, o.node)
+    if not paths:
+        return None
+    total = None
+    try:
+        for edges in paths:
+            value = explicit(_local(graph, o.node, o.slot), env, dims)
+            for node_id, position in edges:
+                value = value * explicit(_local(graph, node_id, position), env, dims)
+            total = value if total is None else total + value
+    except MissingRule:
+        return None
+    return len(paths), total

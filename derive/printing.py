@@ -431,7 +431,7 @@ _TEXT_MATH = {
     "≤": r"\le", "∈": r"\in", "ℝ": r"\mathbb{R}", "×": r"\times", "‖": r"\|",
     "½": r"\tfrac{1}{2}", "𝟙": r"\mathbb{1}", "≡": r"\equiv",
     "Δ": r"\Delta", "ŷ": r"\hat{y}", "≈": r"\approx", "≥": r"\ge", "|": "|", "<": "<", ">": ">", "ε": r"\varepsilon", "θ": r"\theta", "μ": r"\mu", "τ": r"\tau",
-    "λ": r"\lambda", "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "η": r"\eta", "ρ": r"\rho",
+    "λ": r"\lambda", "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "η": r"\eta", "ρ": r"\rho", "Π": r"\Pi",
 }
 _SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₍₎ᵢⱼₗ₋ₙₖₜ", "0123456789()ijl-nkt"))
 _SUPERSCRIPTS = dict(zip("ʰʲᵐᵏᵈ²ᵀ", ["h", "j", "m", "k", "d", "2", r"\top "]))

@@ -250,3 +250,20 @@ def test_an_input_that_is_also_the_target_is_differentiated_through_both():
     assert [o.equation for o in d.sweep.gradients["x"].occurrences] == ["h", "L"]
     assert d.formula("x", "expanded") == "Wᵀ (h ⊙ (1 − h) ⊙ (W (x̂ − x))) + x − x̂"
     assert d.proof.holds and check_model(d, seed=2).passed
+
+
+def test_every_vector_occurrence_is_proved_along_its_operator_paths():
+    d = load_model(_path("layer_norm"))
+    paths = [c for c in d.proof.checks if c.what == "path"]
+    assert [c.label for c in paths if c.param == "x"] == ["x₍₁₎ in μ, 3 operator paths", "x₍₂₎ in xc, 3 operator paths"]
+    assert {c.param for c in paths} == {"x", "gamma", "beta"} and all(c.holds for c in paths)
+
+
+def test_a_planted_wrong_local_jacobian_fails_only_the_path_check(monkeypatch):
+    from derive.ops.arithmetic import Mul
+
+    right = Mul.jacobian_T
+    monkeypatch.setattr(Mul, "jacobian_T", lambda self, *a, **k: 2 * right(self, *a, **k))
+    d = load_model(_path("layer_norm"))
+    failed = {c.what for c in d.proof.checks if not c.holds}
+    assert failed == {"path"}

@@ -11,10 +11,11 @@ over the broadcast axis):
 from __future__ import annotations
 
 import sympy as sp
-from sympy import MatAdd
+from sympy import DiagMatrix, Identity, MatAdd, OneMatrix
 
 from ..matexpr import Pointwise
-from .base import Operator, ShapeError, broadcast, expand_to, hadamard, is_scalar, reduce_to, total
+from .base import (Operator, ShapeError, broadcast, expand_to, hadamard, is_scalar, reduce_to, total,
+                   transpose)
 
 __all__ = ["Add", "Sub", "Neg", "Mul", "Div", "Pow", "ADD", "SUB", "NEG", "MUL", "DIV"]
 
@@ -30,6 +31,22 @@ def _explicit_broadcast(value, shape_from, shape_to):
         return sp.ImmutableMatrix(int(rows), int(cols), [value] * (int(rows) * int(cols)))
     rows = int(shape_to[0])
     return sp.ImmutableMatrix.vstack(*[value.T] * rows)
+
+
+def _vector_rule(op, position, shapes):
+    """The result's and the operand's shapes when a local Jacobian matrix exists (a scalar or
+    vector result, a scalar or vector operand); else the operator's MissingRule."""
+    full, mine = op.shape(shapes), shapes[position]
+    if len(full) > 1 or len(mine) > 1:
+        Operator.jacobian_T(op, position, None, None, shapes)
+    return full, mine
+
+
+def _broadcast_T(full, mine, scale=1):
+    """(∂out/∂operand)ᵀ of an operand added into the result: I, or a row of ones for a broadcast scalar."""
+    if is_scalar(full):
+        return sp.Integer(scale)
+    return scale * (Identity(full[0]) if not is_scalar(mine) else OneMatrix(1, full[0]))
 
 
 class _Binary(Operator):
@@ -67,6 +84,11 @@ class Add(_Binary):
 
     def jvp(self, tangents, out, args, shapes):
         return self.symbolic(tangents, shapes)  # linear: the same operation on the tangents
+
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """I (or a row of ones for a broadcast scalar); minus that for a difference's second operand."""
+        full, mine = _vector_rule(self, position, shapes)
+        return _broadcast_T(full, mine, -1 if self.name == "sub" and position == 1 else 1)
 
 
 class Sub(Add):
@@ -114,6 +136,10 @@ class Neg(Operator):
     def jvp(self, tangents, out, args, shapes):
         return -tangents[0]
 
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        full, mine = _vector_rule(self, position, shapes)
+        return _broadcast_T(full, mine, -1)
+
 
 def _scaled(c, m):
     """c · M for a scalar c and a matrix expression M (a scalar times a scalar is plain)."""
@@ -156,6 +182,16 @@ class Mul(_Binary):
                 out_.append(reduce_to(hadamard(adjoint, expand_to(other, so, full)), si, full))
         return out_
 
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """diag(other), c I for a scalar factor c; a scalar operand's is the other's row otherᵀ."""
+        full, mine = _vector_rule(self, position, shapes)
+        other, so = args[1 - position], shapes[1 - position]
+        if is_scalar(full):
+            return other
+        if is_scalar(mine):
+            return transpose(other)
+        return other * Identity(full[0]) if is_scalar(so) else DiagMatrix(other)
+
     def jvp(self, tangents, out, args, shapes):
         """Ȧ ⊙ B + A ⊙ Ḃ (product rule)."""
         (a, b), (da, db) = args, tangents
@@ -195,6 +231,22 @@ class Div(_Binary):
         da = Pointwise(sp.Lambda((_s, _t), _s / _t), adjoint, B)
         db = Pointwise(sp.Lambda((_r, _s, _t), -_r * _s / _t ** 2), adjoint, A, B)
         return [reduce_to(da, sa, full), reduce_to(db, sb, full)]
+
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """diag(1 ⊘ B) for A, diag(−A ⊘ B²) for B (a scalar: 1/b I, −a/b²; a scalar operand: a row)."""
+        full, mine = _vector_rule(self, position, shapes)
+        (a, b), (sa, sb) = args, shapes
+        if is_scalar(full):
+            return 1 / b if position == 0 else -a / b ** 2
+        if position == 0:
+            if is_scalar(sb):
+                return (1 / b) * (Identity(full[0]) if not is_scalar(sa) else OneMatrix(1, full[0]))
+            d = Pointwise(sp.Lambda(_t, 1 / _t), b)
+            return transpose(d) if is_scalar(sa) else DiagMatrix(d)
+        if is_scalar(sb):
+            return transpose((-1 / b ** 2) * a)
+        d = Pointwise(sp.Lambda((_s, _t), -_s / _t ** 2), expand_to(a, sa, full), b)
+        return DiagMatrix(d)
 
     def jvp(self, tangents, out, args, shapes):
         """Ȧ ⊘ B − (A ⊘ B) ⊙ Ḃ ⊘ B: (Ȧ − out ⊙ Ḃ) ⊘ B, with broadcasting."""
@@ -242,6 +294,14 @@ class Pow(Operator):
             return [c * args[0] ** (c - 1) * adjoint]
         factor = args[0] if c == 2 else Pointwise(sp.Lambda(_t, _t ** (c - 1)), args[0])
         return [c * hadamard(factor, adjoint)]
+
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """diag(c A^(c−1))."""
+        full, _ = _vector_rule(self, position, shapes)
+        c = self.c
+        if is_scalar(full):
+            return c * args[0] ** (c - 1)
+        return DiagMatrix(Pointwise(sp.Lambda(_t, c * _t ** (c - 1)), args[0]))
 
     def jvp(self, tangents, out, args, shapes):
         return self.vjp(tangents[0], out, args, shapes)[0]  # elementwise: the same rule forwards

@@ -93,8 +93,11 @@ class Elementwise(Operator):
 
     def jacobian_T(self, position, out, args, shapes, through_output=False):
         """diag(f′(z)): symmetric, so it is also the Jacobian."""
+        if len(shapes[0]) > 1:
+            return super().jacobian_T(position, out, args, shapes)
         raw, ident, _ = self.derivative(args[0], out, shapes[0])
-        return DiagMatrix(ident if through_output and ident is not None else raw)
+        d = ident if through_output and ident is not None else raw
+        return d if is_scalar(shapes[0]) else DiagMatrix(d)
 
     jacobian = jacobian_T
 

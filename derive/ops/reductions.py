@@ -99,6 +99,13 @@ class Sum(Operator):
     def jvp(self, tangents, out, args, shapes):
         return self.symbolic(tangents, shapes)  # linear
 
+    def jacobian_T(self, position, out, args, shapes, through_output=False):
+        """The sum of a vector: a column of ones (the mean's: 1/n)."""
+        (sa,) = shapes
+        if len(sa) != 1:
+            return super().jacobian_T(position, out, args, shapes)
+        return self._scale(sa) * OneMatrix(sa[0], 1)
+
     def unicode(self, printed):
         return f"{self.name}({printed[0]})"
 
