@@ -64,7 +64,8 @@ def test_the_shared_bias_problem_as_stated():
     assert [o.equation for o in d.sweep.gradients["b"].occurrences] == ["h1", "yhat"]
     assert d.formula("b") == "g′(W x + b) ⊙ h̄₁ + g₁′(U h₁ + b) ⊙ ŷ̄"
     assert d.formula("b", "expanded") == "g′(W x + b) ⊙ (Uᵀ (g₁′(U h₁ + b) ⊙ ∇ŷℓ)) + g₁′(U h₁ + b) ⊙ ∇ŷℓ"
-    assert [c.what for c in d.proof.checks] == ["occurrence", "occurrence", "total"] and d.proof.holds
+    assert [c.what for c in d.proof.checks] == ["occurrence", "path", "occurrence", "path", "total"]
+    assert d.proof.holds
 
 
 def test_tied_weights_are_untied_into_encoder_and_decoder():
