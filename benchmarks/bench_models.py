@@ -1,11 +1,12 @@
-"""Derive, prove and check time of every example model file (and the built-ins' CLI
-for comparison), as ratios against ``python -c "import sympy"`` measured in the same run.
+"""Derive, prove and check time of every example model file and every built-in, as
+ratios against ``python -c "import sympy"`` measured in the same run.
 
-    python benchmarks/bench_models.py [--rounds 3] [--markdown]
+    python benchmarks/bench_models.py [--rounds 3] [--part models|builtins]
 
 Each model is timed in a fresh process (``python -m derive FILE.gp`` and
 ``… --check``), best of ``--rounds``; the in-process split (sweep, proof,
-check) comes from one extra run per model. Nothing here is asserted.
+check) comes from one extra run per model. The built-ins are timed the same way
+with the proof cache off (every run proves). Nothing here is asserted.
 """
 from __future__ import annotations
 
@@ -49,20 +50,38 @@ def _split(path):
     return t1 - t0, t2 - t1, t3 - t2, holds and passed
 
 
+BUILTINS = [["shared_bias"], ["input_gradient"], ["sigmoid_mlp"], ["trace"], ["rnn_bptt"],
+            ["rnn_bptt", "--wrt", "W,U,V,c"], ["beta_binomial"], ["normal_normal"]]
+
+
+def _builtins(py, base, rounds):
+    print("| built-in | `python -m derive NAME` (proves) | × import sympy | `--check` | × import sympy |")
+    print("|---|---:|---:|---:|---:|")
+    for argv in BUILTINS:
+        d = _wall([py, "-m", "derive", *argv], rounds)
+        c = _wall([py, "-m", "derive", *argv, "--check"], rounds)
+        print(f"| `{' '.join(argv)}` | {d:.2f} s | {d / base:.1f} | {c:.2f} s | {c / base:.1f} |")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--part", choices=["models", "builtins", "all"], default="all")
     args = p.parse_args(argv)
     py = sys.executable
     base = _wall([py, "-c", "import sympy"], args.rounds)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; load {os.getloadavg()[0]:.2f}; "
+          f"import sympy {base:.2f} s (best of {args.rounds})")
+    if args.part in ("builtins", "all"):
+        _builtins(py, base, args.rounds)
+    if args.part == "builtins":
+        return
     rows = []
     for path in MODELS:
         derive_s = _wall([py, "-m", "derive", str(path)], args.rounds)
         sweep_s, proof_s, chk_s, ok = _split(path)
         check_s = _wall([py, "-m", "derive", str(path), "--check"], args.rounds) if chk_s is not None else None
         rows.append((path.name, derive_s, derive_s / base, check_s, sweep_s, proof_s, chk_s, ok))
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; load {os.getloadavg()[0]:.2f}; "
-          f"import sympy {base:.2f} s (best of {args.rounds})")
     head = ("| model | `python -m derive FILE` | × import sympy | `--check` | sweep | proof | check "
             "| proved and checked |",
             "|---|---:|---:|---:|---:|---:|---:|---|")
