@@ -43,6 +43,7 @@ import sympy as sp
 from .errors import UsageError
 from .ops import FUNCTIONS, INFIX, MissingRule, ShapeError, shape_text
 from .ops import losses as _losses
+from .ops.losses import LossOp
 from .ops.elementwise import generic as _generic_function
 
 __all__ = ["ModelSpec", "Leaf", "Equation", "Tree", "ModelError", "parse_model", "read_model",
@@ -660,7 +661,19 @@ def _shape(state, t: Tree, recurse):
     if t.kind == "infix":
         return INFIX[t.value].shape(shapes)
     op = state.functions.get(t.value) or state.losses.get(t.value) or function_operator(t.value, t.axis)
+    if isinstance(op, LossOp):
+        _prediction_first(state, t)
     return op.shape(shapes)
+
+
+def _prediction_first(state, t: Tree):
+    """A loss takes (prediction, target): a declared target written first is a swap."""
+    kinds = [state.leaves[c.value].kind if c.kind == "var" and c.value in state.leaves else None
+             for c in t.children]
+    if kinds[0] == "target" and kinds[1] != "target":
+        first, second = (c.value if c.kind == "var" else "…" for c in t.children)
+        raise ShapeError(f"{t.value}(prediction, target) takes the prediction first, and {first} is declared a "
+                         f"target; write {t.value}({second}, {first})")
 
 
 _HANDLERS = {ast.BinOp: _Walker.binop, ast.UnaryOp: _Walker.unary, ast.Constant: _Walker.number,
