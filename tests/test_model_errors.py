@@ -50,7 +50,7 @@ BAD = [
     (HEAD + "L = sum(b)\nwrt b\nh = b\n", "7:1", "nothing may follow the 'wrt' line"),
     ("input x[d, e, f]\nL = sum(x)\n", "1:7", "give one dim (a vector) or two"),
     ("input x[0]\nL = sum(x)\n", "1:7", "out of range"),
-    ("input x[d]\ntarget y[d]\nyhat = softmax(x)\nL = ce(y, yhat)\n", "4:5", r"write ce\(yhat, y\)"),
+    ("input x[d]\ntarget y[d]\nyhat = softmax(x)\nL = ce(y, yhat)\n", "4:5", "write ce(yhat, y)"),
     ("input x[-d]\nL = sum(x)\n", "1:7", "is not a name or a positive integer"),
     ("input sum[d]\nL = sum(sum)\n", "1:7", "reserved word or a built-in function"),
     ("input 1x[d]\nL = sum(x)\n", "1:7", "not a valid name"),
