@@ -160,7 +160,7 @@ def read_model(path: str) -> ModelSpec:
     if info.st_size > MAX_FILE * 4:
         raise UsageError(f"model file {path!r} is {info.st_size} bytes; at most {MAX_FILE} characters")
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", newline="") as f:  # keep a lone \r: it is not a line break
             text = f.read(MAX_FILE * 4 + 1)
     except UnicodeDecodeError as e:
         raise UsageError(f"model file {path!r} is not UTF-8 text (byte {e.start})") from None
@@ -174,7 +174,11 @@ def parse_model(text: str, path: str = "<model>") -> ModelSpec:
     fail = _Fail(path)
     if len(text) > MAX_FILE:
         fail(1, 1, f"the file has {len(text)} characters; at most {MAX_FILE}")
-    lines = text.splitlines()
+    # lines end at \n (or \r\n) only: str.splitlines also breaks at form feeds, \x1c-\x1e, \x85 and
+    # U+2028, which would shift every later line number; left in a line, they are control characters
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
     if len(lines) > MAX_LINES:
         fail(MAX_LINES + 1, 1, f"the file has {len(lines)} lines; at most {MAX_LINES}")
     state = _State(fail, path, text)
@@ -317,11 +321,11 @@ class _State:
         if len(self.equations) >= MAX_STATEMENTS:
             self.fail(number, 1, f"more than {MAX_STATEMENTS} assignments")
         lead = len(body) - len(body.lstrip())
-        source = _caret_to_power(body.strip(), lambda msg, c: self.fail(number, lead + c, msg))
+        source, added = _caret_to_power(body.strip(), lambda msg, c: self.fail(number, lead + c, msg))
         try:
             mod = ast.parse(source, mode="exec")
         except SyntaxError as e:
-            col = lead + (e.offset or 1)
+            col = lead + _original_col(e.offset or 1, added)
             self.fail(number, col, f"not a valid line ({e.msg}); write 'name = expression' or a declaration "
                                    "(input, target, param, const, function, loss, wrt)")
         except (ValueError, RecursionError, MemoryError):
@@ -332,10 +336,10 @@ class _State:
                                         "target, param, const, function, loss, wrt)")
         target = stmt.targets[0].id
         self._name(number, lead + 1, target, "assigned name")
-        walker = _Walker(self, number, lead, source)
+        walker = _Walker(self, number, lead, source, added)
         tree = walker.walk(stmt.value, 0)
         shape = walker.shape(tree)
-        rhs_col = lead + stmt.value.col_offset + 1
+        rhs_col = walker.col(stmt.value)
         text = ast.get_source_segment(source, stmt.value) or ""
         self.equations.append(Equation(target, tree, text, number, rhs_col))
         self.shapes[target] = shape
@@ -411,8 +415,9 @@ def _names(t: Tree) -> set:
     return out
 
 
-def _caret_to_power(source: str, fail) -> str:
-    """``^`` means a power, with the power's precedence (see :mod:`derive.expr`)."""
+def _caret_to_power(source: str, fail) -> tuple[str, list]:
+    """``^`` means a power, with the power's precedence (see :mod:`derive.expr`); also returns
+    where the rewrite added characters, so that columns can be reported as written."""
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
@@ -421,21 +426,27 @@ def _caret_to_power(source: str, fail) -> str:
     for shift, col in enumerate(cols):
         at = col + shift
         source = source[:at] + "**" + source[at + 1:]
-    return source
+    return source, [col + shift + 1 for shift, col in enumerate(cols)]  # where each added * sits
+
+
+def _original_col(col: int, added: list) -> int:
+    """A column of the rewritten line (``^`` → ``**``) as a column of the line as written."""
+    return col - sum(1 for a in added if a < col)
 
 
 class _Walker:
     """Walks one right-hand side against the whitelist, building a :class:`Tree`."""
 
-    def __init__(self, state: _State, line: int, lead: int, source: str):
+    def __init__(self, state: _State, line: int, lead: int, source: str, added: list = ()):
         self.state, self.line, self.lead, self.source = state, line, lead, source
+        self.added = list(added)  # columns of the rewritten source where ^ → ** added a character
         self.count = 0
 
     def fail(self, node, message):
         self.state.fail(self.line, self.col(node), message)
 
     def col(self, node):
-        return self.lead + getattr(node, "col_offset", 0) + 1
+        return self.lead + _original_col(getattr(node, "col_offset", 0), self.added) + 1
 
     def tree(self, node, kind, value, children=(), axis=None):
         return Tree(kind, value, tuple(children), self.line, self.col(node), axis)
@@ -466,7 +477,7 @@ class _Walker:
                 self.fail(node, "this constant power is undefined, not real, or too large")
             return out
         right = self.walk(node.right, depth + 1)
-        if op == "/" and _constant(right) == 0:
+        if op == "/" and (_constant(right) == 0 or _exact_zero(right)):
             self.fail(node.right, "division by zero (the divisor is a constant 0)")
         # point at the operator itself, so a shape error names the right column
         at = self.source.find(op, node.left.end_col_offset, node.right.col_offset)
@@ -474,7 +485,7 @@ class _Walker:
         value = _constant(out)
         if value is not None and not abs(value) <= MAX_CONSTANT:
             self.fail(node, f"the constant part is too large (at most {MAX_CONSTANT:g} in size) or undefined")
-        return out._replace(col=self.lead + at + 1) if at >= 0 else out
+        return out._replace(col=self.lead + _original_col(at, self.added) + 1) if at >= 0 else out
 
     def exponent(self, node):
         value = self.constant(node)
@@ -619,6 +630,36 @@ def _constant(t: Tree):
         return math.nan
     return None
 
+
+def _exact(t: Tree):
+    """The exact SymPy value of a constant subtree (cos(pi/2) is 0 here, 6e-17 in floats), or None."""
+    if t.kind == "num":
+        return sp.Rational(t.value.numerator, t.value.denominator)
+    if t.kind == "const":
+        return sp.pi if t.value == "pi" else sp.E
+    kids = [_exact(c) for c in t.children]
+    if any(k is None for k in kids):
+        return None
+    if t.kind == "neg":
+        return -kids[0]
+    if t.kind == "infix" and t.value in "+-*/":
+        a, b = kids
+        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b != 0 else sp.zoo}[t.value]
+    if t.kind == "pow":
+        return kids[0] ** sp.Rational(t.value.numerator, t.value.denominator)
+    if t.kind == "call" and t.value in _EXACT:
+        return _EXACT[t.value](kids[0])
+    return None
+
+
+def _exact_zero(t: Tree) -> bool:
+    if _constant(t) is None or abs(_constant(t)) > 1e-6:  # names in it, or plainly nonzero: no SymPy needed
+        return False
+    return _exact(t) == 0
+
+
+_EXACT = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "abs": sp.Abs,
+          "tanh": sp.tanh}
 
 _MATH = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "sin": math.sin, "cos": math.cos, "abs": abs,
          "tanh": math.tanh}

@@ -50,6 +50,10 @@ BAD = [
     (HEAD + "L = sum(b)\nwrt b\nh = b\n", "7:1", "nothing may follow the 'wrt' line"),
     ("input x[d, e, f]\nL = sum(x)\n", "1:7", "give one dim (a vector) or two"),
     ("input x[0]\nL = sum(x)\n", "1:7", "out of range"),
+    ("input x[n]\nparam w[n]\nL = sum(w ^ 2 * x) + bad\n", "3:22", "unknown name 'bad'"),  # column as written
+    ("input x[n]\nparam w[n]\n# a\x0ccomment\nL = sum(w * x)\n", "3:4", "control character"),  # not a line break
+    ("input x[n]\nparam w[n]\n# a\rcomment\nL = sum(w * x)\n", "3:4", "control character"),
+    ("input x[n]\nparam w[n]\nL = sum(w * x / cos(pi / 2))\n", "3:17", "division by zero"),  # 0 exactly
     ("input x[d]\ntarget y[d]\nyhat = softmax(x)\nL = ce(y, yhat)\n", "4:5", "write ce(yhat, y)"),
     ("input x[-d]\nL = sum(x)\n", "1:7", "is not a name or a positive integer"),
     ("input sum[d]\nL = sum(sum)\n", "1:7", "reserved word or a built-in function"),
