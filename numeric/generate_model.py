@@ -44,11 +44,14 @@ class _Writer:
         self.rank: dict = {}  # code name -> rank
         self.columns: dict = {}  # code name -> its column form, once bound
         self.count = 0
+        self.temps: set = set()  # names this writer made up (never looked up as model names)
         self.scalars = _Scalars(self)
 
     def fresh(self, hint):
         self.count += 1
-        return f"{hint}_{self.count}"
+        name = f"{hint}_{self.count}"
+        self.temps.add(name)
+        return name
 
     def name_of(self, code):
         """``code`` itself when it is a name, else a new name bound to it."""
@@ -78,7 +81,7 @@ class _Writer:
         code = {}
         for n in self.graph.nodes:
             if n.kind == "number":
-                code[n.id] = repr(float(n.value))
+                code[n.id] = f"({float(n.value)!r})"  # bracketed: (-2.0) ** 2 is 4, -2.0 ** 2 is -4
             elif n.kind != "op":
                 code[n.id] = f"v_{n.name}"
             else:
@@ -124,7 +127,7 @@ class _Writer:
         if isinstance(e, MatMul):
             coeff, mats = e.as_coeff_matrices()
             text = " @ ".join(self.value(m) for m in mats)
-            return f"({text})" if coeff == 1 else f"({self.scalars.doprint(coeff)} * ({text}))"
+            return f"({text})" if coeff == 1 else f"(({self.scalars.doprint(coeff)}) * ({text}))"
         if isinstance(e, HadamardProduct):
             return "(" + " * ".join(self.value(a) for a in e.args) + ")"
         if isinstance(e, Transpose):
@@ -184,6 +187,8 @@ class _Scalars(_Printer):
 
     def _print_Symbol(self, e):
         w = self.writer
+        if e.name in w.temps:
+            return e.name
         if e.name in w.names:
             return w.names[e.name]
         return super()._print_Symbol(e)
@@ -215,7 +220,7 @@ def model_gradient_source(d) -> tuple[str, list]:
 
 
 def compile_model_gradient(d, backend: str, jit: bool):
-    """(source, both, gradient, loss) for a model derivation; see :func:`numeric.compile_gradient`."""
+    """(source, both, gradient, loss, wrt) for a model derivation; see :func:`numeric.compile_gradient`."""
     import numpy as np
 
     from derive.errors import UsageError

@@ -76,3 +76,22 @@ def test_missing_values_are_named():
     d = model("input x[n]\nparam w[n]\nL = sum(tanh(w * x))\n")
     with pytest.raises(UsageError, match="missing value for 'x'"):
         compile_gradient(d)({"w": np.ones(2)})
+
+
+TRICKY = [  # printing hazards: a sum as a scalar factor, a negative number under a power, a name like a temporary
+    "input x[n]\nparam w[n]\nconst a\nconst b\nh = w * x\nL = sum(tanh(h * (a + b)))\n",
+    "input x[n]\nparam w[n]\nL = sum(w * x) * (-2) ^ 2 - 2 ^ -1 * sum(w)\n",
+    "input x[n]\nparam w[n]\nc = (-2) ^ 2\nL = c * sum(w * x)\n",
+    "input x[n]\nparam w[n]\nconst t_7\nh = tanh(w * x)\nL = sum(h * h) * t_7\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY, ids=["scalar-sum", "negative-power", "negative-base", "temp-name"])
+def test_generated_code_brackets_and_names(text):
+    d = model(text)
+    values = _point(d, seed=5)
+    loss, grads = compile_gradient(d)(values)
+    ref = derived(d, values)
+    assert loss == pytest.approx(ref["loss"], rel=1e-12)
+    for p in d.wrt:
+        np.testing.assert_allclose(grads[p], ref["gradients"][p], rtol=1e-9, atol=1e-12, err_msg=p)

@@ -24,7 +24,8 @@ def _text(x) -> str:
     if isinstance(x, bool) or x is None:
         return repr(x)
     if isinstance(x, (int, float)):
-        return repr(float(x)) if isinstance(x, float) else repr(x)
+        text = repr(float(x)) if isinstance(x, float) else repr(x)
+        return f"({text})" if x < 0 else text  # -2.0 ** 2 would be -4
     raise TypeError(f"cannot emit code for a {type(x).__name__}")
 
 
