@@ -81,6 +81,7 @@ class Node:
     unicode: str = ""
     latex: str = ""
     op: Operator | None = None  # the registry operator this node applies to its inputs()
+    rank: int = 1  # 0 a scalar, 1 a vector, 2 a matrix (an m × 1 matrix is not a vector)
 
     @property
     def symbol(self) -> sp.MatrixSymbol:
@@ -92,7 +93,7 @@ class Node:
         if self.kind == "loss":
             return ()
         rows, cols = self.shape
-        return (rows,) if cols == 1 else (rows, cols)
+        return (rows, cols) if self.rank == 2 else (rows,)
 
     def slot(self, position: int) -> str:
         """What operand ``position`` of the operator is: matrix, vector or bias (affine), input, prediction, target."""
@@ -144,8 +145,10 @@ class Graph:
     def target(self, name, rows):
         return self._add(Node(name, "target", (self.dim(rows), sp.Integer(1)), role="target"))
 
-    def param(self, name, rows, cols=1):
-        return self._add(Node(name, "param", (self.dim(rows), self.dim(cols)), role="parameter"))
+    def param(self, name, rows, cols=None):
+        """A matrix parameter rows × cols, or (no ``cols``) a vector of ``rows``."""
+        shape = (self.dim(rows), self.dim(1 if cols is None else cols))
+        return self._add(Node(name, "param", shape, role="parameter", rank=1 if cols is None else 2))
 
     def affine(self, name, *terms, bias=None, adjoint=None, path=None):
         """``name = Σ A v (+ bias)`` over the (matrix, vector) pairs in ``terms``."""

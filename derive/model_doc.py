@@ -220,6 +220,7 @@ class ModelDerivation:
             how = f"; randomized identity test, P(false pass) < {c.false_pass:.0e}" if c.false_pass else ""
             L.append(f"  {'✓' if c.holds else '✗'} {c.param}: {what} [{c.components} component{plural}{how}]")
         L += [f"  assuming {a}" for a in pr.assumptions]
+        L += [f"  ({x})" for x in pr.omitted]
         return L
 
     # -- JSON ----------------------------------------------------------------------
@@ -246,7 +247,7 @@ class ModelDerivation:
         if proof:
             pr = self.proof
             out["proof"] = {"sizes": pr.sizes, "holds": pr.holds, "cached": pr.cached,
-                            "assumptions": pr.assumptions,
+                            "assumptions": pr.assumptions, "omitted": pr.omitted,
                             "checks": [{"kind": c.what, "param": c.param, "label": c.label, "holds": c.holds,
                                         "components": c.components, "false_pass_bound": c.false_pass}
                                        for c in pr.checks]}

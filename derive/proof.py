@@ -45,6 +45,7 @@ class ProofResult:
     checks: list = field(default_factory=list)
     assumptions: list = field(default_factory=list)
     cached: bool = False  # read back from the on-disk cache (derive.cache), not proved in this run
+    omitted: list = field(default_factory=list)  # checks left out, each with the reason
 
     @property
     def holds(self) -> bool:
@@ -240,7 +241,12 @@ def _atomize(expr):
         else:
             args = [go(a) for a in e.args]
             rebuilt = e.func(*args) if any(a is not b for a, b in zip(args, e.args, strict=True)) else e
-            out = _as_atom(rebuilt, atom) if isinstance(rebuilt, sp.Function) else rebuilt
+            if isinstance(rebuilt, sp.Function):
+                out = _as_atom(rebuilt, atom)
+            elif rebuilt is not e and any(isinstance(a, sp.Function) for a in rebuilt.args):
+                out = go(rebuilt)  # rebuilding pulled a sign out of an odd function: tanh(−u) → −tanh(u)
+            else:
+                out = rebuilt
         memo[e] = out
         return out
 

@@ -144,3 +144,28 @@ def test_typed_rnn_loss_proof_reports_the_randomized_bound():
     assert d.proof.holds
     assert any(c.false_pass for c in d.proof.checks) and all(c.false_pass < 1e-40 for c in d.proof.checks)
     assert "randomized identity test, P(false pass) <" in "\n".join(d.proof_text())
+
+
+def test_atoms_replace_every_function_even_when_rebuilding_pulls_out_a_sign():
+    import sympy as sp
+
+    from derive.proof import _atomize
+
+    x, y = sp.symbols("x y")
+    out = _atomize(sp.tanh(y - sp.exp(x)) + sp.sin(sp.tanh(x) - y))  # tanh(−u) → −tanh(u) on rebuilding
+    assert not out.atoms(sp.Function)
+
+
+def test_an_m_by_1_matrix_parameter_is_a_matrix_not_a_vector():
+    from derive.engine import backprop
+    from derive.functions import LOSSES
+    from derive.graph import Graph
+
+    g = Graph("column")
+    g.input("x", 1)
+    g.target("y", "m")
+    g.param("W", "m", 1)
+    g.affine("z", ("W", "x"))
+    g.loss("L", LOSSES["mse"], "z", "y")
+    sw = backprop(g, ["x", "W"])
+    assert str(sw.gradients["x"].total) == "W.T*bar_z" and str(sw.gradients["W"].total) == "bar_z*x.T"

@@ -133,7 +133,7 @@ class Operator:
 
     def emit(self, printed: list) -> str:
         """NumPy code for the result, given the operands' code: the NumPy form run on code
-        (:mod:`derive.ops.emit`), so the generated line and the oracle are one definition."""
+        (:mod:`derive.ops.emit`), so a generated line is exactly the operator's NumPy form."""
         from .emit import emit
 
         return emit(self, printed)

@@ -4,8 +4,8 @@ An operator's code is its :meth:`~derive.ops.base.Operator.numpy` method run on
 code instead of arrays: :class:`Code` records arithmetic as text and
 :data:`CODE` stands for the array module, so ``xp.exp(z - xp.max(z, axis=-1,
 keepdims=True))`` becomes the line ``numpy.exp((z - numpy.max(z, axis=-1,
-keepdims=True)))``. The generated code and the numeric oracle are therefore the
-same definition, read twice, and cannot drift apart.
+keepdims=True)))``. A generated line is therefore the operator's NumPy form, read
+as code, and cannot drift from the form the registry tests check against SymPy.
 
 >>> from derive.ops import FUNCTIONS
 >>> FUNCTIONS["sigmoid"].emit(["z"])

@@ -189,6 +189,8 @@ class Affine(Operator):
     def jacobian(self, position, out, args, shapes, through_output=False):
         if self.static["bias"] and position == 2 * self.static["terms"]:
             return Identity(shapes[position][0])
+        if position % 2 == 0:
+            raise MissingRule(f"operator 'affine' has no local Jacobian matrix for its matrix operand {position + 1}")
         return args[position - 1]
 
     def unicode(self, printed):
