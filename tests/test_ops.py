@@ -255,5 +255,11 @@ def test_local_jacobian_matches_jax(key, shapes, domain, rng):
             return op.numpy(jnp, xs)
 
         theirs = np.asarray(jax.jacobian(f)(jnp.asarray(args[i]))).reshape(-1, sh[0] if sh else 1)
-        np.testing.assert_allclose(_array(explicit(jt, env, {}), theirs.T.shape), theirs.T, rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(_array(explicit(j, env, {}), theirs.shape), theirs, rtol=1e-10, atol=1e-12)
+        mine_t, mine = explicit(jt, env, {}), explicit(j, env, {})
+        for m, want in ((mine_t, theirs.T), (mine, theirs)):  # a row is not a column: the orientation counts
+            if isinstance(m, sp.MatrixBase):
+                assert m.shape == want.shape, f"{key} operand {i + 1}: {m.shape} ≠ {want.shape}"
+            else:
+                assert want.size == 1, f"{key} operand {i + 1}: a scalar where a {want.shape} is due"
+        np.testing.assert_allclose(_array(mine_t, theirs.T.shape), theirs.T, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(_array(mine, theirs.shape), theirs, rtol=1e-10, atol=1e-12)
