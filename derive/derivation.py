@@ -544,6 +544,7 @@ class Derivation:
             L.append(f"  {'✓' if c.holds else '✗'} {c.param}: {what} [{c.components} component{plural}{how}]")
         for a in pr.assumptions:
             L.append(f"  assuming {a}")
+        L += [f"  ({x})" for x in pr.notes]
         return L
 
     def to_dict(self, proof=True) -> dict:

@@ -220,7 +220,7 @@ class ModelDerivation:
             how = f"; randomized identity test, P(false pass) < {c.false_pass:.0e}" if c.false_pass else ""
             L.append(f"  {'✓' if c.holds else '✗'} {c.param}: {what} [{c.components} component{plural}{how}]")
         L += [f"  assuming {a}" for a in pr.assumptions]
-        L += [f"  ({x})" for x in pr.omitted]
+        L += [f"  ({x})" for x in pr.omitted + pr.notes]
         return L
 
     # -- JSON ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ import sympy as sp
 
 from .ops import MissingRule
 from .ops.evaluate import explicit
-from .proof import Check, ProofResult, _replace, is_zero
+from .proof import Check, ProofResult, _replace, gradient, is_zero
 from .sweep import ModelSweep
 
 __all__ = ["prove_model", "default_sizes", "explicit_forward", "derived_env"]
@@ -138,7 +138,8 @@ def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
         for o in grad.occurrences:
             label = f"{sw.names[o.occurrence.name][0]} in {sw.names[o.equation][0]}"
             if len(grad.occurrences) > 1:
-                brute = [_replace(sp.diff(L_u, s), back) for s in _flat(untie[o.occurrence.name])]
+                brute = [_replace(d, back) for d in gradient(L_u, _flat(untie[o.occurrence.name]), result.notes,
+                                                             "the untied loss")]
                 check("occurrence", p, label, _flat(explicit(o.expr, env, dims)), brute)
             if len(graph.node(p).shape) == 2:
                 continue  # a matrix has no Jacobian matrix in this notation: no chain-rule check to make
@@ -148,7 +149,7 @@ def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
             else:
                 check("path", p, f"{label}, {n} operator path{'s' if n > 1 else ''}",
                       _flat(explicit(o.expr, env, dims)), _flat(value))
-        brute = [sp.diff(L_t, s) for s in _flat(leaves[p])]
+        brute = gradient(L_t, _flat(leaves[p]), result.notes, "the loss")
         check("total", p, f"∂L/∂{sw.names[p][0]}", _flat(explicit(grad.total, env, dims)), brute)
     return result
 
