@@ -16,6 +16,7 @@ from sympy import (
 
 from ..matexpr import Pointwise
 from .base import Apply, Block, ScalarApply
+from .linear import product
 
 __all__ = ["explicit"]
 
@@ -70,7 +71,7 @@ def explicit(expr, env: dict, dims: dict | None = None, sizes_as_numbers: bool =
             for a in e.args:
                 if isinstance(a, MatrixExpr):
                     v = ev(a)
-                    out = v if out is None else out * v
+                    out = v if out is None else product(out, v)
                 else:
                     scalar = scalar * ev(a)
             return ImmutableMatrix(out * scalar)
