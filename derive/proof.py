@@ -278,9 +278,9 @@ def _replace(expr, mapping: dict):
 
 # a loss with more distinct subexpressions than this, whose tree is REVERSE_RATIO times larger, is differentiated
 # by reverse accumulation over its DAG: sympy.diff's product rule builds derivatives as large as the tree, once per
-# variable (rnn_bptt --wrt W,U,V,c proof: T = 3 8.0 s → 1.7 s, T = 5 23 s → 3.0 s)
-REVERSE_DAG = 100
-REVERSE_RATIO = 10
+# variable (rnn_bptt --wrt W,U,V,c proof: T = 3 8.0 s → 1.7 s, T = 5 23 s → 3.0 s; the P1–P3 defaults stay below)
+REVERSE_DAG = 60
+REVERSE_RATIO = 5
 
 
 def _dag(expr):
