@@ -38,6 +38,9 @@ from sympy.printing.numpy import NumPyPrinter
 from derive.errors import UsageError
 from derive.functions import is_generic
 from derive.matexpr import Pointwise
+from derive.ops.elementwise import Elementwise
+from derive.ops.linear import Affine
+from derive.ops.reductions import Softmax
 
 __all__ = ["CompiledGradient", "compile_gradient", "gradient_source", "BACKENDS"]
 
@@ -166,26 +169,23 @@ class _Emitter:
         if sym in self.memo:
             return self.memo[sym]
         nodes = self.graph.nodes
-        if node.kind == "affine":
-            parts = [nodes[a].symbol * nodes[v].symbol for a, v in node.terms]
-            if node.bias:
-                parts.append(nodes[node.bias].symbol)
-            v = self.value(parts[0] if len(parts) == 1 else MatAdd(*parts))
-        elif node.kind == "activation":
-            z = self.value(nodes[node.arg].symbol)
-            act = node.activation
-            if act.vector:
-                if z.kind != "B":
-                    raise _Vectorise("softmax of a value that is not per sample")
-                m = self.emit(f"numpy.exp({z.var} - numpy.max({z.var}, axis=-1, keepdims=True))", "B", z.shape, "e")
-                v = self.emit(f"{m.var} / numpy.sum({m.var}, axis=-1, keepdims=True)", "B", z.shape)
-            elif act.name == "identity":
-                v = z
-            else:
-                _generic_check(act.f(sp.Symbol("t")))
-                v = self.elementwise(sp.Lambda(sp.Symbol("t"), act.f(sp.Symbol("t"))), [z])
+        ins = [nodes[i] for i in node.inputs()]
+        op = node.op
+        if isinstance(op, Affine):  # its symbolic form, W x + b, is what the batched layout knows how to emit
+            v = self.value(op.symbolic([n.symbol for n in ins], [n.value_shape for n in ins]))
+        elif isinstance(op, Softmax):
+            z = self.value(ins[0].symbol)
+            if z.kind != "B":
+                raise _Vectorise("softmax of a value that is not per sample")
+            # samples are rows here, and the operator's NumPy form acts along the last axis: it is the code
+            v = self.emit(op.emit([z.var], bind=lambda code: self.emit(code, "B", z.shape, "e").var), "B", z.shape)
+        elif isinstance(op, Elementwise):
+            z = self.value(ins[0].symbol)
+            t = sp.Symbol("t")
+            _generic_check(op.f.f(t))
+            v = z if op.name == "identity" else self.elementwise(sp.Lambda(t, op.f.f(t)), [z])
         else:
-            raise _Vectorise(f"node {node.name} of kind {node.kind}")
+            raise _Vectorise(f"node {node.name} applies {op!r}")
         self.lines.append(f"# {node.name} = {v.var}")
         return self.bind(sym, v)
 

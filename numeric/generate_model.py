@@ -86,7 +86,7 @@ class _Writer:
                 code[n.id] = f"v_{n.name}"
             else:
                 var = f"v_{n.name}" if n.name is not None else self.fresh("f")
-                self.lines.append(f"{var} = {n.op.emit([code[i] for i in n.inputs])}")
+                self.lines.append(f"{var} = {n.op.emit([code[i] for i in n.inputs], bind=self.bind)}")
                 code[n.id], self.rank[var] = var, len(n.shape)
                 if n.name is not None:
                     self.names[n.name] = var

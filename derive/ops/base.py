@@ -131,12 +131,13 @@ class Operator:
         """The result with NumPy or JAX (``xp``) on arrays with NumPy's shapes."""
         raise MissingRule(f"operator {self.name!r} has no NumPy/JAX form")
 
-    def emit(self, printed: list) -> str:
+    def emit(self, printed: list, bind=None) -> str:
         """NumPy code for the result, given the operands' code: the NumPy form run on code
-        (:mod:`derive.ops.emit`), so a generated line is exactly the operator's NumPy form."""
+        (:mod:`derive.ops.emit`), so a generated line is exactly the operator's NumPy form;
+        ``bind(code) -> name`` binds each array-module call to a variable once."""
         from .emit import emit
 
-        return emit(self, printed)
+        return emit(self, printed, bind)
 
     def vjp(self, adjoint, out, args, shapes) -> list:
         """The adjoint sent to each operand, given the adjoint of the result;

@@ -86,7 +86,11 @@ class Code:
 
 
 class _Module:
-    """Stands for the array module: ``CODE.exp(z)`` is the code ``numpy.exp(z)``."""
+    """Stands for the array module: ``CODE.exp(z)`` is the code ``numpy.exp(z)``; with ``bind``
+    (code → a name it assigned), each call is bound once, so softmax computes its exp once."""
+
+    def __init__(self, bind=None):
+        self._bind = bind
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -94,7 +98,8 @@ class _Module:
 
         def call(*args, **kwargs):
             parts = [_text(a) for a in args] + [f"{k}={_text(v)}" for k, v in kwargs.items()]
-            return Code(f"numpy.{name}({', '.join(parts)})")
+            code = f"numpy.{name}({', '.join(parts)})"
+            return Code(self._bind(code) if self._bind else code)
 
         return call
 
@@ -102,6 +107,6 @@ class _Module:
 CODE = _Module()
 
 
-def emit(op, printed: list) -> str:
-    """The code of ``op`` applied to operands already printed as ``printed``."""
-    return _text(op.numpy(CODE, [Code(p) for p in printed]))
+def emit(op, printed: list, bind=None) -> str:
+    """The code of ``op`` applied to operands already printed as ``printed``; ``bind`` as in :class:`_Module`."""
+    return _text(op.numpy(_Module(bind) if bind else CODE, [Code(p) for p in printed]))
