@@ -10,7 +10,7 @@ from functools import cache
 
 import sympy as sp
 
-from .functions import Activation, Loss, proved_identity
+from .functions import Activation, Loss
 
 __all__ = ["loss_gradient", "composite_delta", "needs_simplex"]
 
@@ -64,13 +64,10 @@ def composite_delta(act: Activation, loss: Loss):
         return None
     yhat, y = _explicit_symbols()
     grad = sp.Matrix([sp.diff(loss.explicit(yhat, y), a) for a in yhat])
-    if act.vector:
-        jac = sp.diag(*yhat) - sp.Matrix(yhat) * sp.Matrix(yhat).T
-    elif act.output_identity is not None:
-        jac = sp.diag(*[proved_identity(act)(a) for a in yhat])
-    else:
+    jac_T = _output_jacobian_T(act, yhat)
+    if jac_T is None:
         return None
-    comps = list(jac.T * grad)
+    comps = list(jac_T * grad)
     if loss.simplex_targets:
         last = {y[-1]: 1 - sum(y[:-1])}
         comps = [sp.cancel(sp.together(c.subs(last))) for c in comps]  # rational: canonical form
@@ -79,10 +76,24 @@ def composite_delta(act: Activation, loss: Loss):
         check = _lift(comps, yhat, y)
     if check is None:
         return None
-    plain = sp.count_ops(list(jac.T * grad)[0])
+    plain = sp.count_ops(list(jac_T * grad)[0])
     if sp.count_ops(check.expr) >= plain:
         return None
     return check
+
+
+def _output_jacobian_T(act: Activation, yhat):
+    """(∂ŷ/∂z)ᵀ at explicit ŷ, as the activation's operator states it through its output
+    (softmax: diag(ŷ) − ŷŷᵀ; σ: diag(ŷ ⊙ (1 − ŷ))); None when it is not a function of ŷ alone."""
+    from .graph import activation_operator  # the graph imports the registry, which imports this module
+    from .ops.evaluate import explicit
+
+    k = len(yhat)
+    z, h = sp.MatrixSymbol("z", k, 1), sp.MatrixSymbol("h", k, 1)
+    jac_T = activation_operator(act).jacobian_T(0, h, [z], [(sp.Integer(k),)], through_output=True)
+    if z in jac_T.free_symbols:
+        return None
+    return sp.Matrix(explicit(jac_T, {"h": sp.ImmutableMatrix(yhat)}, {}))
 
 
 @cache
