@@ -124,6 +124,8 @@ def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
                 back.update(zip(_flat(own), _flat(leaves[p]), strict=True))
     L_u = explicit_forward(sw, dims, leaves, sites)[graph.by_name[graph.spec.loss]] if sites else L_t
     env = derived_env(sw, leaves, tied, dims)
+    every = [s for own in untie.values() for s in _flat(own)]  # all occurrences at once: one reverse pass
+    untied = dict(zip(every, gradient(L_u, every, result.notes, "the untied loss"), strict=True)) if every else {}
     simplex = _simplex(sw, leaves)
     if simplex:
         result.assumptions.extend(sw.assumptions)
@@ -138,8 +140,7 @@ def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
         for o in grad.occurrences:
             label = f"{sw.names[o.occurrence.name][0]} in {sw.names[o.equation][0]}"
             if len(grad.occurrences) > 1:
-                brute = [_replace(d, back) for d in gradient(L_u, _flat(untie[o.occurrence.name]), result.notes,
-                                                             "the untied loss")]
+                brute = [_replace(untied[s], back) for s in _flat(untie[o.occurrence.name])]
                 check("occurrence", p, label, _flat(explicit(o.expr, env, dims)), brute)
             if len(graph.node(p).shape) == 2:
                 continue  # a matrix has no Jacobian matrix in this notation: no chain-rule check to make

@@ -221,59 +221,52 @@ def _atoms_cancel(expr, bounds=None):
         return sp.expand(numerator)
 
 
-def _atomize(expr):
-    """``expr`` with every function application replaced by an atom, innermost first:
-    an application is keyed by its arguments with their own atoms in place. One pass
-    over the expression as a DAG (a shared subexpression is rebuilt once; an unrolled
-    network shares each layer among all later ones)."""
-    table: dict = {}
+def _rewrite(expr, leaf=None, node=None):
+    """Rebuild ``expr`` bottom-up, each distinct subexpression once (an unrolled network's loss is
+    a small DAG whose tree is exponentially larger): ``leaf(e)`` may replace a subexpression
+    outright (None: keep going), ``node(rebuilt)`` may replace one after its arguments are rebuilt."""
     memo: dict = {}
-
-    def atom(key):
-        if key not in table:
-            table[key] = sp.Symbol(f"_atom{len(table)}")
-        return table[key]
 
     def go(e):
         if e in memo:
             return memo[e]
-        if not e.args or e.is_Atom:
-            out = e
-        else:
-            args = [go(a) for a in e.args]
-            rebuilt = e.func(*args) if any(a is not b for a, b in zip(args, e.args, strict=True)) else e
-            if isinstance(rebuilt, sp.Function):
-                out = _as_atom(rebuilt, atom)
-            elif rebuilt is not e and any(isinstance(a, sp.Function) for a in rebuilt.args):
-                out = go(rebuilt)  # rebuilding pulled a sign out of an odd function: tanh(−u) → −tanh(u)
+        out = leaf(e) if leaf else None
+        if out is None:
+            if not e.args or e.is_Atom:
+                out = e
             else:
-                out = rebuilt
+                args = [go(a) for a in e.args]
+                out = e.func(*args) if any(a is not b for a, b in zip(args, e.args, strict=True)) else e
+                out = node(out, e, go) if node else out
         memo[e] = out
         return out
 
     return go(sp.sympify(expr))
 
 
+def _atomize(expr):
+    """``expr`` with every function application replaced by an atom, innermost first: an
+    application is keyed by its arguments with their own atoms in place."""
+    table: dict = {}
+
+    def atom(key):
+        if key not in table:
+            table[key] = sp.Symbol(f"_atom{len(table)}")
+        return table[key]
+
+    def node(rebuilt, original, go):
+        if isinstance(rebuilt, sp.Function):
+            return _as_atom(rebuilt, atom)
+        if rebuilt is not original and any(isinstance(a, sp.Function) for a in rebuilt.args):
+            return go(rebuilt)  # rebuilding pulled a sign out of an odd function: tanh(−u) → −tanh(u)
+        return rebuilt
+
+    return _rewrite(expr, node=node)
+
+
 def _replace(expr, mapping: dict):
     """``expr.xreplace(mapping)``, visiting each distinct subexpression once."""
-    if not mapping:
-        return expr
-    memo: dict = {}
-
-    def go(e):
-        if e in memo:
-            return memo[e]
-        if e in mapping:
-            out = mapping[e]
-        elif not e.args or e.is_Atom:
-            out = e
-        else:
-            args = [go(a) for a in e.args]
-            out = e.func(*args) if any(a is not b for a, b in zip(args, e.args, strict=True)) else e
-        memo[e] = out
-        return out
-
-    return go(expr)
+    return _rewrite(expr, leaf=mapping.get) if mapping else expr
 
 
 # a loss with more distinct subexpressions than this, whose tree is REVERSE_RATIO times larger, is differentiated
@@ -326,12 +319,13 @@ def _local_partials(e, needed) -> list:
     return out
 
 
-def reverse_gradient(L, wrt: list) -> list:
+def reverse_gradient(L, wrt: list, order=None) -> list:
     """∂L/∂s for each symbol s of ``wrt``, by reverse accumulation over L's expression DAG: every
     distinct subexpression once, its partial derivatives in its own arguments by ``sympy.diff``.
     The same derivative as ``sympy.diff(L, s)``, which walks L as a tree: an unrolled network's loss
-    is a small DAG whose tree is exponentially large (an RNN at T = 10: minutes per entry)."""
-    order = _dag(L)
+    is a small DAG whose tree is exponentially large (an RNN at T = 10: minutes per entry).
+    ``order`` is L's :func:`_dag`, when the caller has it."""
+    order = _dag(L) if order is None else order
     targets = set(wrt)
     depends = {}
     for e in order:
@@ -360,7 +354,7 @@ def gradient(L, wrt: list, notes: list | None = None, what: str = "the loss") ->
     tree = _tree_size(order)
     if len(order) > REVERSE_DAG and tree > REVERSE_RATIO * len(order):
         try:
-            out = reverse_gradient(L, list(wrt))
+            out = reverse_gradient(L, list(wrt), order)
         except _Unevaluated:
             return [sp.diff(L, s) for s in wrt]
         note = (f"∂/∂ of {what} by reverse accumulation over its expression DAG ({len(order)} distinct "
@@ -372,17 +366,9 @@ def gradient(L, wrt: list, notes: list | None = None, what: str = "the loss") ->
 
 
 def _steps(expr) -> dict:
-    """{Heaviside(x, h₀): Heaviside(x)} for the steps in ``expr`` (each subexpression visited once)."""
-    seen, out, stack = set(), {}, [sp.sympify(expr)]
-    while stack:
-        e = stack.pop()
-        if e in seen:
-            continue
-        seen.add(e)
-        if isinstance(e, sp.Heaviside) and len(e.args) > 1:
-            out[e] = sp.Heaviside(e.args[0])
-        stack.extend(e.args)
-    return out
+    """{Heaviside(x, h₀): Heaviside(x)} for the steps in ``expr``."""
+    return {e: sp.Heaviside(e.args[0]) for e in _dag(sp.sympify(expr))
+            if isinstance(e, sp.Heaviside) and len(e.args) > 1}
 
 
 def _as_atom(f, atom):

@@ -18,7 +18,7 @@ broadcast operand sums over the broadcast axis (:func:`reduce_to`).
 from __future__ import annotations
 
 import sympy as sp
-from sympy import Basic, HadamardProduct, MatMul, MatrixExpr, OneMatrix, Transpose
+from sympy import Basic, HadamardProduct, Identity, MatMul, MatrixExpr, OneMatrix, Transpose
 
 from ..errors import UsageError
 
@@ -310,6 +310,6 @@ def hadamard(a, b):
 def transpose(e):
     """eᵀ as a reader would write it: (A B)ᵀ = Bᵀ Aᵀ and (Aᵀ)ᵀ = A are applied;
     anything else keeps its ᵀ outside (relu(W x + b)ᵀ, not relu(xᵀ Wᵀ + bᵀ))."""
-    if isinstance(e, (MatMul, Transpose, OneMatrix)):
+    if isinstance(e, (MatMul, Transpose, OneMatrix, Identity)):
         return e.T
     return Transpose(e)

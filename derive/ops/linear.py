@@ -195,13 +195,6 @@ class Affine(Operator):
             raise MissingRule(f"operator 'affine' has no local Jacobian matrix for its matrix operand {position + 1}")
         return transpose(args[position - 1])
 
-    def jacobian(self, position, out, args, shapes, through_output=False):
-        if self.static["bias"] and position == 2 * self.static["terms"]:
-            return Identity(shapes[position][0])
-        if position % 2 == 0:
-            raise MissingRule(f"operator 'affine' has no local Jacobian matrix for its matrix operand {position + 1}")
-        return args[position - 1]
-
     def unicode(self, printed):
         pairs, bias = self._pairs(printed)
         return " + ".join([f"{a} {v}" for a, v in pairs] + ([bias] if bias is not None else []))
