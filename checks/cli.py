@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 
+from derive.errors import EXIT
+
 from .bayes import BAYES, run_bayes_check
 from .derivation_check import check_derivation, check_tolerances
 from .rnn import render_worked
@@ -32,8 +34,8 @@ def render(report) -> str:
         for k, (p, g) in enumerate(c.gradients.items()):
             lead = (f"{c.activation:<{wa}} {c.output_activation:<{wo}} {c.loss:<{wl}} {c.loss_value:>13.8g}"
                     if k == 0 else " " * (wa + wo + wl + 16))
-            L.append(f"{lead}  {p:<5} {g['rel_error_jax']:>9.2e} {g['rel_error_fd']:>9.2e}  "
-                     f"{'✓' if g['passed'] and c.passed else '✗'}")
+            mark = "✓" if g["passed"] and c.passed else "?" if g["verdict"] == "cannot_judge" else "✗"
+            L.append(f"{lead}  {p:<5} {g['rel_error_jax']:>9.2e} {g['rel_error_fd']:>9.2e}  {mark}")
     if len(report.checks) == 1:
         c = report.checks[0]
         L += ["", f"loss: graph {c.loss_value:.15g}, independent forward {c.loss_independent:.15g}"]
@@ -53,7 +55,9 @@ def render(report) -> str:
                          "(one-sided slopes differ); finite differences cannot judge it there, JAX still does")
     for c in report.checks:
         for p, g in c.gradients.items():
-            if not g["passed"]:
+            L += [f"? {c.activation}/{c.output_activation}/{c.loss} ∂L/∂{p}: cannot judge {label}: {why}"
+                  for label, why in g["unjudged"]]
+            if g["verdict"] == "failed":
                 L.append(f"✗ {c.activation}/{c.output_activation}/{c.loss} ∂L/∂{p}: {g['diagnosis']}"
                          + "".join(f"; {h}" for h in g["hints"]))
     for c in report.checks:
@@ -62,7 +66,8 @@ def render(report) -> str:
     for note in getattr(report, "notes", []):
         L.append(f"note: {note}")
     n_ok = sum(c.passed for c in report.checks)
-    L += ["", f"{n_ok} of {len(report.checks)} checks passed" + ("" if report.passed else " — CHECK FAILED")]
+    tail = {"passed": "", "failed": " — CHECK FAILED", "cannot_judge": " — CANNOT JUDGE (nothing failed)"}
+    L += ["", f"{n_ok} of {len(report.checks)} checks passed" + tail[report.verdict]]
     return "\n".join(L) + "\n"
 
 
@@ -72,4 +77,4 @@ def run_check(name, options, *, seed=0, params=None, as_json=False, wrt=None, ep
         return run_bayes_check(name, options, as_json=as_json, params=params, wrt=wrt, eps=eps, lr=lr)
     report = check_derivation(name, options, seed=seed, params=params, wrt=wrt, eps=eps, lr=lr)
     text = json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n" if as_json else render(report)
-    return (0 if report.passed else 1), text
+    return EXIT[report.verdict], text

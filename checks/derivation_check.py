@@ -56,7 +56,19 @@ class ComboCheck:
             "gradients": self.gradients,
             "contributions": self.contributions,
             "passed": self.passed,
+            "verdict": self.verdict,
         }
+
+    @property
+    def verdict(self) -> str:
+        """``"passed"``; ``"cannot_judge"`` when nothing failed but some gradient could not be
+        judged; else ``"failed"``."""
+        if self.passed:
+            return "passed"
+        settled = (relative_error(self.loss_value, self.loss_independent) <= TOLERANCES["loss"]
+                   and (self.worked is None or self.worked["rel_error_per_step_vs_reverse"] <= TOLERANCES["jax"]))
+        verdicts = {g.get("verdict", "failed") for g in self.gradients.values()}
+        return "cannot_judge" if settled and "failed" not in verdicts else "failed"
 
 
 @dataclass
@@ -72,11 +84,17 @@ class CheckReport:
     def passed(self) -> bool:
         return bool(self.checks) and all(c.passed for c in self.checks)
 
+    @property
+    def verdict(self) -> str:
+        verdicts = {c.verdict for c in self.checks} or {"failed"}
+        return "failed" if "failed" in verdicts else "cannot_judge" if "cannot_judge" in verdicts else "passed"
+
     def params_label(self) -> str:
         return f"random, seed {self.seed}" if self.source == "random" else self.source
 
     def to_dict(self):
-        return {"name": self.name, "passed": self.passed, "seed": self.seed, "sizes": self.sizes,
+        return {"name": self.name, "passed": self.passed, "verdict": self.verdict, "seed": self.seed,
+                "sizes": self.sizes,
                 "params": self.source, "tolerances": check_tolerances(), "notes": list(self.notes),
                 "checks": [c.to_dict() for c in self.checks]}
 
@@ -268,6 +286,6 @@ def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
                     "fd_error_estimate": float(np.max(est)), "rel_error_jax": relative_error(g, jg[p]),
                     "rel_error_fd": e_f, "tolerance_jax": report.tensors[p].rtol, "jax_rounding_noise": noise[p],
                     "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
-                    "diagnosis": t.diagnosis, "hints": [str(h) for h in t.hints + report.hints]}
+                    "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis, "hints": [str(h) for h in t.hints + report.hints]}
         contribs[p] = [{"path": path, "value": v.tolist()} for path, v in result["contributions"][p]]
     return ComboCheck(a, o, l, result["loss"], loss_ind, grads, contribs, bool(passed))

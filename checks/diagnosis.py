@@ -13,7 +13,10 @@ Kinds of diagnosis (``TensorReport.diagnosis``):
   (a custom JAX derivative rule);
 * ``jax_odd_one_out`` — derived and finite differences agree, JAX does not
   (f differs under tracing, ``stop_gradient``, a custom rule);
-* ``no_consensus`` — all three disagree.
+* ``no_consensus`` — all three disagree;
+* ``cannot_judge`` — no oracle disagrees, but some entry had none able to judge
+  it (f not finite at the points differences need, a kink with no second
+  oracle, f too noisy, a gradient below what differences resolve). Not a pass.
 
 Hints for a wrong gradient: ``sign_flip``, ``constant_factor``, ``transpose``,
 ``one_slice`` (one index of the leading axis — a time step), ``one_entry``,
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "CANNOT",
     "DERIVED",
     "FD_ODD",
     "JAX_ODD",
@@ -42,6 +46,7 @@ __all__ = [
 
 OK, KINK, DERIVED = "ok", "kink", "derived_wrong"
 FD_ODD, JAX_ODD, NO_CONSENSUS = "fd_odd_one_out", "jax_odd_one_out", "no_consensus"
+CANNOT = "cannot_judge"
 PASSING = (OK, KINK)
 
 

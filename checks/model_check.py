@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from derive.errors import UsageError
+from derive.errors import EXIT, UsageError
 from derive.ops.losses import LossOp
 from numeric.model import derived, forward, loss_function
 
@@ -168,7 +168,7 @@ def _check_point(d, values, jax_grad) -> ComboCheck:
                   "rel_error_fd": relative_error(np.asarray(g)[smooth], t.fd_values[smooth]) if smooth.any() else 0.0,
                   "tolerance_jax": t.rtol, "jax_rounding_noise": noise[p],
                   "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
-                  "diagnosis": t.diagnosis, "hints": [str(h) for h in t.hints + rep.hints]}
+                  "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis, "hints": [str(h) for h in t.hints + rep.hints]}
     contribs = {p: [{"path": label, "value": np.asarray(v).tolist()} for label, v in ours["contributions"][p]]
                 for p in grads}
     return ComboCheck(None, None, None, ours["loss"], independent, out, contribs, bool(passed))
@@ -197,10 +197,12 @@ def render_model_check(report: CheckReport) -> str:
         if g["kinks"]:
             L.append(f"  note: x ± h straddles a kink at {g['kinks']}; finite differences cannot judge it there, "
                      "JAX still does")
-        if not g["passed"]:
+        L += [f"  ? cannot judge {label}: {why}" for label, why in g["unjudged"]]
+        if g["verdict"] == "failed":
             L.append(f"  ✗ {g['diagnosis']}" + "".join(f"; {h}" for h in g["hints"]))
     L += [f"note: {n}" if n.startswith("random values") else f"note: assuming {n}" for n in report.notes]
-    L += ["", "check passed" if report.passed else "CHECK FAILED"]
+    L += ["", {"passed": "check passed", "failed": "CHECK FAILED",
+               "cannot_judge": "CANNOT JUDGE: no oracle disagrees, but some entries could not be judged"}[report.verdict]]
     return "\n".join(L) + "\n"
 
 
@@ -210,4 +212,4 @@ def run_model_check(d, *, seed=0, params=None, as_json=False) -> tuple[int, str]
 
     report = check_model(d, seed=seed, params=params)
     text = json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n" if as_json else render_model_check(report)
-    return (0 if report.passed else 1), text
+    return EXIT[report.verdict], text

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .diagnosis import PASSING
+from .diagnosis import CANNOT, PASSING
 
 __all__ = ["Entry", "GradcheckReport", "TensorReport"]
 
@@ -15,6 +15,7 @@ DESCRIBE = {
                       "shared by derived and JAX such as a custom derivative rule)",
     "jax_odd_one_out": "DISAGREES: derived and finite differences agree, JAX does not (f differs under tracing?)",
     "no_consensus": "DISAGREES: derived, JAX and finite differences all differ",
+    "cannot_judge": "CANNOT JUDGE: no oracle disagrees, but some entries had none able to judge them",
 }
 
 
@@ -60,9 +61,25 @@ class TensorReport:
     taylor: dict | None = None
     fd_values: object = None  # full mode: the finite-difference gradient (array), and its error estimates
     fd_errors: object = None
+    unjudged: list = field(default_factory=list)  # (entry label, why no oracle could judge it)
+
+    @property
+    def verdict(self) -> str:
+        """``"passed"``, ``"failed"`` or ``"cannot_judge"``."""
+        return "passed" if self.passed else "cannot_judge" if self.diagnosis == CANNOT else "failed"
+
+    def _unjudged_lines(self) -> list[str]:
+        reasons: dict = {}
+        for label, why in self.unjudged:
+            reasons.setdefault(why, []).append(label)
+        out = []
+        for why, labels in reasons.items():
+            more = f" and {len(labels) - 6} more" if len(labels) > 6 else ""
+            out.append(f"    cannot judge {', '.join(labels[:6])}{more}: {why}")
+        return out
 
     def lines(self) -> list[str]:
-        mark = "✓" if self.passed else "✗"
+        mark = {"passed": "✓", "failed": "✗", "cannot_judge": "?"}[self.verdict]
         shape = "×".join(map(str, self.shape)) or "scalar"
         out = [f"{mark} {self.name} ({shape}, {self.dtype}, {self.mode}): {DESCRIBE[self.diagnosis]}",
                (f"    max error vs {self.reference}: abs {self.max_abs_error:.3g}, rel {self.max_rel_error:.3g}"
@@ -78,11 +95,12 @@ class TensorReport:
                 if e.fd is not None:
                     parts.append(f"FD {e.fd: .10g} ± {e.fd_error:.2g}")
                 out.append(f"      {e.label(self.name):<14} " + "  ".join(parts) + ("  (kink)" if e.kink else ""))
-        if self.kinks:
+        out += self._unjudged_lines()
+        if self.kinks and not self.unjudged:
             shown = ", ".join(e if isinstance(e, str) else f"{self.name}[{', '.join(map(str, e))}]"
                               for e in self.kinks[:6])
             more = f" and {len(self.kinks) - 6} more" if len(self.kinks) > 6 else ""
-            out.append(f"    kink crossed at {shown}{more}: finite differences cannot judge there")
+            out.append(f"    kink crossed at {shown}{more}: finite differences cannot judge there; JAX agrees")
         if self.detection:
             d = self.detection
             out.append(f"    directional: {d['probes']} Gaussian probes + {d['coordinates']} sampled coordinates; "
@@ -110,10 +128,21 @@ class GradcheckReport:
 
     @property
     def failed(self) -> list[str]:
-        return [n for n, t in self.tensors.items() if not t.passed]
+        """The tensors whose gradient is wrong (not those that could not be judged)."""
+        return [n for n, t in self.tensors.items() if t.verdict == "failed"]
+
+    @property
+    def unjudged(self) -> list[str]:
+        return [n for n, t in self.tensors.items() if t.verdict == "cannot_judge"]
+
+    @property
+    def verdict(self) -> str:
+        """``"passed"``, ``"failed"`` (some tensor is wrong) or ``"cannot_judge"``."""
+        return "failed" if self.failed else "cannot_judge" if self.unjudged else "passed"
 
     def __str__(self) -> str:
-        head = "gradcheck passed" if self.passed else f"gradcheck FAILED for {', '.join(self.failed)}"
+        head = {"passed": "gradcheck passed", "failed": f"gradcheck FAILED for {', '.join(self.failed)}",
+                "cannot_judge": f"gradcheck CANNOT JUDGE {', '.join(self.unjudged)}"}[self.verdict]
         out = [(f"{head}  ({self.evaluations} evaluations of f, {self.seconds:.3g} s; "
                f"finite differences: {self.fd_method}; JAX: {self.jax})")]
         for t in self.tensors.values():
@@ -124,7 +153,9 @@ class GradcheckReport:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        for t in d["tensors"].values():
+        d["verdict"] = self.verdict
+        for name, t in d["tensors"].items():
+            t["verdict"] = self.tensors[name].verdict
             for k in ("fd_values", "fd_errors"):
                 t[k] = None if t[k] is None else t[k].tolist()
             t["hints"] = [h["text"] if isinstance(h, dict) else str(h) for h in t["hints"]]

@@ -14,3 +14,15 @@ def unknown(kind, name, choices):
     return UsageError(
         f"unknown {kind} {name!r}; choose one of: {', '.join(sorted(choices))}"
     )
+
+
+# exit statuses of the command line, one meaning each (documented in the README and in --help)
+EXIT = {
+    "passed": 0,  # everything asked for held
+    "failed": 1,  # a proof or a check failed: the result is wrong
+    "usage": 2,  # bad usage or bad input
+    "internal": 3,  # a bug: please report the command line
+    "cannot_judge": 4,  # no check failed, but some gradient entries had no oracle able to judge them
+    "timeout": 5,  # the work did not finish within its time budget
+    "interrupted": 130,  # Ctrl-C or SIGTERM
+}

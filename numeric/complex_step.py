@@ -44,8 +44,8 @@ def complex_step(f, x) -> np.ndarray:
     >>> complex_step(lambda u: np.sum(u ** 3), np.array([1.0, -2.0])).tolist()
     [3.0, 12.0]
     """
-    x = np.asarray(x, dtype=np.float64)
-    z = x.astype(np.complex128)
+    x = np.array(x, dtype=np.float64, order="C")
+    z = x.astype(np.complex128)  # C order, like x: reshape(-1) is a view, so writing to it perturbs z
     flat = z.reshape(-1)
     h = H * np.maximum(1.0, np.abs(x.reshape(-1)))
     out = np.empty(flat.size)

@@ -37,8 +37,12 @@ def step(x, order: int = 2) -> np.ndarray:
 
 
 def _shifted(f, x, h):
-    """f(x + hᵢeᵢ) and f(x − hᵢeᵢ) for every coordinate i, and the steps hᵢ (flat)."""
-    x = np.array(x, dtype=np.float64)
+    """f(x + hᵢeᵢ) and f(x − hᵢeᵢ) for every coordinate i, and the steps hᵢ (flat).
+
+    x is copied into C order, so that ``reshape(-1)`` is a view and writing to it
+    perturbs the array f sees (for a Fortran-ordered or transposed x it would be a copy).
+    """
+    x = np.array(x, dtype=np.float64, order="C")
     flat = x.reshape(-1)
     hs = np.broadcast_to(h, x.shape).reshape(-1)
     plus, minus = np.empty(flat.size), np.empty(flat.size)
@@ -91,7 +95,10 @@ class Differences:
     """Richardson-extrapolated central differences with what is needed to judge them.
 
     ``value`` is the extrapolated derivative, ``error`` its error estimate
-    (|R − D(h/2)| plus the rounding error of f at this step), ``nonsmooth`` how
+    (|R − D(h/2)| plus the rounding error of f at this step, plus ``noise``/h when
+    f is known to return different values at one point), ``floor`` the smallest
+    slope the step resolves when f is taken to be rounded to at least ε in absolute
+    terms (16·ε·max(1, |f|)/h: f may be a difference of O(1) quantities), ``nonsmooth`` how
     far the five samples x, x ± h/2, x ± h are from any smooth curve (in units
     of slope; ≈ 0 where f is smooth, ≈ the slope change where x ± h straddles a
     kink), ``step`` the step h, and ``evaluations`` the calls of f made.
@@ -102,23 +109,25 @@ class Differences:
     nonsmooth: np.ndarray
     step: np.ndarray
     evaluations: int
+    floor: np.ndarray | float = 0.0
 
 
-def _judged(f0, fp1, fm1, fp2, fm2, h, eps):
+def _judged(f0, fp1, fm1, fp2, fm2, h, eps, noise=0.0):
     d1 = (fp1 - fm1) / (2.0 * h)
     d2 = (fp2 - fm2) / h
     r = (4.0 * d2 - d1) / 3.0
     fmax = np.maximum.reduce([np.abs(f0) + 0 * h, np.abs(fp1), np.abs(fm1), np.abs(fp2), np.abs(fm2)])
-    rounding = 16.0 * eps * fmax / h
+    rounding = 16.0 * eps * fmax / h + 4.0 * noise / h
     # the jumps of one-sided slopes at h and h/2 are h·f″ and h·f″/2 where f is smooth
     # (up to h³f⁗/16); a kink inside [x − h, x + h] breaks that, except where the Richardson
     # estimate itself already covers the error (kink near h/3 or beyond h/2)
     s1 = (fp1 - 2.0 * f0 + fm1) / h
     s2 = (fp2 - 2.0 * f0 + fm2) / (h / 2.0)
-    return r, np.abs(r - d2) + rounding, np.maximum(np.abs(s1 - 2.0 * s2) - 2.0 * rounding, 0.0)
+    floor = 16.0 * eps * np.maximum(fmax, 1.0) / h
+    return r, np.abs(r - d2) + rounding, np.maximum(np.abs(s1 - 2.0 * s2) - 2.0 * rounding, 0.0), floor
 
 
-def richardson_detail(f, x, eps: float = EPS) -> Differences:
+def richardson_detail(f, x, eps: float = EPS, noise: float = 0.0) -> Differences:
     """Per-coordinate Richardson differences of a scalar ``f`` at ``x`` (4n + 1 calls).
 
     ``eps`` is the machine epsilon of the precision f computes in (steps and
@@ -128,18 +137,20 @@ def richardson_detail(f, x, eps: float = EPS) -> Differences:
     >>> d.value.round(12).tolist(), bool(d.nonsmooth[0] < 1e-9), bool(d.nonsmooth[1] > 0.5)
     ([1.0, 0.0], True, True)
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.array(x, dtype=np.float64, order="C")
     h = 2.0 ** np.round(np.log2(eps ** 0.2 * np.maximum(1.0, np.abs(x))))
     f0 = float(f(x.copy()))
     fp1, fm1, _ = _shifted(f, x, h)
     fp2, fm2, _ = _shifted(f, x, h / 2.0)
     hs = h.reshape(-1)
-    r, err, ns = _judged(f0, fp1, fm1, fp2, fm2, hs, eps)
+    r, err, ns, floor = _judged(f0, fp1, fm1, fp2, fm2, hs, eps, noise)
     shape = x.shape
-    return Differences(r.reshape(shape), err.reshape(shape), ns.reshape(shape), h, 4 * x.size + 1)
+    return Differences(r.reshape(shape), err.reshape(shape), ns.reshape(shape), h, 4 * x.size + 1,
+                       floor.reshape(shape))
 
 
-def directional_detail(f, x, direction, eps: float = EPS, f0=None, shrink: float = 1.0) -> Differences:
+def directional_detail(f, x, direction, eps: float = EPS, f0=None, shrink: float = 1.0,
+                       noise: float = 0.0) -> Differences:
     """Richardson difference of t ↦ f(x + t·v) at t = 0: the directional derivative ∇f·v.
 
     Four calls of f (five without ``f0``) whatever the size of x. The step is
@@ -163,5 +174,5 @@ def directional_detail(f, x, direction, eps: float = EPS, f0=None, shrink: float
     if f0 is None:
         f0, calls = float(f(x.copy())), 5
     fp1, fm1, fp2, fm2 = (float(f(x + s * h * v)) for s in (1.0, -1.0, 0.5, -0.5))
-    r, err, ns = _judged(f0, fp1, fm1, fp2, fm2, h, eps)
-    return Differences(np.asarray(r), np.asarray(err), np.asarray(ns), np.asarray(h), calls)
+    r, err, ns, floor = _judged(f0, fp1, fm1, fp2, fm2, h, eps, noise)
+    return Differences(np.asarray(r), np.asarray(err), np.asarray(ns), np.asarray(h), calls, float(floor))

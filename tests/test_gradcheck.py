@@ -132,20 +132,25 @@ def test_one_wrong_time_step_is_named(rng):
     assert "only the slice x[2]" in str(report)  # step t = 3 is row 2
 
 
-def test_relu_at_and_next_to_kinks_is_a_kink_not_a_wrong_gradient():
+def test_relu_at_and_next_to_kinks_is_judged_by_jax_or_not_at_all():
     x = np.array([0.0, 1e-9, -1e-9, 1e-5, -3e-5, 0.7, -0.4])
     def f(v):
         return _xp(v).sum(3.0 * _xp(v).maximum(v, 0.0) + 0.5 * v**2)
     def good(v):
         return 3.0 * (v > 0) + v
-    for jax in (False, "auto"):  # JAX's maximum splits the tie at 0: 1.5; FD sees a kink there
-        report = gradcheck(f, x, good, jax=jax)
-        assert report.passed, str(report)
-        assert report.tensors["x"].diagnosis == "kink"
-        assert (0,) in report.tensors["x"].kinks
-        assert "kink crossed at x[0]" in str(report)
+    alone = gradcheck(f, x, good, jax=False)  # finite differences straddle the kink at x[0]…x[4]
+    assert alone.verdict == "cannot_judge" and not alone.passed, str(alone)
+    assert [label for label, _ in alone.tensors["x"].unjudged] == [f"x[{i}]" for i in range(5)]
+    assert "cannot judge x[0], x[1], x[2], x[3], x[4]: x ± h straddles a kink" in str(alone)
+    # with JAX, entries next to the kink are judged by it; at x[0] JAX's maximum splits the tie (1.5)
+    # while derived takes 0: both are one-sided choices, so x[0] alone stays unjudged
+    both = gradcheck(f, x, good)
+    assert both.verdict == "cannot_judge" and [label for label, _ in both.tensors["x"].unjudged] == ["x[0]"]
+    nudged = gradcheck(f, x[1:], good)
+    assert nudged.passed and nudged.tensors["x"].diagnosis == "kink", str(nudged)
+    assert "kink crossed at x[0]" in str(nudged)
     bad = gradcheck(f, x, lambda v: good(v) * np.where(v == 0.7, 2.0, 1.0), jax=False)
-    assert bad.tensors["x"].diagnosis == "derived_wrong"
+    assert bad.verdict == "failed" and bad.tensors["x"].diagnosis == "derived_wrong"
     assert bad.tensors["x"].worst[0].index == (5,)
 
 
@@ -348,3 +353,110 @@ def test_a_large_constant_in_f_does_not_excuse_a_wrong_gradient():
 
         assert gradcheck(f, x, lambda v: 2 * v, jax=False).passed
         assert not gradcheck(f, x, lambda v: 2.2 * v, jax=False).passed  # 10% off everywhere
+
+
+# three verdicts: what used to pass wrongly or fail wrongly
+
+
+def test_nan_among_the_differences_is_never_agreement():
+    # x[0] = 0 is v**1.5's domain edge: x − h gives NaN there; x[1] is wrong by 6×
+    r = gradcheck(lambda v: np.sum(v**1.5), np.array([0.0, 1.0, 4.0]), lambda v: np.array([7.0, 9.0, 3.0]), jax=False)
+    assert r.verdict == "failed" and r.tensors["x"].worst[0].index == (1,)
+    assert ("x[0]", "f is not finite at the points finite differences need (a domain edge?)") in r.tensors["x"].unjudged
+    right = gradcheck(lambda v: np.sum(v**1.5), np.array([0.0, 1.0, 4.0]), lambda v: 1.5 * np.sqrt(v), jax=False)
+    assert right.verdict == "cannot_judge" and [u for u, _ in right.tensors["x"].unjudged] == ["x[0]"]
+    assert "cannot judge x[0]: f is not finite" in str(right)
+    with_jax = gradcheck(lambda v: (v**1.5).sum(), np.array([0.0, 1.0, 4.0]), lambda v: 1.5 * np.sqrt(v))
+    assert with_jax.passed, str(with_jax)  # JAX judges the edge entry
+
+
+def test_f_not_finite_at_every_perturbed_point_judges_nothing():
+    x0 = np.array([1.0, 2.0, 3.0])
+    r = gradcheck(lambda v: 0.0 if np.array_equal(v, x0) else np.nan, x0, lambda v: 0 * v, jax=False)
+    assert r.verdict == "cannot_judge" and len(r.tensors["x"].unjudged) == 3
+
+
+@pytest.mark.parametrize("layout", ["fortran", "transposed", "strided", "negative"])
+@pytest.mark.parametrize("complex_step", [False, True])
+def test_every_memory_layout_is_perturbed(layout, complex_step):
+    base = np.arange(1.0, 7.0).reshape(2, 3) / 7
+    x = {"fortran": np.asfortranarray(base), "transposed": base.T, "strided": np.arange(12.0)[::2].reshape(2, 3) / 9,
+         "negative": base[:, ::-1]}[layout]
+    def f(v):
+        return _xp(v).sum(_xp(v).sin(v) * _xp(v).arange(v.size).reshape(v.shape))
+    def good(v):
+        return np.cos(v) * np.arange(v.size).reshape(v.shape)
+    assert gradcheck(f, x, good, jax=False, complex_step=complex_step).passed
+    assert gradcheck(f, x, lambda v: 0 * v, jax=False, complex_step=complex_step).verdict == "failed"
+    assert gradcheck(f, x, good).passed
+
+
+def test_zero_dimensional_and_empty_inputs():
+    assert gradcheck(lambda v: float(v) ** 3, np.array(2.0), lambda v: 3 * v**2, jax=False).passed
+    with pytest.raises(ValueError, match=r"x has no entries \(shape \(0,\)\); nothing to check"):
+        gradcheck(lambda v: 0.0, np.zeros(0), lambda v: v)
+
+
+def test_a_noisy_function_is_judged_only_above_its_noise():
+    rng = np.random.default_rng(0)
+    def f(v):
+        return np.sum(v**2) + 1e-6 * rng.random()
+    zero = gradcheck(f, np.zeros(3), lambda v: 0 * v, jax=False)  # the gradient 0 is below f's noise
+    assert zero.verdict == "cannot_judge" and "f is not deterministic" in str(zero)
+    assert gradcheck(f, np.zeros(3), lambda v: 0 * v + 1e-4, jax=False).verdict != "passed"
+    assert gradcheck(f, np.ones(3), lambda v: 2 * v, jax=False).passed  # noise 1e-6 against a gradient of 2
+    assert gradcheck(f, np.ones(3), lambda v: 3 * v, jax=False).verdict == "failed"
+
+
+def test_a_kink_without_a_second_oracle_is_not_passed():
+    r = gradcheck(lambda v: np.sum(np.maximum(v, 0)), np.array([0.0, 1.0]), lambda v: np.array([0.7, 1.0]), jax=False)
+    assert r.verdict == "cannot_judge" and [u for u, _ in r.tensors["x"].unjudged] == ["x[0]"]
+    far = gradcheck(lambda v: np.sum(np.maximum(v, 0)), np.array([0.0, 1.0]), lambda v: np.array([42.0, 1.0]),
+                    jax=False)
+    assert far.verdict == "failed"  # outside both one-sided slopes by far: no kink explains it
+
+
+def _ce(y):
+    def f(z):
+        if isinstance(z, np.ndarray):
+            m = z.max()
+            return float(m + np.log(np.sum(np.exp(z - m))) - z[y])
+        from jax.scipy.special import logsumexp
+        return logsumexp(z) - z[y]
+    def grad(z):
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        p[y] -= 1.0
+        return p
+    return f, grad
+
+
+def test_saturated_softmax_cross_entropy_is_no_false_alarm():
+    f, grad = _ce(1)
+    z = np.array([0.0, 100.0, 0.0, 0.0])  # the target wins: every entry of the gradient ≈ 3.7e-44
+    assert gradcheck(f, z, grad).passed
+    assert gradcheck(f, z, grad, jax=False).verdict != "failed"
+    assert gradcheck(f, z, lambda z: 2 * grad(z)).verdict != "passed"
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        f, grad = _ce(int(rng.integers(4)))
+        z = rng.normal(size=4) * 100
+        assert gradcheck(f, z, grad).passed
+        assert gradcheck(f, z, lambda z, grad=grad: -grad(z)).verdict != "passed"
+
+
+def test_atol_accepts_absolute_differences_it_names():
+    def f(v):
+        return np.sum(np.maximum(v, 0))
+    assert gradcheck(f, np.array([0.0, 1.0]), lambda v: np.array([0.5, 1.0]), jax=False, atol=1e-6).passed
+    tiny = gradcheck(lambda v: 1e-20 * np.sum(v), np.ones(2), lambda v: 2e-20 * np.ones(2), jax=False,
+                     complex_step=False)
+    assert tiny.verdict == "cannot_judge"  # 1e-20 is far below what differences of an O(1)-rounded f resolve
+    with pytest.raises(ValueError, match="atol must be a number ≥ 0"):
+        gradcheck(f, np.ones(2), lambda v: v, atol=-1.0)
+
+
+def test_assert_gradients_does_not_pass_what_it_cannot_judge():
+    with pytest.raises(AssertionError, match="gradcheck CANNOT JUDGE x"):
+        assert_gradients(lambda v: np.sum(np.maximum(v, 0)), np.array([0.0, 1.0]),
+                         lambda v: np.array([0.0, 1.0]), jax=False)

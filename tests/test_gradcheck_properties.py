@@ -47,7 +47,7 @@ def test_correct_gradients_of_a_layer_pass(x, act, seed, f32, complex_step):
             return (A.astype(dtype).T @ (w.astype(dtype) * dg(A.astype(dtype) @ v + c.astype(dtype)))).astype(dtype)
 
     report = gradcheck(f, x, grad, jax=False, complex_step=complex_step)
-    assert report.passed, str(report)
+    assert report.verdict != "failed", str(report)  # without JAX, a saturated layer may be beyond judging
 
 
 @given(x=cst.near_kinks(shape=(6,)), seed=st.integers(0, 2**31))
@@ -58,8 +58,10 @@ def test_relu_next_to_kinks_is_never_a_false_alarm(x, seed):
         return np.sum(c * np.maximum(v, 0.0) + 0.25 * v**2)
 
     report = gradcheck(f, x, lambda v: c * (v > 0) + 0.5 * v, jax=False)
-    assert report.passed, str(report)
-    assert report.tensors["x"].diagnosis in ("ok", "kink")
+    assert report.verdict != "failed", str(report)
+    # without a second oracle an entry whose x ± h straddles the kink is left unjudged, never passed
+    near = {f"x[{i}]" for i in np.flatnonzero(np.abs(x) < 1e-2)}
+    assert {label for label, _ in report.tensors["x"].unjudged} <= near, str(report)
 
 
 @given(m=cst.sizes(1, 4), d=cst.sizes(1, 4), seed=st.integers(0, 2**31),
@@ -77,8 +79,11 @@ def test_shared_bias_relu_at_kinks_passes_check(m, d, seed, offset, out_loss):
     at = rng.random(m) < 0.5
     values["b"] = np.where(at, values["b"] - z1 + offset, values["b"])
     report = check_values(deriv, values, FORWARDS["shared_bias"], jax_grad)
-    assert report.passed, {p: (g["diagnosis"], g["rel_error_jax"], g["rel_error_fd"])
-                           for p, g in report.gradients.items()}
+    # exactly at the kink derived (ReLU′(0) = 0) and JAX (maximum's tie: ½) pick different one-sided
+    # slopes, so those entries are left unjudged; anywhere else the check passes
+    expected = ("passed", "cannot_judge") if offset == 0.0 and at.any() else ("passed",)
+    assert report.verdict in expected, {p: (g["diagnosis"], g["unjudged"], g["rel_error_jax"], g["rel_error_fd"])
+                                        for p, g in report.gradients.items()}
 
 
 _CACHE = {}
