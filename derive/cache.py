@@ -12,22 +12,36 @@ Entries are small JSON files (never pickles) in ``$GRADPROOF_CACHE`` if set, els
 disables the cache. An unreadable, unwritable or corrupt cache is ignored: the
 proof is then computed as if there were no cache. A proof read back is marked
 ``cached`` and every renderer says so.
+
+The cache can only save time, never claim a proof. An entry holds nothing but
+the verdict and false-pass bound of each check, signed (HMAC-SHA256) with a
+per-user key kept beside the entries (``key``, mode 0600); the checks' labels,
+sizes and assumptions come from the derivation itself. An entry is read only
+when the directory, the key and the entry belong to this user and are writable
+by no one else, the entry is a regular file (never a symlink) under 256 kB, its
+signature matches, and it lists exactly the checks this derivation makes.
+Anything else is ignored, and the proof is computed.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
+import hmac
 import json
 import os
+import secrets
+import stat
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from .proof import Check, ProofResult, prove
+import sympy as sp
+
+from .proof import Check, ProofResult, proof_assumptions, proof_plan, prove
 
 __all__ = ["cache_dir", "code_fingerprint", "proof_key", "load_proof", "store_proof", "cached_proof"]
 
 _OFF = {"0", "off", "no", "false", "none"}
-_KINDS = {"occurrence", "path", "total", "forward"}
 
 
 def cache_dir() -> Path | None:
@@ -62,50 +76,154 @@ def proof_key(d) -> str:
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 
 
+ENTRY_LIMIT = 256 * 1024  # bytes: a proof entry is a few kB; anything larger is not one of ours
+KEY_FILE = "key"  # the per-user secret that signs every entry (HMAC-SHA256)
+
+
+def _owned(st, kind) -> str | None:
+    """Why a file with this ``lstat`` may not be trusted, or None."""
+    if not kind(st.st_mode):
+        return "not a regular file" if kind is stat.S_ISREG else "not a directory"
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return f"owned by uid {st.st_uid}, not by this user"
+    if st.st_mode & 0o022:
+        return f"writable by others (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
+def _directory(base: Path, reasons) -> bool:
+    try:
+        why = _owned(os.lstat(base), stat.S_ISDIR)
+    except OSError as e:
+        why = e.strerror
+    if why:
+        _say(reasons, f"cache directory {base}: {why}")
+    return why is None
+
+
+def _read_trusted(path: Path, limit: int, reasons) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file of this user, not writable by others,
+    at most ``limit`` bytes (checked on the open file, never following a symlink)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        if e.errno != errno.ENOENT:
+            _say(reasons, f"{path}: {e.strerror}")
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        why = _owned(st, stat.S_ISREG) or (f"{st.st_size} bytes, over the {limit}-byte cap"
+                                           if st.st_size > limit else None)
+        if why:
+            _say(reasons, f"{path}: {why}")
+            return None
+        return fh.read(limit + 1)[:limit]
+
+
+def _say(reasons, text):
+    if reasons is not None:
+        reasons.append(text)
+
+
+def _key(base: Path, create: bool, reasons=None) -> bytes | None:
+    """This user's signing key in the cache directory (made on first store)."""
+    path = base / KEY_FILE
+    key = _read_trusted(path, 64, reasons)
+    if key is None and create:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError:
+            return None
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+        key = _read_trusted(path, 64, reasons)
+    return key if key is not None and len(key) == 32 else None
+
+
+def _mac(key: bytes, body: dict) -> str:
+    return hmac.new(key, json.dumps(body, sort_keys=True, ensure_ascii=True).encode(), hashlib.sha256).hexdigest()
+
+
 def _path(d) -> Path | None:
     base = cache_dir()
     return None if base is None else base / f"proof-{d.name}-{proof_key(d)[:32]}.json"
 
 
-def _decode(raw) -> ProofResult:
+def _skeleton(d) -> tuple[list, list]:
+    """The checks the proof of ``d`` makes — (what, param, label, components) in order — and
+    its assumptions, from the derivation itself: a cached entry supplies only the verdicts."""
+    graph, dims = d.sweep.graph, {d.sweep.graph.dim(k): v for k, v in d.spec.proof_sizes.items()}
+
+    def size(p):
+        rows, cols = (int(sp.sympify(n).subs(dims)) for n in graph.nodes[p].shape)
+        return rows * cols
+
+    plan = [(what, p, label, size(p)) for what, p, label, _ in proof_plan(d.sweep)]
+    return plan, proof_assumptions(d.sweep)
+
+
+def _decode(raw, d) -> ProofResult:
+    plan, assumptions = _skeleton(d)
+    verdicts = raw["checks"]
+    if not isinstance(verdicts, list) or len(verdicts) != len(plan):
+        raise ValueError("not the checks this derivation makes")
     checks = []
-    for c in raw["checks"]:
-        if c["what"] not in _KINDS or not isinstance(c["holds"], bool) or not isinstance(c["components"], int):
-            raise ValueError("malformed check")
-        checks.append(Check(str(c["what"]), str(c["param"]), str(c["label"]), c["holds"], c["components"]))
-    sizes = {str(k): int(v) for k, v in raw["sizes"].items()}
-    return ProofResult(sizes, checks, [str(a) for a in raw["assumptions"]], cached=True)
+    for (what, param, label, components), v in zip(plan, verdicts, strict=True):
+        bound = v["false_pass"]
+        if [v["what"], v["param"], v["label"]] != [what, param, label] or not isinstance(v["holds"], bool) \
+                or not isinstance(bound, float) or not 0.0 <= bound <= 1.0:
+            raise ValueError("not the checks this derivation makes")
+        checks.append(Check(what, param, label, v["holds"], components, bound))
+    return ProofResult(dict(d.spec.proof_sizes), checks, assumptions, cached=True)
 
 
-def load_proof(d) -> ProofResult | None:
-    """The cached proof of ``d``, marked ``cached``; None on a miss or any trouble."""
+def load_proof(d, reasons: list | None = None) -> ProofResult | None:
+    """The cached proof of ``d``, marked ``cached``; None on a miss or any trouble.
+
+    Trusted only when the directory, the key and the entry belong to this user and
+    are writable by no one else, the entry is a regular file under the size cap,
+    signed with this user's key, for this key, and lists exactly the checks this
+    derivation makes. ``reasons`` collects why an entry was ignored.
+    """
     path = _path(d)
-    if path is None:
+    if path is None or not path.parent.exists() or not _directory(path.parent, reasons):
+        return None
+    data = _read_trusted(path, ENTRY_LIMIT, reasons)
+    key = _key(path.parent, create=False, reasons=reasons) if data is not None else None
+    if data is None or key is None:
+        if data is not None:
+            _say(reasons, f"{path}: no signing key of this user in {path.parent}")
         return None
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        if raw.get("key") != proof_key(d):
-            return None
-        return _decode(raw["proof"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raw = json.loads(data.decode("utf-8"))
+        body = {k: raw[k] for k in ("key", "checks")}
+        if not hmac.compare_digest(str(raw["mac"]), _mac(key, body)):
+            raise ValueError("the signature does not match this user's key")
+        if raw["key"] != proof_key(d):
+            raise ValueError("written for other code or options")
+        return _decode(raw, d)
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
+        _say(reasons, f"{path}: ignored ({e})")
         return None
 
 
 def store_proof(d, result: ProofResult) -> bool:
-    """Write ``result`` for ``d`` (atomically); False when the cache is off or unwritable."""
+    """Write ``result`` for ``d`` (atomically, signed); False when the cache is off or unwritable."""
     path = _path(d)
     if path is None:
         return False
-    entry = {"key": proof_key(d), "name": d.name, "options": d.options,
-             "proof": {"sizes": result.sizes, "assumptions": result.assumptions,
-                       "checks": [{"what": c.what, "param": c.param, "label": c.label, "holds": bool(c.holds),
-                                   "components": int(c.components)} for c in result.checks]}}
+    body = {"key": proof_key(d),
+            "checks": [{"what": c.what, "param": c.param, "label": c.label, "holds": bool(c.holds),
+                        "false_pass": float(c.false_pass)} for c in result.checks]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = _key(path.parent, create=True) if _directory(path.parent, None) else None
+        if key is None:
+            return False
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".proof-", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(entry, fh, ensure_ascii=False, default=str)
+                json.dump({**body, "name": d.name, "mac": _mac(key, body)}, fh, ensure_ascii=True)
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -115,11 +233,11 @@ def store_proof(d, result: ProofResult) -> bool:
     return True
 
 
-def cached_proof(d, refresh: bool = False) -> ProofResult:
+def cached_proof(d, refresh: bool = False, reasons: list | None = None) -> ProofResult:
     """``d``'s proof at its default sizes: read from the cache, or proved now
     and stored (``refresh=True`` always proves and overwrites)."""
     if not refresh:
-        hit = load_proof(d)
+        hit = load_proof(d, reasons)
         if hit is not None:
             return hit
     result = prove(d.sweep, d.spec.proof_sizes)

@@ -34,7 +34,8 @@ A loss uses yhat_1 … yhat_k and y_1 … y_k; an activation uses z.
 finite numbers (vectors as lists, matrices as lists of rows); sizes come from the file.
 Each derivation's keys: python -m derive NAME --help.
 
-exit status: 0 ok, 1 a check failed, 2 bad usage or bad input, 3 an internal error.
+exit status: 0 ok, 1 a proof or check failed, 2 bad usage or bad input, 3 an internal error,
+4 --check could not judge some entries (nothing failed).
 """
 
 
@@ -71,8 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-proof", action="store_true", help="skip the symbolic proof")
     p.add_argument("--no-cache", action="store_true",
                    help="prove again instead of reading the proof cached by an earlier run (and refresh it)")
+    p.add_argument("--verbose", action="store_true", help="say on stderr why a cached proof was not used")
     p.add_argument("--check", action="store_true",
-                   help="check numerically against JAX and finite differences (exit 1 on disagreement)")
+                   help="check numerically against JAX and finite differences (exit 1 on disagreement, "
+                        "4 when some entries cannot be judged)")
     p.add_argument("--seed", type=_seed, default=None, help="seed for random check points (default 0)")
     p.add_argument("--params", help="JSON file of parameter values for --check")
     p.add_argument("--eps", type=float, help="rnn_bptt --check: central-difference step for b "
@@ -270,9 +273,13 @@ def _dispatch(args) -> tuple[int, str]:
         # the proof at the derivation's sizes is kept on disk, keyed by the code and the options
         from .cache import cached_proof
 
-        d._proof = cached_proof(d, refresh=args.no_cache)
-    return 0, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
-                      lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
+        reasons: list = []
+        d._proof = cached_proof(d, refresh=args.no_cache, reasons=reasons)
+        for why in reasons if args.verbose else ():
+            print(f"note: cached proof not used: {why}", file=sys.stderr)
+    status = 1 if proof and isinstance(d, Derivation) and not d.proof.holds else 0
+    return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
+                           lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
 
 
 def is_model_path(name: str) -> bool:

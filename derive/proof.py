@@ -24,7 +24,7 @@ from .engine import Sweep
 from .functions import is_generic
 from .matexpr import explicit
 
-__all__ = ["ProofResult", "Check", "prove", "is_zero", "explicit_model"]
+__all__ = ["ProofResult", "Check", "prove", "proof_plan", "proof_assumptions", "is_zero", "explicit_model"]
 
 
 @dataclass
@@ -478,6 +478,30 @@ def _derived_env(sweep: Sweep, env, dims):
     return full
 
 
+def proof_plan(sweep: Sweep) -> list:
+    """The checks a proof of ``sweep`` makes, in order: (what, param, label, contribution or None).
+
+    Occurrences (when a parameter is used more than once), paths (products of local
+    derivatives), the total against ``sympy.diff``, and forward mode's total.
+    """
+    plan = []
+    for p in sweep.wrt:
+        cs = sweep.gradients[p].contributions
+        if len(cs) > 1:
+            plan += [("occurrence", p, c.path, c) for c in cs]
+        plan += [("path", p, c.path, c) for c in cs if c.chains]
+        plan.append(("total", p, f"∂L/∂{p}", None))
+        if sweep.forward is not None and sweep.forward.param == p:
+            plan.append(("forward", p, f"∂L/∂{p}", None))
+    return plan
+
+
+def proof_assumptions(sweep: Sweep) -> list[str]:
+    """What the proof assumes of the inputs (targets of cross-entropy sum to 1)."""
+    return [f"{node.target} sums to 1 (used by {node.loss.name})"
+            for node in sweep.graph.losses() if node.loss.simplex_targets]
+
+
 def prove(sweep: Sweep, sizes: dict) -> ProofResult:
     """Prove every gradient in ``sweep`` at the concrete ``sizes``
     (e.g. ``{"d": 2, "m": 2}``) against ``sympy.diff``."""
@@ -497,7 +521,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
         if node.loss.simplex_targets:
             Y = list(leaves_t[node.target])
             simplex[Y[-1]] = 1 - sum(Y[:-1])
-            result.assumptions.append(f"{node.target} sums to 1 (used by {node.loss.name})")
+    result.assumptions.extend(proof_assumptions(sweep))
 
     cache: dict = {}
 
@@ -517,19 +541,20 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
         ok = all(is_zero(_replace(a - b, simplex), bounds=bounds)
                  for a, b in zip(mine, theirs))
         result.checks.append(Check(what, param, label, ok, len(theirs), min(1.0, sum(bounds))))
-    for p in sweep.wrt:
+    brutes: dict = {}
+
+    def tied(p):
+        if p not in brutes:
+            brutes[p] = gradient(L_t, list(leaves_t[p]), result.notes, "the tied loss")
+        return brutes[p]
+
+    for what, p, label, c in proof_plan(sweep):
         grad = sweep.gradients[p]
-        P = leaves_t[p]
-        cs = grad.contributions
-        if len(cs) > 1:
-            for c in cs:
-                O = leaves_u[c.occurrence.name]
-                tie = dict(everything_tied)
-                brute = [_replace(d, tie) for d in untied(list(O))]
-                check("occurrence", p, c.path, list(explicit(c.expr, derived, dims)), brute)
-        for c in cs:
-            if not c.chains:
-                continue
+        if what == "occurrence":
+            tie = dict(everything_tied)
+            brute = [_replace(d, tie) for d in untied(list(leaves_u[c.occurrence.name]))]
+            check(what, p, label, list(explicit(c.expr, derived, dims)), brute)
+        elif what == "path":
             total = None
             for chain in c.chains:
                 prod = None
@@ -537,13 +562,12 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
                     v = explicit(factor.value, derived, dims)
                     prod = v if prod is None else prod * v
                 total = prod if total is None else total + prod
-            check("path", p, c.path, list(explicit(c.expr, derived, dims)), list(total))
-        brute = gradient(L_t, list(P), result.notes, "the tied loss")
-        check("total", p, f"∂L/∂{p}", list(explicit(grad.total, derived, dims)), brute)
-        fm = sweep.forward
-        if fm is not None and fm.param == p:
+            check(what, p, label, list(explicit(c.expr, derived, dims)), list(total))
+        elif what == "total":
+            check(what, p, label, list(explicit(grad.total, derived, dims)), tied(p))
+        else:  # forward mode's sensitivities against the same brute force
             env = dict(derived)
-            for name, expr in fm.definitions.items():
+            for name, expr in sweep.forward.definitions.items():
                 env[name] = explicit(expr, env, dims)
-            check("forward", p, f"∂L/∂{p}", list(explicit(fm.total, env, dims)), brute)
+            check(what, p, label, list(explicit(sweep.forward.total, env, dims)), tied(p))
     return result

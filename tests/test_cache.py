@@ -64,7 +64,7 @@ def test_corrupt_or_unwritable_cache_is_ignored(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GRADPROOF_CACHE", str(tmp_path / "c"))
     _run(capsys, "shared_bias")
     (entry,) = (tmp_path / "c").glob("proof-*.json")
-    entry.write_text('{"key": "' + json.loads(entry.read_text())["key"] + '", "proof": {"checks": [{"what": 1}]}}')
+    entry.write_text('{"key": "' + json.loads(entry.read_text())["key"] + '", "checks": [{"what": 1}], "mac": "0"}')
     status, out = _run(capsys, "shared_bias")
     assert status == 0 and "HOLDS" in out and "(cached)" not in out
 
@@ -85,3 +85,107 @@ def test_cli_imports_neither_jax_nor_numeric_nor_checks(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
                          env=env)
     assert out.stdout.strip() == "[]"
+
+
+# a cache that can only save time, never claim a proof
+
+
+def _entry(cache_on):
+    (entry,) = cache_on.glob("proof-*.json")
+    return entry, json.loads(entry.read_text())
+
+
+def _resign(cache_on, body):
+    key = (cache_on / "key").read_bytes()
+    body["mac"] = cache._mac(key, {k: body[k] for k in ("key", "checks")})
+    return json.dumps(body)
+
+
+def _not_cached(capsys, *argv):
+    status, out = _run(capsys, *argv)
+    assert "HOLDS" in out and "(cached)" not in out, out
+    return status, out
+
+
+def test_an_entry_signed_by_another_key_is_not_believed(cache_on, capsys):
+    _run(capsys, "shared_bias", "--activation", "tanh")
+    entry, body = _entry(cache_on)
+    (cache_on / "key").write_bytes(b"k" * 32)  # another user's key (an entry copied from their cache)
+    _not_cached(capsys, "shared_bias", "--activation", "tanh")
+    entry, body = _entry(cache_on)
+    body["checks"][0]["holds"] = False  # tampered after signing
+    entry.write_text(json.dumps(body))
+    _not_cached(capsys, "shared_bias", "--activation", "tanh")
+
+
+def test_an_entry_with_other_checks_is_not_believed(cache_on, capsys):
+    _run(capsys, "shared_bias")
+    entry, body = _entry(cache_on)
+    forged = dict(body, checks=[{"what": "total", "param": "zzz", "label": "x", "holds": True, "false_pass": 0.0}])
+    entry.write_text(_resign(cache_on, forged))
+    _not_cached(capsys, "shared_bias")
+    entry, body = _entry(cache_on)
+    body["checks"][0]["label"] = "\\input{/etc/shadow}\x1b[2J ✓ fake"
+    entry.write_text(_resign(cache_on, body))
+    reasons: list = []
+    assert cache.load_proof(derive("shared_bias"), reasons) is None
+    assert "not the checks this derivation makes" in reasons[0]
+
+
+def test_an_entry_or_directory_others_can_write_is_not_read(cache_on, capsys):
+    _run(capsys, "shared_bias")
+    entry, _ = _entry(cache_on)
+    entry.chmod(0o666)
+    reasons: list = []
+    assert cache.load_proof(derive("shared_bias"), reasons) is None and "writable by others" in reasons[0]
+    entry.chmod(0o600)
+    assert cache.load_proof(derive("shared_bias")).cached
+    cache_on.chmod(0o777)
+    reasons = []
+    assert cache.load_proof(derive("shared_bias"), reasons) is None and "cache directory" in reasons[0]
+    cache_on.chmod(0o700)
+
+
+def test_a_symlink_a_fifo_or_a_huge_entry_is_not_read(cache_on, capsys, tmp_path):
+    import os
+    _run(capsys, "shared_bias")
+    entry, _ = _entry(cache_on)
+    real = tmp_path / "elsewhere.json"
+    entry.rename(real)
+    entry.symlink_to(real)
+    assert cache.load_proof(derive("shared_bias")) is None
+    entry.unlink()
+    os.mkfifo(entry)
+    reasons: list = []
+    assert cache.load_proof(derive("shared_bias"), reasons) is None and "not a regular file" in reasons[0]
+    entry.unlink()
+    entry.write_text(" " * (cache.ENTRY_LIMIT + 1))
+    reasons = []
+    assert cache.load_proof(derive("shared_bias"), reasons) is None and "cap" in reasons[0]
+
+
+def test_verbose_says_why_a_cached_proof_was_not_used(cache_on, capsys):
+    _run(capsys, "shared_bias")
+    entry, _ = _entry(cache_on)
+    entry.chmod(0o666)
+    status = main(["shared_bias", "--verbose"])
+    err = capsys.readouterr().err
+    assert status == 0 and "note: cached proof not used:" in err and "writable by others" in err
+
+
+def test_a_cached_randomized_proof_keeps_its_false_pass_bound(cache_on):
+    d = derive("shared_bias")
+    proved = cache.cached_proof(d)
+    proved.checks[0].false_pass = 1e-9  # as a randomized identity test records it
+    cache.store_proof(d, proved)
+    back = cache.load_proof(derive("shared_bias"))
+    assert back.cached and back.checks[0].false_pass == 1e-9
+
+
+def test_a_failed_proof_exits_1(monkeypatch, capsys):
+    from derive import proof as proof_module
+    real = proof_module.is_zero
+    monkeypatch.setenv("GRADPROOF_CACHE", "off")
+    monkeypatch.setattr(proof_module, "is_zero", lambda e, **k: False if e != 0 else real(e, **k))
+    status, out = _run(capsys, "sigmoid_mlp")
+    assert status == 1 and "FAILS" in out
