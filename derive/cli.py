@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
-from .errors import UsageError
-from .pdf import compile_pdf, standalone
+from .errors import EXIT, UsageError
+from .pdf import compile_pdf, standalone, write_atomic
 
 __all__ = ["build_parser", "main", "standalone"]
 
@@ -337,8 +339,25 @@ def _render(args, latex, markdown, json, text) -> str:
     return text()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() \
+        else None
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: temporary files are removed on the way out
+        print("interrupted", file=sys.stderr)
+        return EXIT["interrupted"]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv) -> int:
     try:
         status, text, args_out = run(argv)
     except UsageError as e:
@@ -353,25 +372,36 @@ def main(argv=None) -> int:
         print(f"error: internal error ({type(e).__name__}: {e}); please report this command line",
               file=sys.stderr)
         return 3
-    if args_out and args_out.endswith(".pdf"):
-        try:
+    try:
+        if args_out and args_out.endswith(".pdf"):
             compile_pdf(text, args_out, runs=2 if r"\tableofcontents" in text else 1)
-        except UsageError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        print(f"wrote {args_out}", file=sys.stderr)
-    elif args_out:
-        try:
-            with open(args_out, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        except OSError as e:
-            print(f"error: cannot write {args_out!r}: {e.strerror}", file=sys.stderr)
-            return 2
-        print(f"wrote {args_out}", file=sys.stderr)
-    else:
-        try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except BrokenPipeError:  # e.g. piped into head
-            sys.stdout = None
+        elif args_out:
+            write_atomic(args_out, text.encode("utf-8"))
+        else:
+            return _stdout(text, status)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {args_out}", file=sys.stderr)
+    return status
+
+
+def _stdout(text: str, status: int) -> int:
+    """Write the result to standard output; closed, full or unable to encode it: one line, exit 2."""
+    if sys.stdout is None:
+        print("error: standard output is closed; write to a file with -o FILE", file=sys.stderr)
+        return 2
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. piped into head
+        sys.stdout = None
+    except UnicodeEncodeError as e:
+        print(f"error: standard output cannot encode {e.object[e.start]!r} ({sys.stdout.encoding}); "
+              "set PYTHONIOENCODING=utf-8 or write to a file with -o FILE", file=sys.stderr)
+        return 2
+    except OSError as e:
+        sys.stdout = None  # nothing more can be written there
+        print(f"error: cannot write to standard output: {e.strerror}", file=sys.stderr)
+        return 2
     return status

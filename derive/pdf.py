@@ -1,6 +1,7 @@
 """LaTeX documents → PDF with pdflatex, or one clear line saying why not."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from .errors import UsageError
 
-__all__ = ["standalone", "compile_pdf", "PREAMBLE"]
+__all__ = ["standalone", "compile_pdf", "write_atomic", "PREAMBLE"]
 
 PREAMBLE = [
     r"\documentclass[11pt]{article}",
@@ -28,9 +29,25 @@ def standalone(body: str, *, title: str = "", toc: bool = False) -> str:
     return "\n".join([*head, body, r"\end{document}", ""])
 
 
-def compile_pdf(tex: str, out: str, *, runs: int = 1, timeout: int = 600) -> None:
+TIMEOUT = 60  # seconds per pdflatex run: the longest document (the report) takes a few
+
+
+def _tex_env(tmp: str) -> dict:
+    """pdflatex's environment: no shell escape, and files read and written only in its own
+    directory (``openin_any``/``openout_any`` = p: paranoid, no absolute paths or ``..``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXMF", "TEXINPUTS"))}
+    env.update(openin_any="p", openout_any="p", shell_escape="f", TEXMFOUTPUT=tmp)
+    return env
+
+
+def compile_pdf(tex: str, out: str, *, runs: int = 1, timeout: int = TIMEOUT) -> None:
     """Write ``tex`` compiled to the PDF file ``out``; raises UsageError when
-    pdflatex is missing or reports an error (naming its first message)."""
+    pdflatex is missing or reports an error (naming its first message).
+
+    pdflatex runs with ``-no-shell-escape`` in its own temporary directory with
+    paranoid file access and a timeout; ``out`` is replaced atomically, so it is
+    either the whole PDF or untouched.
+    """
     exe = shutil.which("pdflatex")
     if exe is None:
         raise UsageError(f"-o {out} needs pdflatex on PATH (Debian: apt-get install texlive-latex-base "
@@ -40,14 +57,37 @@ def compile_pdf(tex: str, out: str, *, runs: int = 1, timeout: int = 600) -> Non
         src.write_text(tex, encoding="utf-8")
         for _ in range(runs):
             try:
-                r = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", src.name], cwd=tmp,
+                r = subprocess.run([exe, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+                                    src.name], cwd=tmp, env=_tex_env(tmp), stdin=subprocess.DEVNULL,
                                    capture_output=True, text=True, errors="replace", timeout=timeout)
             except subprocess.TimeoutExpired:
                 raise UsageError(f"pdflatex took longer than {timeout} s on {out}") from None
             if r.returncode != 0:
                 first = next((ln for ln in r.stdout.splitlines() if ln.startswith("!")), "unknown error")
                 raise UsageError(f"pdflatex could not compile {out}: {first.lstrip('! ')}")
-        try:
-            shutil.copyfile(Path(tmp) / "doc.pdf", out)
-        except OSError as e:
-            raise UsageError(f"cannot write {out!r}: {e.strerror}") from None
+        write_atomic(out, (Path(tmp) / "doc.pdf").read_bytes())
+
+
+def write_atomic(out: str, data: bytes) -> None:
+    """``data`` into the file ``out`` via a temporary file beside it: on a full disk or an
+    interruption ``out`` is left as it was, never half-written."""
+    target = Path(out)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.",
+                                   suffix=".part")
+    except OSError as e:
+        raise UsageError(f"cannot write {out!r}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # the mode a plain open() would have given
+        os.replace(tmp, target)
+    except OSError as e:
+        raise UsageError(f"cannot write {out!r}: {e.strerror}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -437,6 +437,7 @@ _SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₍₎ᵢⱼₗ₋ₙₖ�
 _SUPERSCRIPTS = dict(zip("ʰʲᵐᵏᵈ²ᵀ", ["h", "j", "m", "k", "d", "2", r"\top "]))
 _ACCENTS = {"\u0304": r"\bar", "\u0302": r"\hat"}
 _TEXT_ESCAPE = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
+                "\\": r"\textbackslash{}", "~": r"\textasciitilde{}",
                 "✓": r"$\checkmark$", "✗": r"$\times$", "—": "---", "–": "--", "^": r"\^{}"}
 
 
@@ -444,8 +445,13 @@ def tex_text(s: str) -> str:
     """Prose with Unicode math (rule names, notes) → LaTeX text mode that
     pdflatex accepts: z₂ → $z_{2}$, σ′ → $\\sigma'$, h̄₁ → $\\bar{h}_{1}$.
 
+    Every character TeX treats specially is escaped, the backslash included, and
+    control characters are dropped: a string that reaches TeX is only ever text.
+
     >>> tex_text("affine z₂: input")
     'affine $z_{2}$: input'
+    >>> print(tex_text("\\\\input{/etc/passwd} ~ " + chr(27) + "[2J"))
+    \\textbackslash{}input\\{/etc/passwd\\} \\textasciitilde{} [2J
     """
     import unicodedata as ud
 
@@ -480,8 +486,10 @@ def tex_text(s: str) -> str:
             pieces.append((True, _TEXT_MATH[ch] + (" " if _TEXT_MATH[ch][-1].isalpha() else "")))
         elif ch in _ACCENTS:
             pieces.append((True, ""))
-        else:
+        elif ch.isprintable() or ch == " ":
             pieces.append((False, _TEXT_ESCAPE.get(ch, ch)))
+        else:  # control characters (a newline, ESC, a form feed) are never sent to TeX
+            pieces.append((False, " " if ch in "\t\n\r" else ""))
         i += 1
     out, math = [], []
     for is_math, t in pieces + [(False, "")]:
