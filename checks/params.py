@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 
 import numpy as np
 import sympy as sp
@@ -108,23 +110,67 @@ def load_params(graph, path) -> tuple[dict, dict]:
     return validate_params(graph, read_params(path))
 
 
-def read_params(path):
-    """Parse a JSON parameter file (not yet checked against a model)."""
+MAX_BYTES = 1 << 20  # a parameter file larger than 1 MiB is not one a gradient check can use
+MAX_ENTRIES = 4096  # numbers in one file: --check compares every entry, each costing evaluations of the model
+MAX_DIGITS = 30  # digits of an integer in the file
+
+
+def _read_bounded(path) -> str:
+    """The text of a regular file of at most MAX_BYTES (a FIFO or a device is refused, never read)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
         raise UsageError(f"--params: cannot read {path!r}: {e.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"--params: {path!r} is not a regular file (a directory, FIFO or device); "
+                             "give a JSON file")
+        if st.st_size > MAX_BYTES:
+            raise UsageError(f"--params: {path!r} is {st.st_size} bytes; at most {MAX_BYTES} "
+                             f"(and {MAX_ENTRIES} numbers) are read")
+        data = fh.read(MAX_BYTES + 1)
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"--params: {path!r} is not UTF-8 text; save it as UTF-8 JSON") from None
+
+
+def _object(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise UsageError(f"--params: key {key!r} is given twice; give each key once")
+        seen[key] = value
+    return seen
+
+
+def _integer(text):
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise UsageError(f"--params: the integer {text[:20]}… has {len(text.lstrip('-'))} digits; "
+                         f"at most {MAX_DIGITS}")
+    return int(text)
+
+
+def _count(value) -> int:
+    return sum(_count(v) for v in value) if isinstance(value, list) else 1
+
+
+def read_params(path):
+    """Parse a JSON parameter file (not yet checked against a model): a regular file of at
+    most 1 MiB and 4096 numbers, each key once, integers of at most 30 digits."""
+    text = _read_bounded(path)
     try:
-        raw = json.loads(text, parse_constant=lambda c: math.nan)
+        raw = json.loads(text, parse_constant=lambda c: math.nan, object_pairs_hook=_object, parse_int=_integer)
     except json.JSONDecodeError as e:
         raise UsageError(f"--params: {path!r} is not valid JSON ({e.msg} at line {e.lineno} "
                          f"column {e.colno})") from None
     except RecursionError:
         raise UsageError(f"--params: {path!r} is nested too deeply; vectors are lists, matrices lists "
                          "of rows") from None
+    total = sum(_count(v) for v in raw.values()) if isinstance(raw, dict) else 0
+    if total > MAX_ENTRIES:
+        raise UsageError(f"--params: {path!r} holds {total} numbers; at most {MAX_ENTRIES}")
     return raw
 
 

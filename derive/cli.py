@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 
+from .budget import DEFAULT, OutOfTime, budget
 from .errors import EXIT, UsageError
 from .pdf import compile_pdf, standalone, write_atomic
 
@@ -37,8 +38,25 @@ finite numbers (vectors as lists, matrices as lists of rows); sizes come from th
 Each derivation's keys: python -m derive NAME --help.
 
 exit status: 0 ok, 1 a proof or check failed, 2 bad usage or bad input, 3 an internal error,
-4 --check could not judge some entries (nothing failed).
+4 --check could not judge some entries (nothing failed), 5 a stage ran past --proof-timeout,
+130 interrupted.
 """
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"invalid time budget {text!r}: seconds, more than 0 and at most 86400")
+    return value
+
+
+def _add_budget(p):
+    p.add_argument("--proof-timeout", dest="timeout", type=_seconds, default=DEFAULT, metavar="SECONDS",
+                   help=f"time budget of each stage (deriving, proving, checking, writing; default {DEFAULT:g} s): "
+                        "past it, one line and exit 5")
 
 
 def _seed(text):
@@ -75,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true",
                    help="prove again instead of reading the proof cached by an earlier run (and refresh it)")
     p.add_argument("--verbose", action="store_true", help="say on stderr why a cached proof was not used")
+    _add_budget(p)
     p.add_argument("--check", action="store_true",
                    help="check numerically against JAX and finite differences (exit 1 on disagreement, "
                         "4 when some entries cannot be judged)")
@@ -136,6 +155,7 @@ def build_trace_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="Markdown with $…$ math")
     fmt.add_argument("--json", action="store_true", help="JSON (schema in the README)")
     p.add_argument("-o", "--output", help="write to FILE instead of stdout")
+    _add_budget(p)
     return p
 
 
@@ -145,8 +165,9 @@ def _trace(argv) -> tuple[int, str, str | None]:
     args = build_trace_parser().parse_args(argv)
     if args.output is not None and not args.output.strip():
         raise UsageError("-o needs a file name, e.g. -o trace.tex")
-    t = trace(args.expression, args.at, wrt=args.wrt, reverse=args.mode == "reverse")
-    text = _render(args, t.latex, t.markdown, lambda: t.json() + "\n", t.text)
+    with budget(args.timeout, "tracing and proving the expression", _LONGER):
+        t = trace(args.expression, args.at, wrt=args.wrt, reverse=args.mode == "reverse")
+        text = _render(args, t.latex, t.markdown, lambda: t.json() + "\n", t.text)
     return (0 if t.proof else 1), text, args.output
 
 
@@ -261,9 +282,11 @@ def _dispatch(args) -> tuple[int, str]:
     if args.check:
         # numbers live in checks/ and numeric/ (JAX); imported only when asked for
         checks_cli = importlib.import_module("checks.cli")
-        return checks_cli.run_check(args.name, _options(args), seed=args.seed or 0, params=args.params,
-                                    as_json=args.json, wrt=wrt, eps=args.eps, lr=args.lr)
-    d = derive(args.name, wrt=wrt, **_options(args))
+        with budget(args.timeout, f"checking {args.name}", _LONGER):
+            return checks_cli.run_check(args.name, _options(args), seed=args.seed or 0, params=args.params,
+                                        as_json=args.json, wrt=wrt, eps=args.eps, lr=args.lr)
+    with budget(args.timeout, f"deriving {args.name}", _SMALLER):
+        d = derive(args.name, wrt=wrt, **_options(args))
     if args.plot is not None:
         if not args.plot.lower().endswith((".png", ".pdf", ".svg")):
             raise UsageError(f"--plot writes an image: give a .png, .pdf or .svg file name; got {args.plot!r}")
@@ -276,12 +299,14 @@ def _dispatch(args) -> tuple[int, str]:
         from .cache import cached_proof
 
         reasons: list = []
-        d._proof = cached_proof(d, refresh=args.no_cache, reasons=reasons)
+        with budget(args.timeout, f"proving {args.name}", _NO_PROOF):
+            d._proof = cached_proof(d, refresh=args.no_cache, reasons=reasons)
         for why in reasons if args.verbose else ():
             print(f"note: cached proof not used: {why}", file=sys.stderr)
     status = 1 if proof and isinstance(d, Derivation) and not d.proof.holds else 0
-    return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
-                           lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
+    with budget(args.timeout, f"writing {args.name} (its component forms)", _SMALLER):
+        return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
+                               lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
 
 
 def is_model_path(name: str) -> bool:
@@ -303,14 +328,18 @@ def _model(args) -> tuple[int, str]:
             raise UsageError(f"{flag} is an option of the built-in derivations; a model file writes its "
                              f"functions and losses itself (edit {args.name})")
     _check_flags(args)
-    d = load_model(args.name, wrt=args.wrt)
+    with budget(args.timeout, f"deriving {args.name}", _LONGER):
+        d = load_model(args.name, wrt=args.wrt)
     if args.check:
         checks_model = importlib.import_module("checks.model_check")
-        return checks_model.run_model_check(d, seed=args.seed or 0, params=args.params, as_json=args.json)
+        with budget(args.timeout, f"checking {args.name}", _LONGER):
+            return checks_model.run_model_check(d, seed=args.seed or 0, params=args.params, as_json=args.json)
     proof = not args.no_proof  # a model's proof is not cached: it is proved on every run
-    status = 1 if proof and not d.proof.holds else 0
-    return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
-                      lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
+    with budget(args.timeout, f"proving {args.name}", _NO_PROOF):
+        status = 1 if proof and not d.proof.holds else 0
+    with budget(args.timeout, f"writing {args.name}", _LONGER):
+        return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
+                               lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
 
 
 def _check_flags(args):
@@ -339,6 +368,11 @@ def _render(args, latex, markdown, json, text) -> str:
     return text()
 
 
+_LONGER = "--proof-timeout SECONDS allows longer"
+_SMALLER = "smaller sizes (--steps, --layers), or --proof-timeout SECONDS allows longer"
+_NO_PROOF = "--no-proof skips it, --proof-timeout SECONDS allows longer"
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -352,6 +386,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: temporary files are removed on the way out
         print("interrupted", file=sys.stderr)
         return EXIT["interrupted"]
+    except OutOfTime as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT["timeout"]
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

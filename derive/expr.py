@@ -29,6 +29,8 @@ import tokenize
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .numerals import numeral
+
 import sympy as sp
 
 from .errors import UsageError
@@ -50,7 +52,6 @@ CONSTANTS = ("pi", "E")
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,23}")
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
-_EXPONENT = re.compile(r"[eE]([+-]?\d+)")
 # what each refused node kind is, in words
 _REFUSED = {
     ast.Attribute: "attribute access ('.')", ast.Subscript: "subscripts ('[ ]'; write yhat_1, not yhat[1])",
@@ -167,18 +168,12 @@ def parse(text, *, variables=None, what="expression", hint="") -> Expr:
                 fail(f"{kind} are not allowed, only real numbers" if kind == "strings"
                      else f"{kind} is not allowed, only real numbers", col(node))
             literal = ast.get_source_segment(source.strip(), node) or repr(value)
-            power = _EXPONENT.search(literal) if isinstance(value, float) else None
-            if power and abs(int(power.group(1))) > 300 or (value == 0 and any(c in "123456789" for c in
-                                                                                 literal.split("e")[0])):
-                number = None  # 1e-5000 reads as 0.0, and its exact value would take long to build
-            elif isinstance(value, float) and not math.isfinite(value):
-                number = None
-            else:
-                try:  # exact: 0.1 is 1/10, not the nearest double
-                    number = Fraction(literal.replace("_", ""))
-                except (ValueError, ZeroDivisionError):
-                    number = Fraction(value)  # 0x1F, 0o17, 0b101
-            if number is None or abs(number) > MAX_LITERAL:
+            number, why = numeral(literal)  # exact: 0.1 is 1/10, not the nearest double
+            if number is None and "_" not in literal and literal[:2].lower() in ("0x", "0o", "0b"):
+                number = Fraction(value)
+            elif number is None:
+                fail(f"number {literal[:20]!r}: {why}", col(node))
+            if number is None or abs(number) > MAX_LITERAL or (number != 0 and abs(number) < Fraction(1, 10**300)):
                 fail(f"number {literal[:20]!r} is out of range (0, or 1e-300 ≤ |x| ≤ {MAX_LITERAL:g})", col(node))
             return ("num", number)
         if isinstance(node, ast.Name):

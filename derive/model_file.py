@@ -41,6 +41,7 @@ from typing import NamedTuple
 import sympy as sp
 
 from .errors import UsageError
+from .numerals import numeral
 from .ops import FUNCTIONS, INFIX, MissingRule, ShapeError, shape_text
 from .ops import losses as _losses
 from .ops.losses import LossOp
@@ -62,7 +63,6 @@ KINDS = ("input", "target", "param", "const")
 RESERVED = {*KINDS, "function", "loss", "wrt", "pi", "E", "T"}
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,23}\Z")
 _DECL = re.compile(r"\s*(input|target|param|const|function|loss|wrt)\b(.*)\Z")
-_EXPONENT = re.compile(r"[eE]([+-]?\d+)")
 # typographic operators pasted from notes, one character each so that columns stay right
 _TYPOGRAPHIC = str.maketrans({"−": "-", "×": "*", "·": "*", "⋅": "*"})
 _INFIX = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@", ast.Pow: "**"}
@@ -520,14 +520,11 @@ class _Walker:
             kind = "strings" if isinstance(value, (str, bytes)) else repr(value)
             self.fail(node, f"{kind} are not allowed, only real numbers")
         literal = ast.get_source_segment(self.source, node) or repr(value)
-        power = _EXPONENT.search(literal) if isinstance(value, float) else None
-        number = None
-        if not (power and abs(int(power.group(1).replace("_", ""))) > 300) and not (
-                isinstance(value, float) and not math.isfinite(value)):
-            try:
-                number = Fraction(literal.replace("_", ""))
-            except (ValueError, ZeroDivisionError):
-                number = Fraction(value)
+        number, why = numeral(literal)
+        if number is None and "_" not in literal and literal[:2].lower() in ("0x", "0o", "0b"):
+            number = Fraction(value)
+        elif number is None:
+            self.fail(node, f"number {literal[:20]!r}: {why}")
         if number is None or abs(number) > MAX_LITERAL or (number != 0 and abs(number) < Fraction(1, 10**300)):
             self.fail(node, f"number {literal[:20]!r} is out of range (0, or 1e-300 ≤ |x| ≤ {MAX_LITERAL:g})")
         return self.tree(node, "num", number)

@@ -12,6 +12,7 @@ from fractions import Fraction
 import sympy as sp
 
 from ..errors import UsageError
+from ..numerals import numeral
 
 __all__ = ["data_list", "positive", "whole"]
 
@@ -21,10 +22,12 @@ def _fraction(option, value, hint):
         raise UsageError(f"{option} must be a number, got {value!r}; {hint}")
     if isinstance(value, float) and not math.isfinite(value):
         raise UsageError(f"{option} must be a finite number, got {value!r}; {hint}")
-    try:
-        return Fraction(str(value).strip()) if not isinstance(value, (int, Fraction)) else Fraction(value)
-    except (ValueError, ZeroDivisionError):
-        raise UsageError(f"{option} must be a finite number, got {value!r}; {hint}") from None
+    if isinstance(value, (int, Fraction)):
+        return Fraction(value)
+    number, why = numeral(repr(value) if isinstance(value, float) else str(value))
+    if number is None:
+        raise UsageError(f"{option} must be a finite number, got {str(value)[:40]!r} ({why}); {hint}")
+    return number
 
 
 LIMIT = Fraction(10) ** 100  # keeps every number, its square and its reciprocal finite as a float
