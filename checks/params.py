@@ -121,11 +121,12 @@ def _read_bounded(path) -> str:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
         raise UsageError(f"--params: cannot read {path!r}: {e.strerror}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise UsageError(f"--params: {path!r} is not a regular file (a directory, FIFO or device); "
+                         "give a JSON file")
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"--params: {path!r} is not a regular file (a directory, FIFO or device); "
-                             "give a JSON file")
         if st.st_size > MAX_BYTES:
             raise UsageError(f"--params: {path!r} is {st.st_size} bytes; at most {MAX_BYTES} "
                              f"(and {MAX_ENTRIES} numbers) are read")

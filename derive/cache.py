@@ -110,8 +110,12 @@ def _read_trusted(path: Path, limit: int, reasons) -> bytes | None:
         if e.errno != errno.ENOENT:
             _say(reasons, f"{path}: {e.strerror}")
         return None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        _say(reasons, f"{path}: not a regular file")
+        return None
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
         why = _owned(st, stat.S_ISREG) or (f"{st.st_size} bytes, over the {limit}-byte cap"
                                            if st.st_size > limit else None)
         if why:
