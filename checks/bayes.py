@@ -57,12 +57,15 @@ def _jax():
 
 
 def _stationary(check, label, at, parts):
-    """JAX: the log-density's slope at a derived stationary point, relative to its parts' slopes."""
+    """JAX: how far the log density's stationary point lies from the derived one — one Newton
+    step |f′/f″| at it, relative to |at|. (A ratio of slopes would read 1 for a flat prior,
+    whose part has slope 0 while the likelihood's is 0 only up to rounding.)"""
     jax, _ = _jax()
-    grads = [float(jax.grad(f)(float(at))) for f in parts]
-    scale = sum(abs(g) for g in grads) or 1.0
-    check.add(label, at, sum(grads), abs(sum(grads)) / scale, "jax",
-              "jax.grad of the log density (|Σ parts| / Σ|parts|)")
+    slope = sum(float(jax.grad(f)(float(at))) for f in parts)
+    curvature = sum(float(jax.grad(jax.grad(f))(float(at))) for f in parts)
+    step = abs(slope / curvature) if curvature else (0.0 if slope == 0 else float("inf"))
+    check.add(label, at, slope, step / max(abs(float(at)), 1e-300), "jax",
+              "jax.grad: one Newton step |f′/f″| from it, relative to it")
 
 
 SINGULAR = 0.1  # a′ or b′ below this: the quadrature oracle cannot resolve the endpoint singularity

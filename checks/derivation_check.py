@@ -15,7 +15,7 @@ import numpy as np
 
 from derive import derive
 from derive.registry import REGISTRY, get
-from derive.errors import UsageError
+from derive.errors import CannotJudge, UsageError
 from numeric import FORWARDS, compile_sweep
 
 from .compare import TOLERANCES, relative_error
@@ -147,12 +147,27 @@ LOSS_RANGE = {"bce": "(0, 1)", "ce": "(0, 1) summing to 1"}
 
 
 
-def _check_targets(values, loss):
+SIMPLEX_TOL = 1e-9  # how far from 1 the sum of a cross-entropy target may be (then it is renormalised)
+
+
+def _check_targets(values, loss) -> tuple[dict, list]:
+    """(values, notes): targets checked against the loss's domain — ce: non-negative, summing to 1
+    within 1e-9 (renormalised to sum to exactly 1, as the proof assumes); bce: in [0, 1]."""
+    notes, out = [], dict(values)
     for key in [k for k in values if k == "y" or (k[:1] == "y" and k[1:].isdigit())]:
-        y = values[key]
-        if loss == "ce" and abs(float(np.sum(y)) - 1.0) > 1e-9:
-            raise UsageError(f"--params: key {key!r} must sum to 1 for loss 'ce' (a one-hot or probability "
-                             f"vector); got sum {float(np.sum(y)):.6g}")
+        y = np.asarray(values[key], dtype=np.float64)
+        total = float(np.sum(y))
+        if loss == "ce" and (np.any(y < 0) or abs(total - 1.0) > SIMPLEX_TOL):
+            raise UsageError(f"--params: key {key!r} must be a probability vector for loss 'ce' (entries ≥ 0 "
+                             f"summing to 1 within {SIMPLEX_TOL:g}); got {np.round(y, 6).tolist()} with sum "
+                             f"{total:.10g}")
+        if loss == "ce" and total != 1.0:
+            out[key] = y / total
+            notes.append(f"{key} summed to {total:.12g}; divided by its sum (cross-entropy's proof takes Σy = 1)")
+        if loss == "bce" and np.any((y < 0) | (y > 1)):
+            raise UsageError(f"--params: key {key!r} must lie in [0, 1] for loss 'bce'; got "
+                             f"{np.round(y, 6).tolist()}")
+    return out, notes
 
 
 def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, params=None,
@@ -192,9 +207,9 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
             else:
                 fixed = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
         if fixed is not None:
-            values = fixed
             try:
-                _check_targets(values, l)
+                values, notes = _check_targets(fixed, l)
+                report.notes += [n for n in notes if n not in report.notes]
             except UsageError as e:
                 if options.get("loss") == l or len(combos) == 1:
                     raise
@@ -250,6 +265,11 @@ def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
         raise UsageError(f"the loss is not finite at these values ({a}, {o}, {l}: L = {loss_ind}); "
                          f"the outputs leave the loss's domain — for bce/ce they must stay inside (0, 1)")
     derived = gradient_fn(values) if gradient_fn else result["gradients"]
+    bad = [p for p, g in derived.items() if not np.all(np.isfinite(g))]
+    if bad:
+        raise CannotJudge(f"the derived ∂L/∂{bad[0]} does not evaluate to finite float64 numbers at these "
+                          f"values ({a}, {o}, {l}): its formula overflows where the loss does not — give smaller "
+                          "parameters with --params")
 
     def jax_at(vals):
         return jax_grad(lambda q, xp: forward(q, xp=xp, **opts), vals, list(derived))

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import signal
 import sys
 import threading
 
 from .budget import DEFAULT, OutOfTime, budget
-from .errors import EXIT, UsageError
+from .errors import EXIT, CannotJudge, UsageError
 from .pdf import compile_pdf, standalone, write_atomic
 
 __all__ = ["build_parser", "main", "standalone"]
@@ -237,8 +238,26 @@ def _report(argv) -> tuple[int, str, str | None]:
     return (0 if passed else 1), text, args.output
 
 
+_NEGATIVE = re.compile(r"-[\d.][\d.eE+\-, ]*")
+
+
+def _negative_values(argv) -> list:
+    """``--data -1.5,-2`` as ``--data=-1.5,-2``: argparse reads a value starting with '-' as an option
+    unless it is one plain number."""
+    out = []
+    for tok in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE.fullmatch(tok):
+            out[-1] = f"{out[-1]}={tok}"
+        elif out and out[-1].startswith("--data=") and _NEGATIVE.fullmatch("-" + tok.lstrip("-")):
+            out[-1] = f"{out[-1]},{tok}"  # --data takes several values: -1.5 -2 0.3
+        else:
+            out.append(tok)
+    return out
+
+
 def run(argv) -> tuple[int, str, str | None]:
     """Run the CLI on ``argv``; returns (exit status, text, output path or None)."""
+    argv = _negative_values(list(argv))
     if argv and argv[0] == "trace":
         return _trace(argv[1:])
     if argv and argv[0] == "report":
@@ -397,6 +416,9 @@ def main(argv=None) -> int:
 def _main(argv) -> int:
     try:
         status, text, args_out = run(argv)
+    except CannotJudge as e:
+        print(f"cannot judge: {e}", file=sys.stderr)
+        return EXIT["cannot_judge"]
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -9,6 +9,11 @@ class UsageError(ValueError):
     """
 
 
+class CannotJudge(UsageError):
+    """A check that cannot reach a verdict at all (the derived gradient does not evaluate to
+    finite numbers in float64 where the oracles do): one line, exit status 4."""
+
+
 def unknown(kind, name, choices):
     """Build the standard 'unknown X' error listing the valid choices."""
     return UsageError(

@@ -81,7 +81,11 @@ class Activation:
         if self.derivative_fn is not None:
             return self.derivative_fn(z)
         d = sp.diff(self.f(_t), _t).subs(_t, z)
-        # relu′(0): SymPy's Heaviside(0) is ½; take the subgradient 0, as JAX does
+        if self.expr is not None:
+            # a typed expression keeps SymPy's Heaviside(0) = ½: where max/min's arguments tie on a
+            # whole interval (max(min(z, 1), |z|) on [0, 1]) the two halves add up to the derivative
+            return d
+        # the named relu′(0): SymPy's Heaviside(0) is ½; take the subgradient 0, as jax.nn.relu does
         return d.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x, 0))
 
     def check_identity(self) -> bool:

@@ -192,7 +192,26 @@ def test_ce_targets_must_sum_to_one(tmp_path, capsys):
     path = _params(tmp_path, _with(y=[0.5, 0.7]))
     status, _, err = run(capsys, "shared_bias", "--check", "--params", path, "--activation", "tanh",
                          "--output-activation", "softmax", "--loss", "ce")
-    assert status == 2 and "must sum to 1" in err
+    assert status == 2 and "must be a probability vector for loss 'ce'" in err
+    for bad, loss, message in (([2.0, -1.0], "ce", "entries ≥ 0"), ([1.5, 0.2], "bce", "must lie in [0, 1]")):
+        path = _params(tmp_path, _with(y=bad))
+        out_act = "softmax" if loss == "ce" else "sigmoid"
+        status, _, err = run(capsys, "shared_bias", "--check", "--params", path, "--activation", "tanh",
+                             "--output-activation", out_act, "--loss", loss)
+        assert status == 2 and message in err, err
+    path = _params(tmp_path, _with(y=[0.5, 0.5 + 5e-10]))  # within 1e-9 of the simplex: renormalised
+    status, out, _ = run(capsys, "shared_bias", "--check", "--params", path, "--activation", "tanh",
+                         "--output-activation", "softmax", "--loss", "ce")
+    assert status == 0 and "divided by its sum" in out
+
+
+def test_a_correct_map_passes_with_a_flat_prior_a_vague_one_and_many_points(capsys):
+    data = ",".join(str(1 + 0.1 * i) for i in range(60))
+    for argv in (["beta_binomial", "--alpha", "1", "--beta", "1"], ["normal_normal", "--tau2", "1e6"],
+                 ["normal_normal", "--data", data], ["normal_normal", "--data", "-1.5", "-2", "-0.3"],
+                 ["normal_normal", "--data", "-1.5,-2,-0.3"]):
+        status, out, err = run(capsys, *argv, "--check")
+        assert status == 0 and "checks passed" in out, (argv, out[-300:], err)
 
 
 def test_check_failure_exits_1(monkeypatch, capsys):
