@@ -7,6 +7,7 @@ import re
 import signal
 import sys
 import threading
+import unicodedata
 
 from .budget import DEFAULT, OutOfTime, budget
 from .errors import EXIT, CannotJudge, UsageError
@@ -321,7 +322,7 @@ def _dispatch(args) -> tuple[int, str]:
         with budget(args.timeout, f"proving {args.name}", _NO_PROOF):
             d._proof = cached_proof(d, refresh=args.no_cache, reasons=reasons)
         for why in reasons if args.verbose else ():
-            print(f"note: cached proof not used: {why}", file=sys.stderr)
+            _err(f"note: cached proof not used: {why}")
     status = 1 if proof and isinstance(d, Derivation) and not d.proof.holds else 0
     with budget(args.timeout, f"writing {args.name} (its component forms)", _SMALLER):
         return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
@@ -392,6 +393,21 @@ _SMALLER = "smaller sizes (--steps, --layers), or --proof-timeout SECONDS allows
 _NO_PROOF = "--no-proof skips it, --proof-timeout SECONDS allows longer"
 
 
+def printable(text: str) -> str:
+    """``text`` without control characters (ESC, bells, carriage returns, bidi overrides), keeping
+    line breaks and tabs: nothing a user typed can move the cursor or fake a line on a terminal."""
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+
+
+def _err(line: str) -> None:
+    """One line on standard error (if there is one), control characters removed."""
+    if sys.stderr is not None:
+        try:
+            print(printable(line), file=sys.stderr)
+        except (OSError, ValueError):
+            pass
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -403,10 +419,10 @@ def main(argv=None) -> int:
     try:
         return _main(argv)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: temporary files are removed on the way out
-        print("interrupted", file=sys.stderr)
+        _err("interrupted")
         return EXIT["interrupted"]
     except OutOfTime as e:
-        print(f"error: {e}", file=sys.stderr)
+        _err(f"error: {e}")
         return EXIT["timeout"]
     finally:
         if previous is not None:
@@ -417,19 +433,18 @@ def _main(argv) -> int:
     try:
         status, text, args_out = run(argv)
     except CannotJudge as e:
-        print(f"cannot judge: {e}", file=sys.stderr)
+        _err(f"cannot judge: {e}")
         return EXIT["cannot_judge"]
     except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _err(f"error: {e}")
         return 2
     except SystemExit as e:  # --help
         return int(e.code or 0)
     except RecursionError:
-        print("error: the input is nested too deeply to process", file=sys.stderr)
+        _err("error: the input is nested too deeply to process")
         return 2
     except Exception as e:  # a bug, not bad input: still one line, and a distinct exit status
-        print(f"error: internal error ({type(e).__name__}: {e}); please report this command line",
-              file=sys.stderr)
+        _err(f"error: internal error ({type(e).__name__}: {e}); please report this command line")
         return 3
     try:
         if args_out and args_out.endswith(".pdf"):
@@ -439,28 +454,28 @@ def _main(argv) -> int:
         else:
             return _stdout(text, status)
     except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _err(f"error: {e}")
         return 2
-    print(f"wrote {args_out}", file=sys.stderr)
+    _err(f"wrote {args_out}")
     return status
 
 
 def _stdout(text: str, status: int) -> int:
     """Write the result to standard output; closed, full or unable to encode it: one line, exit 2."""
     if sys.stdout is None:
-        print("error: standard output is closed; write to a file with -o FILE", file=sys.stderr)
+        _err("error: standard output is closed; write to a file with -o FILE")
         return 2
     try:
-        sys.stdout.write(text)
+        sys.stdout.write(printable(text))
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into head
         sys.stdout = None
     except UnicodeEncodeError as e:
-        print(f"error: standard output cannot encode {e.object[e.start]!r} ({sys.stdout.encoding}); "
-              "set PYTHONIOENCODING=utf-8 or write to a file with -o FILE", file=sys.stderr)
+        _err(f"error: standard output cannot encode {e.object[e.start]!r} ({sys.stdout.encoding}); "
+              "set PYTHONIOENCODING=utf-8 or write to a file with -o FILE")
         return 2
     except OSError as e:
         sys.stdout = None  # nothing more can be written there
-        print(f"error: cannot write to standard output: {e.strerror}", file=sys.stderr)
+        _err(f"error: cannot write to standard output: {e.strerror}")
         return 2
     return status

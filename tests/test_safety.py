@@ -107,3 +107,18 @@ def test_sigterm_during_pdflatex_leaves_no_temporary_directory_or_pdf(tmp_path):
     assert p.returncode == 130 and err.strip().splitlines()[-1] == "interrupted", err
     assert not list(tmp_path.glob("gradproof-*")) and not (tmp_path / "out.pdf").exists()
     assert not list(tmp_path.glob(".out.pdf.*"))
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path, capsys):
+    from derive.cli import main
+    model = tmp_path / "m.gp"
+    model.write_text("# title \x1b[2J\x1b[31m fake\ninput A[n, d]\ninput b[n]\nparam x[d]\nr = A @ x - b\n"
+                     "L = 0.5 * sum(r ** 2)\n")
+    assert main([str(model), "--no-proof"]) == 2  # refused, with the column; the message carries no ESC
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "m.gp:1:9: control character" in err
+    from derive.cli import printable
+    assert printable("ok\x1b[2J ✓\u202e\r\n\tend") == "ok[2J ✓\n\tend"
+    assert main(["trace", "x + \x1b[2Jy\x07", "--at", "x=1", "y=2"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and err.count("\n") == 1
