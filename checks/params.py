@@ -15,7 +15,7 @@ import sympy as sp
 
 from derive.errors import UsageError
 
-__all__ = ["load_params", "read_params", "validate_params", "random_params", "leaves"]
+__all__ = ["load_params", "read_params", "validate_params", "random_params", "leaves", "unread_targets"]
 
 
 def leaves(graph):
@@ -23,6 +23,13 @@ def leaves(graph):
     fix the sizes), then inputs and targets."""
     order = {"param": 0, "input": 1, "target": 2}
     return sorted((n for n in graph.nodes.values() if n.kind in order), key=lambda n: order[n.kind])
+
+
+def unread_targets(graph) -> set:
+    """Targets no loss reads (a typed loss of the outputs alone): a parameter file may leave them out."""
+    losses = list(graph.losses())
+    return {n.name for n in graph.nodes.values() if n.kind == "target"
+            and all(not node.loss.reads_target for node in losses if node.target == n.name)}
 
 
 def _describe(shape):
@@ -65,12 +72,13 @@ def validate_params(graph, raw: dict) -> tuple[dict, dict]:
     if not isinstance(raw, dict):
         raise UsageError(f"--params: expected a JSON object with keys "
                          f"{', '.join(n.name for n in leaves(graph))}; got {type(raw).__name__}")
-    want = leaves(graph)
+    optional = unread_targets(graph)
+    want = [n for n in leaves(graph) if n.name in raw or n.name not in optional]
     missing = [n.name for n in want if n.name not in raw]
     if missing:
         raise UsageError(f"--params: missing key {missing[0]!r}; required keys: "
                          f"{', '.join(n.name for n in want)}")
-    extra = sorted(set(raw) - {n.name for n in want})
+    extra = sorted(set(raw) - {n.name for n in leaves(graph)})
     if extra:
         raise UsageError(f"--params: unknown key {extra[0]!r}; expected keys: {', '.join(n.name for n in want)}")
     bound, origin, values = {}, {}, {}
@@ -97,6 +105,10 @@ def validate_params(graph, raw: dict) -> tuple[dict, dict]:
             bound.setdefault(key, size)
             origin.setdefault(key, n.name)
         values[n.name] = arr
+    for n in leaves(graph):  # a target no loss reads: zeros, so the forward functions can run
+        if n.name not in values:
+            dims = n.shape if n.shape[1] != 1 else n.shape[:1]
+            values[n.name] = np.zeros(tuple(bound.get(str(d), 1) for d in dims))
     return values, bound
 
 

@@ -30,10 +30,8 @@ def flatten_rnn_params(raw: dict) -> tuple[dict, int]:
         raise UsageError("--params: key 'x' must be a non-empty list of T input vectors, one per time step "
                          f"(got {str(xs)[:60]})")
     T = len(xs)
-    if "y" not in raw:
-        raise UsageError("--params: key 'y' (a list of T target vectors) is required for a registered loss")
-    ys = raw["y"]
-    if not isinstance(ys, list) or len(ys) != T or not all(isinstance(v, list) for v in ys):
+    ys = raw.get("y", [])  # a loss of the outputs alone reads no target: the key may be left out
+    if "y" in raw and (not isinstance(ys, list) or len(ys) != T or not all(isinstance(v, list) for v in ys)):
         got = f"{len(ys)} entries" if isinstance(ys, list) else type(ys).__name__
         raise UsageError(f"--params: key 'y' must be a list of {T} target vectors (one per step of 'x'); got {got}")
     flat = {k: v for k, v in raw.items() if k not in ("x", "y", "h0")}

@@ -232,6 +232,11 @@ class Loss:
     outputs: int = 0  # for a typed loss: the highest output index it uses
 
     @property
+    def reads_target(self) -> bool:
+        """False for a typed loss that names no target y_i (``(yhat_1 - 1/2)**2 - log(yhat_2)``)."""
+        return self.expr is None or any(v.startswith("y_") for v in self.expr.variables)
+
+    @property
     def separable(self) -> bool:
         """The same function of (ŷᵢ, yᵢ) summed over i (registered losses);
         a typed loss names its components and is not."""

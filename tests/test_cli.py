@@ -254,3 +254,16 @@ def test_latex_and_markdown_render(tmp_path, capsys):
     target = tmp_path / "sb.tex"
     status, _, err = run(capsys, "shared_bias", "--no-proof", "-o", str(target))
     assert status == 0 and target.read_text().startswith(r"\documentclass")
+
+
+def test_params_need_only_what_the_loss_reads(tmp_path, capsys):
+    """P5's loss (ŷ₁ − ½)² − log ŷ₂ reads no target: its parameter file needs no 'y'."""
+    p = {"W": [[0.5, -0.3], [0.2, 0.4]], "U": [[1.0, 0.0], [0.0, 1.0]], "V": [[1.0, -1.0], [0.5, 0.5], [-0.5, 1.0]],
+         "b": [0.1, -0.1], "c": [0.0, 0.1, -0.1], "x": [[1.0, 0.5], [0.2, -0.4], [0.3, 0.3]]}
+    path = tmp_path / "rnn.json"
+    path.write_text(json.dumps(p))
+    status, out, err = run(capsys, "rnn_bptt", "--loss", "(yhat_1 - 1/2)**2 - log(yhat_2)", "--check",
+                           "--params", str(path))
+    assert status == 0 and "1 of 1 checks passed" in out, err
+    status, _, err = run(capsys, "rnn_bptt", "--loss", "ce", "--check", "--params", str(path))
+    assert status == 2 and "missing key 'y1'" in err
