@@ -107,7 +107,7 @@ def test_a_step_that_raises_the_loss_is_called_out(tmp_path, capsys):
     ({"y": [[1, 0]]}, "key 'y' must be a list of 3 target vectors"),
     ({"W": [[0.5, -0.3, 0.1], [0.2, 0.4, 0.1]]}, "key 'W' has shape 2×3 but expected m×m = 2×2"),
     ({"h0": [0.0]}, "key 'h0' has shape 1 but expected m = 2 (m = 2 from 'W')"),
-    ({"y": [[0.5, 0.1], [0, 1], [1, 0]]}, "key 'y1' must sum to 1 for loss 'ce'"),
+    ({"y": [[0.5, 0.1], [0, 1], [1, 0]]}, "key 'y1' must be a probability vector for loss 'ce'"),
 ])
 def test_bad_rnn_params_are_one_line(tmp_path, capsys, change, message):
     status = main(["rnn_bptt", "--check", "--params", _file(tmp_path, {**RNN, **change})])
