@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-activation", dest="output_activation", help=_OPTION_HELP["output_activation"])
     p.add_argument("--loss", help=_OPTION_HELP["loss"])
     p.add_argument("--layers", type=int, help="input_gradient: number of hidden layers, 1 to 5 (default 2)")
-    p.add_argument("--steps", type=int, help="rnn_bptt: time steps T, 1 to 50 (default 3)")
+    p.add_argument("--steps", type=int, help="rnn_bptt: time steps T, 1 to 30, with the proof 1 to 10 (default 3)")
     p.add_argument("--wrt", help="comma-separated parameters or inputs to differentiate (default: the problem's)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="LaTeX (a fragment; -o FILE.tex writes a document)")
@@ -179,7 +179,7 @@ _OPTION_HELP = {
                          "or an expression in z",
     "loss": "loss: l (generic ℓ), mse, bce, ce, or an expression in yhat_1…yhat_k and y_1…y_k",
     "layers": "number of hidden layers, 1 to 5",
-    "steps": "time steps T, 1 to 50",
+    "steps": "time steps T, 1 to 30 (with the proof: 1 to 10)",
 }
 
 
@@ -305,6 +305,7 @@ def _dispatch(args) -> tuple[int, str]:
         with budget(args.timeout, f"checking {args.name}", _LONGER):
             return checks_cli.run_check(args.name, _options(args), seed=args.seed or 0, params=args.params,
                                         as_json=args.json, wrt=wrt, eps=args.eps, lr=args.lr)
+    _proof_fits(args)
     with budget(args.timeout, f"deriving {args.name}", _SMALLER):
         d = derive(args.name, wrt=wrt, **_options(args))
     if args.plot is not None:
@@ -327,6 +328,16 @@ def _dispatch(args) -> tuple[int, str]:
     with budget(args.timeout, f"writing {args.name} (its component forms)", _SMALLER):
         return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
                                lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
+
+
+def _proof_fits(args):
+    """An unrolled RNN longer than the proof can finish in the default budget: say so before starting."""
+    from .models.rnn import MAX_PROVED_STEPS
+
+    if not args.no_proof and (args.steps or 0) > MAX_PROVED_STEPS and args.timeout <= DEFAULT:
+        raise UsageError(f"the proof at --steps {args.steps} does not finish within {DEFAULT:g} s (T = "
+                         f"{MAX_PROVED_STEPS} takes about 45 s on 2 cores); add --no-proof, use --steps "
+                         f"{MAX_PROVED_STEPS} or fewer, or give a longer --proof-timeout")
 
 
 def is_model_path(name: str) -> bool:

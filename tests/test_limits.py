@@ -104,3 +104,14 @@ def test_sigterm_while_proving_exits_130_in_one_line(tmp_path):
     p.terminate()
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130 and err == "interrupted\n" and out == ""
+
+
+def test_every_documented_steps_value_finishes_or_is_refused_up_front(capsys):
+    start = time.perf_counter()
+    status, _, err = _run(capsys, "rnn_bptt", "--steps", "20")
+    assert status == 2 and "does not finish within 60 s" in err and "--no-proof" in err
+    assert time.perf_counter() - start < 5
+    status, _, err = _run(capsys, "rnn_bptt", "--steps", "31", "--no-proof")
+    assert status == 2 and "from 1 to 30" in err
+    status, out, _ = _run(capsys, "rnn_bptt", "--steps", "30", "--no-proof")  # the longest unroll: about 17 s
+    assert status == 0 and "T = 30" in out and "a₃₀" in out
