@@ -115,3 +115,18 @@ def test_every_documented_steps_value_finishes_or_is_refused_up_front(capsys):
     assert status == 2 and "from 1 to 30" in err
     status, out, _ = _run(capsys, "rnn_bptt", "--steps", "30", "--no-proof")  # the longest unroll: about 17 s
     assert status == 0 and "T = 30" in out and "a₃₀" in out
+
+
+def test_inputs_that_used_to_hang_or_crash_end_in_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("GRADPROOF_CACHE", "off")
+    nested = "z"
+    for _ in range(10):
+        nested = f"tanh({nested})"
+    start = time.perf_counter()
+    status, _, err = _run(capsys, "sigmoid_mlp", "--activation", nested, "--proof-timeout", "2")
+    assert status == 5 and err.startswith("error: not finished within 2 s") and time.perf_counter() - start < 20
+    status, _, err = _run(capsys, "shared_bias", "--activation", "sigmoid(1000*z)", "--check")
+    assert status == 4 and err.startswith("cannot judge: the derived ∂L/∂b does not evaluate to finite"), err
+    status, out, _ = _run(capsys, "trace", "max(" + ",".join(f"x{i % 3}" for i in range(25)) + ")",
+                          "--at", "x0=1", "x1=2", "x2=3")
+    assert status == 0 and "HOLDS" in out
