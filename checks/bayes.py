@@ -184,7 +184,7 @@ def check_normal_normal(options) -> BayesCheck:
     check.add("posterior mean μₙ", post["mean"], mean, _rel(post["mean"], mean), "quadrature", quad)
     check.add("posterior variance σₙ²", post["variance"], var, _rel(post["variance"], var), "quadrature", quad)
     pred = v["predictive"]["posterior"]
-    for k, z in enumerate((-2.0, 0.0, 1.5)):
+    for z in (-2.0, 0.0, 1.5):
         xs = pred["mean"] + z * math.sqrt(pred["variance"])
         derived = math.exp(-(xs - pred["mean"]) ** 2 / (2 * pred["variance"])) / math.sqrt(
             2 * math.pi * pred["variance"])

@@ -28,7 +28,8 @@ def render(report) -> str:
     # columns as wide as their longest entry (typed expressions can be long)
     wa, wo, wl = (max([len(h)] + [len(getattr(c, f)) for c in report.checks])
                   for h, f in (("activation", "activation"), ("output", "output_activation"), ("loss", "loss")))
-    head = f"{'activation':<{wa}} {'output':<{wo}} {'loss':<{wl}} {'L':>13}  {'param':<5} {'err JAX':>9} {'err FD':>9}  ok"
+    head = (f"{'activation':<{wa}} {'output':<{wo}} {'loss':<{wl}} {'L':>13}  {'param':<5} {'err JAX':>9} "
+            f"{'err FD':>9}  ok")
     L += [head, "-" * len(head)]
     for c in report.checks:
         for k, (p, g) in enumerate(c.gradients.items()):
@@ -43,7 +44,8 @@ def render(report) -> str:
             L.append(f"∂L/∂{p}:")
             L.append(f"  derived            {_vec(g['derived'])}")
             L.append(f"  JAX                {_vec(g['jax'])}")
-            L.append(f"  finite differences {_vec(g['finite_difference'])}  (error estimate {g['fd_error_estimate']:.1e})")
+            L.append(f"  finite differences {_vec(g['finite_difference'])}  "
+                     f"(error estimate {g['fd_error_estimate']:.1e})")
             for part in c.contributions.get(p, []):
                 if len(c.contributions[p]) > 1:
                     L.append(f"  {part['path'] + ' path':<18} {_vec(part['value'])}")

@@ -119,9 +119,9 @@ def combinations(options: dict, defaults: dict | None = None):
             value = defaults[key]
         return value
 
-    a, o, l = pick("activation"), pick("output_activation"), pick("loss")
+    a, o, ls = pick("activation"), pick("output_activation"), pick("loss")
     for name, kind, table in ((a, "activation", ACTIVATIONS), (o, "output activation", ACTIVATIONS),
-                              (l, "loss", LOSSES)):
+                              (ls, "loss", LOSSES)):
         if name is not None and name not in table:
             if is_expression(name):
                 # vetted here, so a bad expression fails before any number is computed
@@ -133,9 +133,9 @@ def combinations(options: dict, defaults: dict | None = None):
         raise UsageError("softmax is an output activation; choose a hidden --activation from: "
                          f"{', '.join(GRID_HIDDEN + ('identity',))}")
     hidden = (a,) if a else GRID_HIDDEN
-    pairs = [(oo, ll) for oo, ll in GRID_OUTPUT if (o in (None, oo)) and (l in (None, ll))]
+    pairs = [(oo, ll) for oo, ll in GRID_OUTPUT if (o in (None, oo)) and (ls in (None, ll))]
     if not pairs:  # a typed loss defaults to sigmoid outputs, where logs of ŷ are defined
-        pairs = [(o or DEFAULT_OUTPUT.get(l, "sigmoid"), l or "mse")]
+        pairs = [(o or DEFAULT_OUTPUT.get(ls, "sigmoid"), ls or "mse")]
     for oo, ll in pairs:
         if ll in OUTPUTS_FOR and oo not in OUTPUTS_FOR[ll]:
             raise UsageError(f"loss {ll!r} needs outputs in {LOSS_RANGE[ll]}; output activation {oo!r} "
@@ -196,8 +196,8 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
     report = CheckReport(name, seed, dict(sizes or {}), "random" if params is None else
                          (params if isinstance(params, str) else "given"))
     fixed = None
-    for n, (a, o, l) in enumerate(combos):
-        d = derive(name, wrt=wrt, activation=a, output_activation=o, loss=l, **extra)
+    for n, (a, o, ls) in enumerate(combos):
+        d = derive(name, wrt=wrt, activation=a, output_activation=o, loss=ls, **extra)
         if not report.sizes:
             report.sizes = dict(d.spec.check_sizes)
         sizes = report.sizes
@@ -208,15 +208,15 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
                 fixed = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
         if fixed is not None:
             try:
-                values, notes = _check_targets(fixed, l)
+                values, notes = _check_targets(fixed, ls)
                 report.notes += [n for n in notes if n not in report.notes]
             except UsageError as e:
-                if options.get("loss") == l or len(combos) == 1:
+                if options.get("loss") == ls or len(combos) == 1:
                     raise
-                report.notes.append(f"skipped {a}/{o}/{l}: {str(e).removeprefix('--params: ')}")
+                report.notes.append(f"skipped {a}/{o}/{ls}: {str(e).removeprefix('--params: ')}")
                 continue
         else:
-            values = random_params(d.graph, sizes, l, np.random.default_rng([seed, n]))
+            values = random_params(d.graph, sizes, ls, np.random.default_rng([seed, n]))
         combo = check_values(d, values, forward, jax_grad)
         worked = d.spec.forward_mode if entry.worked_solution else ""  # the parameter it is about
         if worked and worked not in d.spec.wrt and (eps is not None or lr is not None):
@@ -257,18 +257,18 @@ def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
     """Compare one derivation at one point. ``gradient_fn(values)`` may replace
     the derived gradients (tests plant wrong ones through it)."""
     opts = dict(d.options)
-    a, o, l = opts["activation"], opts["output_activation"], opts["loss"]
+    a, o, ls = opts["activation"], opts["output_activation"], opts["loss"]
     with np.errstate(all="ignore"):
         result = compile_sweep(d.sweep)(values)
         loss_ind = float(forward(values, xp=np, **opts))
     if not (np.isfinite(result["loss"]) and np.isfinite(loss_ind)):
-        raise UsageError(f"the loss is not finite at these values ({a}, {o}, {l}: L = {loss_ind}); "
+        raise UsageError(f"the loss is not finite at these values ({a}, {o}, {ls}: L = {loss_ind}); "
                          f"the outputs leave the loss's domain — for bce/ce they must stay inside (0, 1)")
     derived = gradient_fn(values) if gradient_fn else result["gradients"]
     bad = [p for p, g in derived.items() if not np.all(np.isfinite(g))]
     if bad:
         raise CannotJudge(f"the derived ∂L/∂{bad[0]} does not evaluate to finite float64 numbers at these "
-                          f"values ({a}, {o}, {l}): its formula overflows where the loss does not — give smaller "
+                          f"values ({a}, {o}, {ls}): its formula overflows where the loss does not — give smaller "
                           "parameters with --params")
 
     def jax_at(vals):
@@ -278,7 +278,7 @@ def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
     noise = _oracle_noise(jax_at, values, jg)
     passed = relative_error(result["loss"], loss_ind) <= TOLERANCES["loss"]
     if not all(np.all(np.isfinite(jg[p])) for p in derived):
-        raise UsageError(f"the oracles are not finite at these values ({a}, {o}, {l}); the point is "
+        raise UsageError(f"the oracles are not finite at these values ({a}, {o}, {ls}); the point is "
                          "outside the functions' numeric range — use smaller parameters")
     # JAX's tolerance widens to 8× its own rounding noise at this point (saturated outputs),
     # up to 1e-6; a gradient that is exactly zero has no relative noise to speak of
@@ -294,7 +294,7 @@ def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
         t = report.tensors[p]
         fd, est = t.fd_values, t.fd_errors
         if not np.all(np.isfinite(fd)):
-            raise UsageError(f"the oracles are not finite at these values ({a}, {o}, {l}); the point is "
+            raise UsageError(f"the oracles are not finite at these values ({a}, {o}, {ls}); the point is "
                              "outside the functions' numeric range — use smaller parameters")
         kinks = np.zeros(np.shape(g), dtype=bool)
         for ix in t.kinks:
@@ -306,6 +306,7 @@ def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
                     "fd_error_estimate": float(np.max(est)), "rel_error_jax": relative_error(g, jg[p]),
                     "rel_error_fd": e_f, "tolerance_jax": report.tensors[p].rtol, "jax_rounding_noise": noise[p],
                     "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
-                    "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis, "hints": [str(h) for h in t.hints + report.hints]}
+                    "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis,
+                    "hints": [str(h) for h in t.hints + report.hints]}
         contribs[p] = [{"path": path, "value": v.tolist()} for path, v in result["contributions"][p]]
-    return ComboCheck(a, o, l, result["loss"], loss_ind, grads, contribs, bool(passed))
+    return ComboCheck(a, o, ls, result["loss"], loss_ind, grads, contribs, bool(passed))

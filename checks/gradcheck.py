@@ -86,7 +86,7 @@ def _derived(grad, x, kind, names, shapes):
     else:
         leaves = [g]
     out = []
-    for n, s, v in zip(names, shapes, leaves):
+    for n, s, v in zip(names, shapes, leaves, strict=True):
         a = as_float_array(v, f"grad(x) for {n}")
         if a.shape != s:
             raise ValueError(f"grad(x) for {n} has shape {a.shape}; expected {s}, the shape of {n}")

@@ -168,7 +168,8 @@ def _check_point(d, values, jax_grad) -> ComboCheck:
                   "rel_error_fd": relative_error(np.asarray(g)[smooth], t.fd_values[smooth]) if smooth.any() else 0.0,
                   "tolerance_jax": t.rtol, "jax_rounding_noise": noise[p],
                   "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
-                  "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis, "hints": [str(h) for h in t.hints + rep.hints]}
+                  "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis,
+                  "hints": [str(h) for h in t.hints + rep.hints]}
     contribs = {p: [{"path": label, "value": np.asarray(v).tolist()} for label, v in ours["contributions"][p]]
                 for p in grads}
     return ComboCheck(None, None, None, ours["loss"], independent, out, contribs, bool(passed))
@@ -201,8 +202,9 @@ def render_model_check(report: CheckReport) -> str:
         if g["verdict"] == "failed":
             L.append(f"  ✗ {g['diagnosis']}" + "".join(f"; {h}" for h in g["hints"]))
     L += [f"note: {n}" if n.startswith("random values") else f"note: assuming {n}" for n in report.notes]
-    L += ["", {"passed": "check passed", "failed": "CHECK FAILED",
-               "cannot_judge": "CANNOT JUDGE: no oracle disagrees, but some entries could not be judged"}[report.verdict]]
+    last = {"passed": "check passed", "failed": "CHECK FAILED",
+            "cannot_judge": "CANNOT JUDGE: no oracle disagrees, but some entries could not be judged"}
+    L += ["", last[report.verdict]]
     return "\n".join(L) + "\n"
 
 

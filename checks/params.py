@@ -95,7 +95,7 @@ def validate_params(graph, raw: dict) -> tuple[dict, dict]:
                              f"of shape {_sym(n.shape)}")
         got = arr.shape if not is_vec else (arr.shape[0],)
         dims = n.shape if not is_vec else n.shape[:1]
-        for size, dim in zip(got, dims):
+        for size, dim in zip(got, dims, strict=True):
             key = str(dim)
             if key in bound and bound[key] != size:
                 raise UsageError(

@@ -63,10 +63,7 @@ def worked_solution(d, values, *, eps=None, lr=None) -> dict:
     for name, expr in fm.definitions.items():
         env[name] = evaluate(expr, env, dims)
     b = np.asarray(values["b"], dtype=np.float64)
-    if eps is None:
-        eps_i = step(b, 2)
-    else:
-        eps_i = np.full(b.shape, float(eps))
+    eps_i = step(b, 2) if eps is None else np.full(b.shape, float(eps))
 
     def L(bb):
         return float(forward({**values, "b": bb}, xp=np, **opts))
@@ -131,7 +128,8 @@ def render_worked(w: dict) -> list:
          "Central differences on b (perturb one component at a time):",
          f"  {'i':>2}  {'ε':>9}  {'L(b − ε eᵢ)':>18}  {'L(b + ε eᵢ)':>18}  {'(L⁺ − L⁻)/2ε':>16}"]
     for c in w["central_differences"]:
-        L.append(f"  {c['i']:>2}  {c['eps']:>9.3g}  {c['L_minus']:>18.12g}  {c['L_plus']:>18.12g}  {c['estimate']:>16.10g}")
+        L.append(f"  {c['i']:>2}  {c['eps']:>9.3g}  {c['L_minus']:>18.12g}  {c['L_plus']:>18.12g}  "
+                 f"{c['estimate']:>16.10g}")
     L += ["", "Backpropagation through time, per step (ℓ_t along its own chain; da_t/db carries the past):"]
     for r in w["steps"]:
         t = r["t"]

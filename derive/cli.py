@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import re
 import signal
@@ -413,10 +414,8 @@ def printable(text: str) -> str:
 def _err(line: str) -> None:
     """One line on standard error (if there is one), control characters removed."""
     if sys.stderr is not None:
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a closed or full stderr: nothing more to say
             print(printable(line), file=sys.stderr)
-        except (OSError, ValueError):
-            pass
 
 
 def _interrupt(signum, frame):

@@ -298,8 +298,8 @@ class RealAbs(sp.Function):
         return f"abs({printer._print(self.args[0])})"
 
     def _latex(self, printer, exp=None):
-        out = r"\left|%s\right|" % printer._print(self.args[0])
-        return out if exp is None else r"%s^{%s}" % (out, exp)
+        out = r"\left|" + printer._print(self.args[0]) + r"\right|"
+        return out if exp is None else out + "^{" + str(exp) + "}"
 
     def _numpycode(self, printer):
         return f"numpy.abs({printer._print(self.args[0])})"

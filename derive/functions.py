@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
 
 import sympy as sp
 
@@ -191,7 +191,8 @@ def custom_activation(text: str, generic_name: str = "g") -> Activation:
     derivative is ``sympy.diff`` of the parsed expression.
 
     >>> a = custom_activation("z/(1+exp(-z))")
-    >>> a.derivative(sp.Symbol("u")).simplify() == sp.diff(sp.Symbol("u") / (1 + sp.exp(-sp.Symbol("u"))), "u").simplify()
+    >>> u = sp.Symbol("u")
+    >>> a.derivative(u).simplify() == sp.diff(u / (1 + sp.exp(-u)), u).simplify()
     True
     """
     e = parse(text, variables="z", what="activation", hint=f"write a function of z, {_EXPR_ALLOWED}")
@@ -265,12 +266,12 @@ def generic_loss() -> Loss:
 
 LOSSES: dict[str, Loss] = {
     "mse": Loss("mse", "squared error ½‖ŷ − y‖²",
-                lambda yh, y: sp.Rational(1, 2) * sum((a - b) ** 2 for a, b in zip(yh, y))),
+                lambda yh, y: sp.Rational(1, 2) * sum((a - b) ** 2 for a, b in zip(yh, y, strict=True))),
     "bce": Loss("bce", "binary cross-entropy −Σ [y log ŷ + (1 − y) log(1 − ŷ)]; ŷ in (0, 1)",
-                lambda yh, y: -sum(b * sp.log(a) + (1 - b) * sp.log(1 - a) for a, b in zip(yh, y)),
+                lambda yh, y: -sum(b * sp.log(a) + (1 - b) * sp.log(1 - a) for a, b in zip(yh, y, strict=True)),
                 output_range="(0, 1)"),
     "ce": Loss("ce", "cross-entropy −Σ y log ŷ with targets summing to 1 (pair with softmax)",
-               lambda yh, y: -sum(b * sp.log(a) for a, b in zip(yh, y)),
+               lambda yh, y: -sum(b * sp.log(a) for a, b in zip(yh, y, strict=True)),
                simplex_targets=True, output_range="(0, 1), summing to 1"),
 }
 

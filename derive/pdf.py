@@ -23,7 +23,7 @@ def standalone(body: str, *, title: str = "", toc: bool = False) -> str:
     """Wrap a LaTeX body in a document that compiles with pdflatex."""
     head = [*PREAMBLE, r"\begin{document}"]
     if title:
-        head += [r"\title{%s}" % title, r"\date{}", r"\maketitle"]
+        head += [rf"\title{{{title}}}", r"\date{}", r"\maketitle"]
     if toc:
         head.append(r"\tableofcontents")
     return "\n".join([*head, body, r"\end{document}", ""])

@@ -28,7 +28,7 @@ def _fname(name: str, tex: bool) -> str:
     m = re.fullmatch(r"dl_(\d+)", name)
     if m:
         i = int(m.group(1)) + 1
-        return r"\partial_{%d}\ell" % i if tex else f"∂{i}ℓ"
+        return rf"\partial_{{{i}}}\ell" if tex else f"∂{i}ℓ"
     if name == "ell":
         return r"\ell" if tex else "ℓ"
     prime = name.endswith("'")
@@ -430,11 +430,12 @@ _TEXT_MATH = {
     "⊙": r"\odot", "⊘": r"\oslash", "→": r"\to", "−": "-", "·": r"\cdot", "′": "'",
     "≤": r"\le", "∈": r"\in", "ℝ": r"\mathbb{R}", "×": r"\times", "‖": r"\|",
     "½": r"\tfrac{1}{2}", "𝟙": r"\mathbb{1}", "≡": r"\equiv",
-    "Δ": r"\Delta", "ŷ": r"\hat{y}", "≈": r"\approx", "≥": r"\ge", "|": "|", "<": "<", ">": ">", "ε": r"\varepsilon", "θ": r"\theta", "μ": r"\mu", "τ": r"\tau",
+    "Δ": r"\Delta", "ŷ": r"\hat{y}", "≈": r"\approx", "≥": r"\ge", "|": "|", "<": "<", ">": ">",
+    "ε": r"\varepsilon", "θ": r"\theta", "μ": r"\mu", "τ": r"\tau",
     "λ": r"\lambda", "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "η": r"\eta", "ρ": r"\rho", "Π": r"\Pi",
 }
-_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₍₎ᵢⱼₗ₋ₙₖₜ", "0123456789()ijl-nkt"))
-_SUPERSCRIPTS = dict(zip("ʰʲᵐᵏᵈ²ᵀ", ["h", "j", "m", "k", "d", "2", r"\top "]))
+_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₍₎ᵢⱼₗ₋ₙₖₜ", "0123456789()ijl-nkt", strict=True))
+_SUPERSCRIPTS = dict(zip("ʰʲᵐᵏᵈ²ᵀ", ["h", "j", "m", "k", "d", "2", r"\top "], strict=True))
 _ACCENTS = {"\u0304": r"\bar", "\u0302": r"\hat"}
 _TEXT_ESCAPE = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
                 "\\": r"\textbackslash{}", "~": r"\textasciitilde{}",

@@ -80,10 +80,7 @@ def is_zero(expr, probes: int = 3, seed: int = 0, bounds: list | None = None) ->
             val = complex(expr.xreplace(point).evalf(30))
             if abs(val) > 1e-12:
                 return False
-    for attempt in (sp.expand, lambda e: sp.cancel(sp.together(e)), sp.simplify):
-        if attempt(expr) == 0:
-            return True
-    return False
+    return any(attempt(expr) == 0 for attempt in (sp.expand, lambda e: sp.cancel(sp.together(e)), sp.simplify))
 
 
 EXACT_LIMIT = 80  # numerator degree bound up to which the rational function is reduced exactly
@@ -113,7 +110,7 @@ def _zero_mod_p(expr, symbols, seed):
         point = {s: rng.randrange(1, p) for s in symbols}
         cache: dict = {}
 
-        def ev(e):
+        def ev(e, cache=cache, point=point):
             if e in cache:
                 return cache[e]
             if e.is_Symbol:
@@ -214,7 +211,7 @@ def _atoms_cancel(expr, bounds=None):
             return sp.Integer(0) if zero else sp.Integer(1)
     try:  # sparse rational functions over ℚ: far faster than together/expand
         field, *gens = sp.field(symbols, sp.QQ)
-        value = _rational(field, dict(zip(symbols, gens)), expr)
+        value = _rational(field, dict(zip(symbols, gens, strict=True)), expr)
         return sp.Integer(0) if value == 0 else sp.Integer(1)
     except _NotRational:
         numerator, _ = sp.fraction(sp.together(expr))
@@ -471,7 +468,7 @@ def _derived_env(sweep: Sweep, env, dims):
         yh = sp.symbols(f"_yh0:{k}")
         yy = sp.symbols(f"_y0:{k}")
         ell = loss.explicit(yh, yy)
-        point = dict(zip(yh, env[pred])) | dict(zip(yy, env[target]))
+        point = dict(zip(yh, env[pred], strict=True)) | dict(zip(yy, env[target], strict=True))
         full[name] = sp.ImmutableMatrix([sp.diff(ell, a).xreplace(point) for a in yh])
     for name, expr in sweep.definitions.items():
         full[name] = explicit(expr, full, dims)
@@ -514,7 +511,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
     for q in sweep.wrt:
         for c in sweep.gradients[q].contributions:
             if c.occurrence.name in leaves_u and c.occurrence.name != q:
-                everything_tied.update(zip(list(leaves_u[c.occurrence.name]), list(leaves_t[q])))
+                everything_tied.update(zip(list(leaves_u[c.occurrence.name]), list(leaves_t[q]), strict=True))
     # a loss that assumes targets on the simplex (cross-entropy): y_k = 1 − Σ_{j<k} y_j
     simplex = {}
     for node in sweep.graph.losses():
@@ -539,7 +536,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
         bounds add up (union bound) into the check's false-pass bound."""
         bounds: list = []
         ok = all(is_zero(_replace(a - b, simplex), bounds=bounds)
-                 for a, b in zip(mine, theirs))
+                 for a, b in zip(mine, theirs, strict=True))
         result.checks.append(Check(what, param, label, ok, len(theirs), min(1.0, sum(bounds))))
     brutes: dict = {}
 

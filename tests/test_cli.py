@@ -113,7 +113,8 @@ def _with(**kw):
 
 
 BAD = [
-    (["shared-bias"], "unknown derivation 'shared-bias'; choose one of: beta_binomial, input_gradient, normal_normal, rnn_bptt, shared_bias, sigmoid_mlp"),
+    (["shared-bias"], "unknown derivation 'shared-bias'; choose one of: beta_binomial, input_gradient, "
+                      "normal_normal, rnn_bptt, shared_bias, sigmoid_mlp"),
     (["shared_bias", "--activation", "swish"], "unknown hidden activation 'swish'; choose one of:"),
     (["shared_bias", "--activation", "softmax"], "softmax is an output activation, not a hidden one"),
     (["shared_bias", "--activation", ""], "unknown hidden activation ''"),

@@ -1,6 +1,6 @@
 """rnn_bptt (P5): T occurrences of b, forward = reverse, numbers, bad params."""
 import json
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -41,7 +41,7 @@ def test_generic_activation_and_other_parameters():
     assert d.formula("W") == "δ₁ h₀ᵀ + δ₂ h₁ᵀ"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rnn(act, T):
     return derive("rnn_bptt", activation=act, steps=T, wrt=["b", "W", "U", "V", "c"])
 

@@ -93,7 +93,8 @@ def test_sigterm_during_pdflatex_leaves_no_temporary_directory_or_pdf(tmp_path):
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         from derive import cli
-        cli.standalone = lambda body: r"\\documentclass{{article}}\\begin{{document}}\\loop\\iftrue\\repeat\\end{{document}}"
+        loop = r"\\documentclass{{article}}\\begin{{document}}\\loop\\iftrue\\repeat\\end{{document}}"
+        cli.standalone = lambda body: loop
         sys.exit(cli.main(["shared_bias", "--no-proof", "-o", "out.pdf"]))
     """)
     env = {**os.environ, "TMPDIR": str(tmp_path), "GRADPROOF_CACHE": "off"}
