@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from derive import derive
-from derive.errors import UsageError
+from derive.errors import CannotJudge, UsageError
 
 __all__ = ["BAYES", "TOLERANCES", "BayesCheck", "check_bayes", "render", "run_bayes_check"]
 
@@ -64,8 +64,18 @@ def _stationary(check, label, at, parts):
     slope = sum(float(jax.grad(f)(float(at))) for f in parts)
     curvature = sum(float(jax.grad(jax.grad(f))(float(at))) for f in parts)
     step = abs(slope / curvature) if curvature else (0.0 if slope == 0 else float("inf"))
-    check.add(label, at, slope, step / max(abs(float(at)), 1e-300), "jax",
-              "jax.grad: one Newton step |f′/f″| from it, relative to it")
+    spread = 1 / math.sqrt(abs(curvature)) if curvature else 0.0  # the posterior's standard deviation there
+    check.add(label, at, slope, step / max(abs(float(at)), spread, 1e-300), "jax",
+              "jax.grad: one Newton step |f′/f″| from it, relative to it (or to 1/√|f″|)")
+
+
+def _add_exp(check, label, derived_log, numeric_log, method):
+    """A quantity compared through its logarithm, shown as itself when float64 holds it, else as its log."""
+    err = abs(math.expm1(derived_log - numeric_log)) if abs(derived_log - numeric_log) < 700 else math.inf
+    if max(abs(derived_log), abs(numeric_log)) < 700:
+        check.add(label, math.exp(derived_log), math.exp(numeric_log), err, "quadrature", method)
+    else:
+        check.add(f"log {label}", derived_log, numeric_log, err, "quadrature", method)
 
 
 SINGULAR = 0.1  # a′ or b′ below this: the quadrature oracle cannot resolve the endpoint singularity
@@ -172,14 +182,11 @@ def check_normal_normal(options) -> BayesCheck:
     log_z = nb.log_normaliser(lf, w)
     mean, var = nb.moments(x, lf, w)
     ev = {e["tau2"]: e["log_p"] for e in v["evidence"]}
-    check.add(f"p(D), τ² = {tau2:g}", math.exp(ev[tau2]), math.exp(log_z), abs(math.expm1(ev[tau2] - log_z)),
-              "quadrature", quad)
+    _add_exp(check, f"p(D), τ² = {tau2:g}", ev[tau2], log_z, quad)
     _, _, _x2, lf2, w2 = _normal_quadrature(nb, data, sigma2, other)
     log_z2 = nb.log_normaliser(lf2, w2)
-    check.add(f"p(D), τ² = {other:g}", math.exp(ev[other]), math.exp(log_z2), abs(math.expm1(ev[other] - log_z2)),
-              "quadrature", quad)
-    check.add("Bayes factor", v["bayes_factor"], math.exp(log_z - log_z2),
-              abs(math.expm1(v["log_bayes_factor"] - (log_z - log_z2))), "quadrature", "ratio of the two quadratures")
+    _add_exp(check, f"p(D), τ² = {other:g}", ev[other], log_z2, quad)
+    _add_exp(check, "Bayes factor", v["log_bayes_factor"], log_z - log_z2, "ratio of the two quadratures")
     post = v["posterior"]
     check.add("posterior mean μₙ", post["mean"], mean, _rel(post["mean"], mean), "quadrature", quad)
     check.add("posterior variance σₙ²", post["variance"], var, _rel(post["variance"], var), "quadrature", quad)
@@ -194,9 +201,10 @@ def check_normal_normal(options) -> BayesCheck:
         check.add(f"p(x* | D) at x* = {xs:.4g}", derived, numeric, _rel(derived, numeric), "quadrature",
                   "∫ N(x* | μ, σ²) p(μ | D) dμ by quadrature")
     mle = nb.argmax(nb.normal_log_likelihood(data, sigma2), -1e6, 1e6)
-    check.add("MLE x̄", v["mle"], mle, _rel(v["mle"], mle), "optimisation",
+    scale = max(abs(float(x)) for x in data)  # an estimate of 0 (data summing to 0) is judged on the data's scale
+    check.add("MLE x̄", v["mle"], mle, abs(v["mle"] - mle) / max(abs(mle), scale), "optimisation",
               "bisection on the slope of the log-likelihood")
-    check.add("MAP", post["mean"], m, _rel(post["mean"], m), "optimisation",
+    check.add("MAP", post["mean"], m, abs(post["mean"] - m) / max(abs(m), scale), "optimisation",
               "bisection on the slope of the log posterior")
     worst = 0.0
     for row in d.sequential[1:]:
@@ -246,7 +254,13 @@ def run_bayes_check(name, options, *, as_json=False, params=None, wrt=None, eps=
         if value is not None:
             raise UsageError(f"{flag} does not apply to {name} --check (it checks closed forms, not gradients); "
                              f"drop {flag}")
-    check = check_bayes(name, options)
+    try:
+        check = check_bayes(name, options)
+    except UsageError:
+        raise
+    except (OverflowError, ZeroDivisionError, ValueError) as e:  # float64 cannot hold these numbers
+        raise CannotJudge(f"{name} --check: the numeric oracles leave float64's range at these options ({e}); "
+                          "the closed forms stand, but use moderate values to check them") from None
     text = json.dumps(check.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n" if as_json \
         else render(check)
     return (0 if check.passed else 1), text

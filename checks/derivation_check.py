@@ -185,7 +185,7 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
         raise UsageError(f"--eps and --lr are for {' and '.join(takers)} --check")
     check_eps_lr(eps, lr)
     raw_params = read_params(params) if isinstance(params, str) else None
-    if raw_params is not None and entry.sequence_params:
+    if isinstance(params, str) and entry.sequence_params:
         raw_params, T = flatten_rnn_params(raw_params)
         if options.get("steps") not in (None, T):
             raise UsageError(f"--steps {options['steps']} disagrees with the {T} time steps of 'x' in --params")
@@ -202,7 +202,7 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
             report.sizes = dict(d.spec.check_sizes)
         sizes = report.sizes
         if fixed is None and params is not None:
-            if raw_params is not None:
+            if isinstance(params, str):
                 fixed, report.sizes = validate_params(d.graph, raw_params)
             else:
                 fixed = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}

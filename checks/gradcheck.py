@@ -142,7 +142,7 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
     finite at the points differences need, a kink with no second oracle, f too
     noisy, a gradient below what differences resolve); ``report.passed`` is True
     only for ``"passed"``. Absolute floors, added to the relative tolerance: the
-    derived gradient's own rounding, 16·ε·max(1, |f|) in its precision (a formula
+    derived gradient's own rounding, 16·ε in its precision (a formula
     like 1 − tanh² is a difference of O(1) quantities), and for a finite difference
     at step h also 16·ε·max(1, |f|)/h (f's rounding, taken to be at least ε in
     absolute terms). Where a tensor's whole gradient lies below an oracle's floor,
@@ -205,9 +205,10 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
     rng = np.random.default_rng(seed)
     parts = dict(parts or {})
     # the derived gradient's own rounding, absolute: a formula such as 1 − tanh² at saturation is a
-    # difference of O(1) quantities, so its error is ε in absolute terms, whatever the entry's size
+    # difference of O(1) quantities, so its error is ε in absolute terms, whatever the entry's size.
+    # Not ε·|f|: a constant added to f changes neither the gradient nor its rounding.
     working = np.result_type(*[a.dtype for a in given], *[a.dtype for a in derived], np.float16)
-    floor = 16.0 * eps_for(working) * max(1.0, abs(f0))
+    floor = 16.0 * eps_for(working)
     methods, tensors = set(), {}
     jg = [None] * len(names) if jg is None else jg
     for i, name in enumerate(names):

@@ -224,7 +224,7 @@ class Setting:
     parts: dict | None
     worst: int
     first: tuple  # (direction, Differences) of the first probe, measured by the caller
-    floor: float  # the derived gradient's own rounding, absolute: 16·ε·max(1, |f|) in its precision
+    floor: float  # the derived gradient's own rounding, absolute: 16·ε in its precision
     atol: float | None = None  # the caller's absolute tolerance (replaces the floors)
     noise: float = 0.0  # |f(x) − f(x)| over two evaluations: f is not deterministic when > 0
 
@@ -339,7 +339,7 @@ def _probe_entries(s: Setting, scale):
         err = max(err, 8.0 * s.eps * float(np.sum(np.abs(s.D * v))))  # rounding of the sum ∇f·v itself
         norm = float(np.linalg.norm(v))
         tau = SAFETY * err + s.rtol * scale * norm
-        taus.append(tau)
+        taus.append(tau + max(float(floor), s.floor * norm))  # what the probe excuses, floors included
         entries.append(_Measured(None, float(np.sum(s.D * v)), None if s.J is None else float(np.sum(s.J * v)),
                                  value, err, tau, probe=k, fd_nonsmooth=ns, direction=v, fd_floor=float(floor),
                                  jax_allowed=s.rtol * scale * norm + tau, jax_floor=s.floor * norm))

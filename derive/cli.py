@@ -250,8 +250,9 @@ def _negative_values(argv) -> list:
     for tok in argv:
         if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE.fullmatch(tok):
             out[-1] = f"{out[-1]}={tok}"
-        elif out and out[-1].startswith("--data=") and _NEGATIVE.fullmatch("-" + tok.lstrip("-")):
-            out[-1] = f"{out[-1]},{tok}"  # --data takes several values: -1.5 -2 0.3
+        elif out and out[-1].startswith("--data") and _NEGATIVE.fullmatch("-" + tok.lstrip("-+")):
+            sep = "=" if out[-1] == "--data" else ","  # --data takes several values: 1 -2e3 0.3
+            out[-1] = f"{out[-1]}{sep}{tok}"
         else:
             out.append(tok)
     return out

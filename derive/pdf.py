@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -71,7 +72,7 @@ def compile_pdf(tex: str, out: str, *, runs: int = 1, timeout: int = TIMEOUT) ->
 def write_atomic(out: str, data: bytes) -> None:
     """``data`` into the file ``out`` via a temporary file beside it: on a full disk or an
     interruption ``out`` is left as it was, never half-written."""
-    target = Path(out)
+    target = Path(os.path.realpath(out))  # through a symlink, to the file it names
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.",
                                    suffix=".part")
@@ -82,9 +83,13 @@ def write_atomic(out: str, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # the mode a plain open() would have given
+        if target.exists():
+            mode = stat.S_IMODE(os.stat(target).st_mode)  # an existing file keeps its mode
+        else:
+            mask = os.umask(0)
+            os.umask(mask)
+            mode = 0o666 & ~mask  # the mode a plain open() would have given
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as e:
         raise UsageError(f"cannot write {out!r}: {e.strerror}") from None

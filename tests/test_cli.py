@@ -268,3 +268,22 @@ def test_params_need_only_what_the_loss_reads(tmp_path, capsys):
     assert status == 0 and "1 of 1 checks passed" in out, err
     status, _, err = run(capsys, "rnn_bptt", "--loss", "ce", "--check", "--params", str(path))
     assert status == 2 and "missing key 'y1'" in err
+
+
+def test_bayes_checks_at_zero_estimates_and_float64_edges(capsys):
+    for argv in (["--data", "0.1", "0.2", "-0.3"], ["--data", "1", "-1"], ["--data", "50"], ["--data", "1", "-2e3"]):
+        status, out, err = run(capsys, "normal_normal", *argv, "--check")
+        assert status == 0 and "checks passed" in out, (argv, out[-400:], err)
+    status, _, err = run(capsys, "normal_normal", "--data", "1", "--sigma2", "1e-99", "--check")
+    assert status == 4 and err.startswith("cannot judge: normal_normal --check: the numeric oracles leave float64")
+    status, _, err = run(capsys, "beta_binomial", "--alpha", "1e99", "--beta", "1e-99", "--N", "1000000", "--y", "0",
+                         "--check")
+    assert status == 4 and "leave float64's range" in err
+
+
+def test_a_params_file_holding_null_is_one_line(tmp_path, capsys):
+    path = tmp_path / "null.json"
+    path.write_text("null")
+    for name in ("shared_bias", "rnn_bptt"):
+        status, _, err = run(capsys, name, "--check", "--params", str(path))
+        assert status == 2 and "expected a JSON object with keys" in err

@@ -460,3 +460,24 @@ def test_assert_gradients_does_not_pass_what_it_cannot_judge():
     with pytest.raises(AssertionError, match="gradcheck CANNOT JUDGE x"):
         assert_gradients(lambda v: np.sum(np.maximum(v, 0)), np.array([0.0, 1.0]),
                          lambda v: np.array([0.0, 1.0]), jax=False)
+
+
+def test_a_constant_added_to_f_does_not_widen_the_tolerance():
+    a = np.array([0.05, 0.02, 8e-4, -1.5e-3])
+    x = np.array([0.3, -0.7, 1.1, 0.4], np.float32)
+    wrong = (a * [1, 1.04, -1, 2]).astype(np.float32)  # 4 % off, a sign flip, a factor 2
+    for c in (0.0, 1e3, 1e8):
+        assert gradcheck(lambda v, c=c: c + (a * v).sum(), x, lambda v: wrong).verdict == "failed", c
+        assert gradcheck(lambda v, c=c: c + (a * v).sum(), x, lambda v: a.astype(np.float32)).passed, c
+
+
+def test_directional_mode_catches_one_entry_10_percent_off():
+    rng = np.random.default_rng(5)
+    w, x = rng.standard_normal(900), rng.standard_normal(900).astype(np.float32)
+    def g(v):
+        return w * (1 - np.tanh(v.astype(float)) ** 2)
+    k = int(np.argmax(np.abs(g(x))))
+    def bad(v):
+        return (g(v) * np.where(np.arange(900) == k, 1.1, 1.0)).astype(np.float32)
+    reports = [gradcheck(lambda v: np.sum(w * np.tanh(v)) + 1e4, x, bad, jax=False, seed=s) for s in range(10)]
+    assert not [r for r in reports if r.verdict == "passed"]

@@ -123,3 +123,14 @@ def test_control_characters_never_reach_the_terminal(tmp_path, capsys):
     assert main(["trace", "x + \x1b[2Jy\x07", "--at", "x=1", "y=2"]) == 2
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\x07" not in err and err.count("\n") == 1
+
+
+def test_an_output_file_keeps_its_mode_and_a_symlink_its_target(tmp_path):
+    target = tmp_path / "real.tex"
+    target.write_text("old")
+    target.chmod(0o600)
+    link = tmp_path / "link.tex"
+    link.symlink_to(target)
+    pdf.write_atomic(str(link), b"new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert (target.stat().st_mode & 0o777) == 0o600
