@@ -101,9 +101,10 @@ def _directory(base: Path, reasons) -> bool:
     return why is None
 
 
-def _read_trusted(path: Path, limit: int, reasons) -> bytes | None:
-    """The bytes of ``path`` if it is a regular file of this user, not writable by others,
-    at most ``limit`` bytes (checked on the open file, never following a symlink)."""
+def _read_trusted(path: Path, limit: int, reasons, private: bool = False) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file of this user, not writable by others (with
+    ``private``, not readable by them either), at most ``limit`` bytes (checked on the open file,
+    never following a symlink)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
@@ -117,7 +118,9 @@ def _read_trusted(path: Path, limit: int, reasons) -> bytes | None:
         return None
     with os.fdopen(fd, "rb") as fh:
         why = _owned(st, stat.S_ISREG) or (f"{st.st_size} bytes, over the {limit}-byte cap"
-                                           if st.st_size > limit else None)
+                                           if st.st_size > limit else None) or (
+            f"readable by others (mode {stat.S_IMODE(st.st_mode):o}, not 600)"
+            if private and st.st_mode & 0o077 else None)
         if why:
             _say(reasons, f"{path}: {why}")
             return None
@@ -132,15 +135,15 @@ def _say(reasons, text):
 def _key(base: Path, create: bool, reasons=None) -> bytes | None:
     """This user's signing key in the cache directory (made on first store)."""
     path = base / KEY_FILE
-    key = _read_trusted(path, 64, reasons)
-    if key is None and create:
+    key = _read_trusted(path, 64, reasons, private=True)
+    if key is None and create and not path.exists():
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError:
             return None
         with os.fdopen(fd, "wb") as fh:
             fh.write(secrets.token_bytes(32))
-        key = _read_trusted(path, 64, reasons)
+        key = _read_trusted(path, 64, reasons, private=True)
     return key if key is not None and len(key) == 32 else None
 
 

@@ -189,3 +189,12 @@ def test_a_failed_proof_exits_1(monkeypatch, capsys):
     monkeypatch.setattr(proof_module, "is_zero", lambda e, **k: False if e != 0 else real(e, **k))
     status, out = _run(capsys, "sigmoid_mlp")
     assert status == 1 and "FAILS" in out
+
+
+def test_a_key_others_can_read_signs_nothing(cache_on, capsys):
+    _run(capsys, "shared_bias")
+    (cache_on / "key").chmod(0o644)
+    reasons: list = []
+    assert cache.load_proof(derive("shared_bias"), reasons) is None and "readable by others" in reasons[0]
+    (cache_on / "key").chmod(0o600)
+    assert cache.load_proof(derive("shared_bias")).cached
