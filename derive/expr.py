@@ -27,9 +27,8 @@ import math
 import re
 import tokenize
 from dataclasses import dataclass
-from fractions import Fraction
 
-from .numerals import numeral
+from .numerals import literal as literal_value
 
 import sympy as sp
 
@@ -40,7 +39,6 @@ __all__ = ["Expr", "ExprError", "parse", "FUNCTIONS", "CONSTANTS", "MAX_LENGTH",
 MAX_LENGTH = 500  # characters
 MAX_DEPTH = 32  # nesting of operations
 MAX_NODES = 400  # operations and leaves
-MAX_LITERAL = 1e30  # magnitude of a number as typed
 MAX_EXPONENT = 64  # |n| in u**n when n is a constant and u is not
 MAX_CONSTANT = 1e300  # magnitude of any constant subexpression
 
@@ -167,14 +165,10 @@ def parse(text, *, variables=None, what="expression", hint="") -> Expr:
                 kind = "strings" if isinstance(value, (str, bytes)) else repr(value)
                 fail(f"{kind} are not allowed, only real numbers" if kind == "strings"
                      else f"{kind} is not allowed, only real numbers", col(node))
-            literal = ast.get_source_segment(source.strip(), node) or repr(value)
-            number, why = numeral(literal)  # exact: 0.1 is 1/10, not the nearest double
-            if number is None and "_" not in literal and literal[:2].lower() in ("0x", "0o", "0b"):
-                number = Fraction(value)
-            elif number is None:
-                fail(f"number {literal[:20]!r}: {why}", col(node))
-            if number is None or abs(number) > MAX_LITERAL or (number != 0 and abs(number) < Fraction(1, 10**300)):
-                fail(f"number {literal[:20]!r} is out of range (0, or 1e-300 ≤ |x| ≤ {MAX_LITERAL:g})", col(node))
+            text = ast.get_source_segment(source.strip(), node) or repr(value)
+            number, why = literal_value(text, value)  # exact: 0.1 is 1/10, not the nearest double
+            if number is None:
+                fail(why, col(node))
             return ("num", number)
         if isinstance(node, ast.Name):
             name = node.id

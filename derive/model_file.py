@@ -35,13 +35,12 @@ import math
 import re
 import tokenize
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import NamedTuple
 
 import sympy as sp
 
 from .errors import UsageError
-from .numerals import numeral
+from .numerals import literal as literal_value
 from .ops import FUNCTIONS, INFIX, MissingRule, ShapeError, shape_text
 from .ops import losses as _losses
 from .ops.losses import LossOp
@@ -57,7 +56,6 @@ MAX_STATEMENTS = 120
 MAX_NODES = 400  # per line
 MAX_DEPTH = 32
 MAX_DIM = 10_000  # an integer dimension
-MAX_LITERAL = 1e30
 MAX_CONSTANT = 1e300  # any constant subexpression
 KINDS = ("input", "target", "param", "const")
 RESERVED = {*KINDS, "function", "loss", "wrt", "pi", "E", "T"}
@@ -520,13 +518,9 @@ class _Walker:
             kind = "strings" if isinstance(value, (str, bytes)) else repr(value)
             self.fail(node, f"{kind} are not allowed, only real numbers")
         literal = ast.get_source_segment(self.source, node) or repr(value)
-        number, why = numeral(literal)
-        if number is None and "_" not in literal and literal[:2].lower() in ("0x", "0o", "0b"):
-            number = Fraction(value)
-        elif number is None:
-            self.fail(node, f"number {literal[:20]!r}: {why}")
-        if number is None or abs(number) > MAX_LITERAL or (number != 0 and abs(number) < Fraction(1, 10**300)):
-            self.fail(node, f"number {literal[:20]!r} is out of range (0, or 1e-300 ≤ |x| ≤ {MAX_LITERAL:g})")
+        number, why = literal_value(literal, value)
+        if number is None:
+            self.fail(node, why)
         return self.tree(node, "num", number)
 
     def name(self, node, depth):

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-__all__ = ["MAX_EXPONENT", "MAX_LENGTH", "numeral"]
+__all__ = ["MAX_EXPONENT", "MAX_LENGTH", "MAX_LITERAL", "literal", "numeral"]
 
 MAX_LENGTH = 400  # characters of one numeral
 MAX_EXPONENT = 400  # |n| in 1eN
+MAX_LITERAL = 1e30  # magnitude of a number as typed in an expression or a model file
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
 _RATIO = re.compile(r"[+-]?\d+/\d+")
 
@@ -41,3 +42,24 @@ def numeral(text: str) -> tuple[Fraction | None, str]:
     if m.group(1) is not None and abs(int(m.group(1))) > MAX_EXPONENT:
         return None, f"the exponent is out of range (|n| ≤ {MAX_EXPONENT} in 1eN)"
     return Fraction(text), ""
+
+
+def literal(text: str, value) -> tuple[Fraction | None, str]:
+    """(exact value, "") of a number literal in a typed expression, or (None, the message).
+
+    ``value`` is what Python's parser read (0x1F, 0o17 and 0b101 are taken from it);
+    the magnitude must be 0 or between 1e-300 and :data:`MAX_LITERAL`.
+
+    >>> literal("0x1F", 31)
+    (Fraction(31, 1), '')
+    >>> literal("1e31", 1e31)[1]
+    "number '1e31' is out of range (0, or 1e-300 ≤ |x| ≤ 1e+30)"
+    """
+    number, why = numeral(text)
+    if number is None and "_" not in text and text[:2].lower() in ("0x", "0o", "0b"):
+        number = Fraction(value)
+    elif number is None:
+        return None, f"number {text[:20]!r}: {why}"
+    if abs(number) > MAX_LITERAL or (number != 0 and abs(number) < Fraction(1, 10**300)):
+        return None, f"number {text[:20]!r} is out of range (0, or 1e-300 ≤ |x| ≤ {MAX_LITERAL:g})"
+    return number, ""
