@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import stat
 
 import numpy as np
 import sympy as sp
 
 from derive.errors import UsageError
+from derive.files import Refused, read_regular
 
 __all__ = ["load_params", "read_params", "validate_params", "random_params", "leaves", "unread_targets"]
 
@@ -130,19 +129,14 @@ MAX_DIGITS = 30  # digits of an integer in the file
 def _read_bounded(path) -> str:
     """The text of a regular file of at most MAX_BYTES (a FIFO or a device is refused, never read)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        data, _ = read_regular(path, MAX_BYTES)
+    except Refused as e:
+        if e.size is None:
+            raise UsageError(f"--params: {path!r} is {e}; give a JSON file") from None
+        raise UsageError(f"--params: {path!r} is {e.size} bytes; at most {MAX_BYTES} "
+                         f"(and {MAX_ENTRIES} numbers) are read") from None
     except OSError as e:
         raise UsageError(f"--params: cannot read {path!r}: {e.strerror}") from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        raise UsageError(f"--params: {path!r} is not a regular file (a directory, FIFO or device); "
-                         "give a JSON file")
-    with os.fdopen(fd, "rb") as fh:
-        if st.st_size > MAX_BYTES:
-            raise UsageError(f"--params: {path!r} is {st.st_size} bytes; at most {MAX_BYTES} "
-                             f"(and {MAX_ENTRIES} numbers) are read")
-        data = fh.read(MAX_BYTES + 1)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

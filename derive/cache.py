@@ -37,6 +37,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from .files import Refused, read_regular
 from .proof import Check, ProofResult, proof_assumptions, proof_plan, prove
 
 __all__ = ["cache_dir", "code_fingerprint", "proof_key", "load_proof", "store_proof", "cached_proof"]
@@ -106,25 +107,20 @@ def _read_trusted(path: Path, limit: int, reasons, private: bool = False) -> byt
     ``private``, not readable by them either), at most ``limit`` bytes (checked on the open file,
     never following a symlink)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        data, st = read_regular(path, limit, follow=False)
+    except Refused as e:
+        _say(reasons, f"{path}: {e}")
+        return None
     except OSError as e:
         if e.errno != errno.ENOENT:
             _say(reasons, f"{path}: {e.strerror}")
         return None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        _say(reasons, f"{path}: not a regular file")
+    why = _owned(st, stat.S_ISREG) or (f"readable by others (mode {stat.S_IMODE(st.st_mode):o}, not 600)"
+                                       if private and st.st_mode & 0o077 else None)
+    if why:
+        _say(reasons, f"{path}: {why}")
         return None
-    with os.fdopen(fd, "rb") as fh:
-        why = _owned(st, stat.S_ISREG) or (f"{st.st_size} bytes, over the {limit}-byte cap"
-                                           if st.st_size > limit else None) or (
-            f"readable by others (mode {stat.S_IMODE(st.st_mode):o}, not 600)"
-            if private and st.st_mode & 0o077 else None)
-        if why:
-            _say(reasons, f"{path}: {why}")
-            return None
-        return fh.read(limit + 1)[:limit]
+    return data
 
 
 def _say(reasons, text):

@@ -12,7 +12,8 @@ import unicodedata
 
 from .budget import DEFAULT, OutOfTime, budget
 from .errors import EXIT, CannotJudge, UsageError
-from .pdf import compile_pdf, standalone, write_atomic
+from .files import write_atomic
+from .pdf import compile_pdf, standalone
 
 __all__ = ["build_parser", "main", "standalone"]
 

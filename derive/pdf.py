@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import subprocess
 import tempfile
 from pathlib import Path
 
 from .errors import UsageError
+from .files import write_atomic
 
-__all__ = ["standalone", "compile_pdf", "write_atomic", "PREAMBLE"]
+__all__ = ["standalone", "compile_pdf", "PREAMBLE"]
 
 PREAMBLE = [
     r"\documentclass[11pt]{article}",
@@ -67,32 +67,3 @@ def compile_pdf(tex: str, out: str, *, runs: int = 1, timeout: int = TIMEOUT) ->
                 first = next((ln for ln in r.stdout.splitlines() if ln.startswith("!")), "unknown error")
                 raise UsageError(f"pdflatex could not compile {out}: {first.lstrip('! ')}")
         write_atomic(out, (Path(tmp) / "doc.pdf").read_bytes())
-
-
-def write_atomic(out: str, data: bytes) -> None:
-    """``data`` into the file ``out`` via a temporary file beside it: on a full disk or an
-    interruption ``out`` is left as it was, never half-written."""
-    target = Path(os.path.realpath(out))  # through a symlink, to the file it names
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.",
-                                   suffix=".part")
-    except OSError as e:
-        raise UsageError(f"cannot write {out!r}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if target.exists():
-            mode = stat.S_IMODE(os.stat(target).st_mode)  # an existing file keeps its mode
-        else:
-            mask = os.umask(0)
-            os.umask(mask)
-            mode = 0o666 & ~mask  # the mode a plain open() would have given
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except OSError as e:
-        raise UsageError(f"cannot write {out!r}: {e.strerror}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from derive import pdf
+from derive.files import write_atomic
 from derive.printing import tex_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +132,6 @@ def test_an_output_file_keeps_its_mode_and_a_symlink_its_target(tmp_path):
     target.chmod(0o600)
     link = tmp_path / "link.tex"
     link.symlink_to(target)
-    pdf.write_atomic(str(link), b"new")
+    write_atomic(str(link), b"new")
     assert link.is_symlink() and target.read_text() == "new"
     assert (target.stat().st_mode & 0o777) == 0o600
