@@ -80,7 +80,7 @@ def _rejudge(entries, fp, x, eps, f0, tau, scale, sharpen=True, noise=0.0):
             calls += d.evaluations
             if float(d.error) < e.fd_error:
                 e.fd, e.fd_error, e.fd_nonsmooth = float(d.value), float(d.error), float(d.nonsmooth)
-                e.fd_floor = max(float(d.floor), e.jax_floor)
+                e.fd_floor = max(float(d.floor), e.derived_floor)
                 e.allowed = SAFETY * e.fd_error + tau(e)
             else:
                 e.fd_nonsmooth = max(e.fd_nonsmooth or 0.0, float(d.nonsmooth))
@@ -134,7 +134,7 @@ def _jax_status(e, scale, atol, rtol):
     diff = abs(e.derived - e.jax)
     if diff <= rtol * max(abs(e.derived), abs(e.jax)):
         return "agree"
-    return _status(diff, e.jax_allowed, e.jax_floor, scale, atol)
+    return _status(diff, e.jax_allowed, e.derived_floor, scale, atol)
 
 
 UNJUDGED = {  # why an entry has no verdict, for the report
@@ -184,10 +184,10 @@ class _Measured(Entry):
     """An Entry with the private numbers the judgement needs."""
 
     def __init__(self, *a, fd_nonsmooth=None, jax_allowed=np.inf, direction=None, fd_floor=0.0,
-                 jax_floor=0.0, **k):
+                 derived_floor=0.0, **k):
         super().__init__(*a, **k)
         self.fd_nonsmooth, self.jax_allowed, self.direction = fd_nonsmooth, jax_allowed, direction
-        self.fd_floor, self.jax_floor = max(fd_floor, jax_floor), jax_floor  # the derived gradient's rounding too
+        self.fd_floor, self.derived_floor = max(fd_floor, derived_floor), derived_floor  # both oracles excuse it
         self.weight = 1.0 if direction is None else float(np.linalg.norm(direction))
         self.unjudged = None
 
@@ -315,7 +315,7 @@ def full_check(s: Setting) -> TensorReport:
         entries.append(_Measured(tuple(int(i) for i in ix), float(s.D[ix]), None if J is None else float(J[ix]),
                                  float(value[ix]), float(err[ix]), float(allowed[ix]),
                                  fd_nonsmooth=None if s.use_complex else float(nonsmooth[ix]),
-                                 jax_allowed=s.rtol * jscale, fd_floor=float(fd_floor[ix]), jax_floor=s.floor))
+                                 jax_allowed=s.rtol * jscale, fd_floor=float(fd_floor[ix]), derived_floor=s.floor))
     evals += _rejudge(entries, s.fp, x, s.eps, s.f0, lambda e: s.rtol * scale, scale, noise=s.noise)
     report = _finish(s, "full", entries, evals)
     report.fd_values, report.fd_errors = value, err
@@ -342,7 +342,7 @@ def _probe_entries(s: Setting, scale):
         taus.append(tau + max(float(floor), s.floor * norm))  # what the probe excuses, floors included
         entries.append(_Measured(None, float(np.sum(s.D * v)), None if s.J is None else float(np.sum(s.J * v)),
                                  value, err, tau, probe=k, fd_nonsmooth=ns, direction=v, fd_floor=float(floor),
-                                 jax_allowed=s.rtol * scale * norm + tau, jax_floor=s.floor * norm))
+                                 jax_allowed=s.rtol * scale * norm + tau, derived_floor=s.floor * norm))
     return entries, evals, taus
 
 
@@ -355,7 +355,7 @@ def _coordinate_entries(s: Setting, scale, sampled):
         entries.append(_Measured(ix, float(s.D.reshape(-1)[flat]),
                                  None if s.J is None else float(s.J.reshape(-1)[flat]),
                                  value, err, SAFETY * err + s.rtol * scale, fd_nonsmooth=ns, fd_floor=float(floor),
-                                 jax_allowed=s.rtol * scale, jax_floor=s.floor))
+                                 jax_allowed=s.rtol * scale, derived_floor=s.floor))
     return entries, evals
 
 
@@ -365,7 +365,7 @@ def _jax_only_entries(s: Setting, scale, entries):
     off = np.argwhere(np.abs(s.D - s.J) > s.rtol * scale)
     unmeasured = [tuple(int(i) for i in ix) for ix in off if tuple(int(i) for i in ix) not in measured]
     more = [_Measured(ix, float(s.D[ix]), float(s.J[ix]), None, None, np.inf, jax_allowed=s.rtol * scale,
-                      jax_floor=s.floor) for ix in unmeasured[:s.worst]]
+                      derived_floor=s.floor) for ix in unmeasured[:s.worst]]
     extra = []
     if len(off) >= 1:
         full_hints = dg.hints_for(s.name, s.D, s.J, s.rtol * scale, s.parts, tol=max(1e-6, 10 * s.rtol))
