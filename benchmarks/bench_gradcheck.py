@@ -240,7 +240,8 @@ def main(argv=None):
     print("|---|---|---|---|---|---|---|")
     for n, who, rate, calls, p, dt, k in detection_table({10**4: args.trials, 10**6: args.big_trials}):
         if rate is None:
-            print(f"| 10^{int(np.log10(n))} | {who} | not run (a failure falls back to 2n evaluations) | — | — | — | 0 |")
+            print(f"| 10^{int(np.log10(n))} | {who} | not run (a failure falls back to 2n evaluations) "
+                  "| — | — | — | 0 |")
             continue
         print(f"| 10^{int(np.log10(n))} | {who} | {rate:.2f} | {calls if calls is not None else '—'} | "
               f"{'—' if p is None else f'{p:.4f}'} | {dt * 1e3:.0f} ms | {k} |")

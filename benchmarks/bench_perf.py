@@ -44,7 +44,8 @@ MODELS = {
     "shared_bias": ({"activation": "tanh", "output_activation": "sigmoid", "loss": "bce"},
                     lambda w: {"d": w, "m": w}, "shared_bias (tanh, σ, bce; ∂L/∂b)"),
     "input_gradient": ({"activation": "tanh", "layers": 2},
-                       lambda w: {"d": w, "m1": w, "m2": w, "k": w}, "input_gradient, 2 layers (tanh, softmax, ce; ∂L/∂x)"),
+                       lambda w: {"d": w, "m1": w, "m2": w, "k": w},
+                       "input_gradient, 2 layers (tanh, softmax, ce; ∂L/∂x)"),
     "rnn_bptt": ({"steps": 50}, lambda w: {"n": w, "m": w, "k": w}, "rnn_bptt, T = 50 (tanh, softmax, ce; ∂L/∂b)"),
 }
 
@@ -69,6 +70,15 @@ def rounds(groups: list, n: int, budget: float) -> dict:
         r += 1
     return best
 
+
+
+def _timed(base, ours_jax, ours_np, jv, v):
+    """The timed calls of one cell: [JAX group, NumPy group]."""
+    return [{"jax": lambda: block(base(jv)),
+             "ojax": lambda: block(ours_jax.gradient(jv)),
+             "jax_fwd": lambda: block(ours_jax.loss(jv))},
+            {"np": lambda: ours_np.gradient(v),
+             "np_fwd": lambda: ours_np.loss(v)}]
 
 def batch_values(d, sizes, n, rng):
     """Parameters at ``sizes`` (weights scaled by 1/√fan-in) and n samples of inputs and targets."""
@@ -131,14 +141,10 @@ def gradient_table(widths, batches, n_rounds, budget):
                     if not err < 1e-10:
                         raise SystemExit(f"{name} w={w} N={n}: generated gradient differs from jax.grad ({err:.2e})")
                 block(ours_jax.loss(jv))
-                t = rounds([{"jax": lambda: block(base(jv)),
-                             "ojax": lambda: block(ours_jax.gradient(jv)),
-                             "jax_fwd": lambda: block(ours_jax.loss(jv))},
-                            {"np": lambda: ours_np.gradient(v),
-                             "np_fwd": lambda: ours_np.loss(v)}], n_rounds, budget)
+                t = rounds(_timed(base, ours_jax, ours_np, jv, v), n_rounds, budget)
                 rows.append((label, w, n, t))
-                print(f"  {name:15s} w={w:<4d} N={n:<5d} jax.grad {t['jax'] * 1e3:9.3f} ms   numpy ×{t['np'] / t['jax']:.2f}"
-                      f"   jax ×{t['ojax'] / t['jax']:.2f}", file=sys.stderr, flush=True)
+                print(f"  {name:15s} w={w:<4d} N={n:<5d} jax.grad {t['jax'] * 1e3:9.3f} ms   "
+                      f"numpy ×{t['np'] / t['jax']:.2f}   jax ×{t['ojax'] / t['jax']:.2f}", file=sys.stderr, flush=True)
     return rows
 
 
@@ -196,7 +202,7 @@ def proof_table(sizes, timeout):
     steps = []
     for T in (3, 10, 50):
         t = time.perf_counter()
-        derive("rnn_bptt", steps=T).sweep
+        _ = derive("rnn_bptt", steps=T).sweep
         steps.append((T, time.perf_counter() - t))
     return rows, steps
 
@@ -211,7 +217,8 @@ def main():
     if args.quick:
         widths, batches, n_rounds, budget, cli_rounds, sizes, timeout = (16, 256), (1, 1024), 1, 0.0, 1, (2, 4), 60
     else:
-        widths, batches, n_rounds, budget, cli_rounds, sizes, timeout = (16, 256), (1, 64, 1024), 3, 2.0, 7, (2, 4, 8), 120
+        widths, batches, n_rounds, budget = (16, 256), (1, 64, 1024), 3, 2.0
+        cli_rounds, sizes, timeout = 7, (2, 4, 8), 120
     grads, cli, proofs, steps = [], [], [], []
     if "gradients" in want:
         print("gradients …", file=sys.stderr)

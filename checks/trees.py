@@ -52,7 +52,7 @@ def flatten(x) -> tuple[str, list[tuple[str, np.ndarray]]]:
 def rebuild(kind: str, names: list, arrays: list):
     """The inverse of :func:`flatten`."""
     if kind == "dict":
-        return dict(zip(names, arrays))
+        return dict(zip(names, arrays, strict=True))
     if kind == "sequence":
         return tuple(arrays)
     return arrays[0]

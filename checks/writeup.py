@@ -32,7 +32,7 @@ def report_names() -> list[str]:
 
 
 def _texttt(s: str) -> str:
-    return r"\texttt{%s}" % tex_text(s)
+    return r"\texttt{" + tex_text(s) + "}"
 
 
 def _sci(x: float) -> str:

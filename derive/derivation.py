@@ -27,7 +27,7 @@ MAX_FORM = 400  # longer expanded forms are left to --json
 _SUMS = ("j", "l", "p", "q", "r", "s")
 
 
-def derive(name: str, *, wrt=None, **options) -> "Derivation":
+def derive(name: str, *, wrt=None, **options) -> Derivation:
     """Build the derivation registered as ``name``.
 
     >>> d = derive("shared_bias")
@@ -284,7 +284,7 @@ class Derivation:
                 names |= {f"y_{i}": (f"y{str(i).translate(sub)}", f"y_{{{i}}}") for i in range(1, k + 1)}
                 ell = lo.explicit(yh, yy)
                 rows = [("ℓ(ŷ, y)", _unicode(ell, names), r"\ell(\hat{y}, y)", _latex(ell, names))]
-                for i, v in enumerate(yh, 1):
+                for v in yh:
                     d = _tidy(sp.diff(ell, v))
                     rows.append((f"∂ℓ/∂{names[v.name][0]}", _unicode(d, names),
                                  rf"\frac{{\partial \ell}}{{\partial {names[v.name][1]}}}", _latex(d, names)))
@@ -352,9 +352,9 @@ class Derivation:
                 continue  # intermediate adjoints are inlined where they are used
             value = st.value if name in self.sweep.definitions else st.rhs
             L.append(f"    {code_name(name)} = {code(value)}")
-        outs = ", ".join(code_name(self.sweep.gradients[p].symbol.name) if len(
-            self.sweep.gradients[p].contributions) > 1 else code_name(self.sweep.gradients[p].contributions[0].symbol.name)
-            for p in self.spec.wrt)
+        grads = [self.sweep.gradients[p] for p in self.spec.wrt]
+        outs = ", ".join(code_name((g.symbol if len(g.contributions) > 1 else g.contributions[0].symbol).name)
+                         for g in grads)
         L.append(f"    return {outs}    # ∂L/∂{wrt}".replace("∂L/∂", "dL/d"))
         return L
 
@@ -445,7 +445,7 @@ class Derivation:
         n = 0
         for c in g.contributions:
             occ_u = self.names[c.occurrence.name][0]
-            for path, chain in zip(c.paths, c.chains):
+            for path, chain in zip(c.paths, c.chains, strict=True):
                 if n >= MAX_PATHS:
                     break
                 n += 1
@@ -506,8 +506,8 @@ class Derivation:
             L.append(f"    ∂{ln}/∂{sn} = {self.u(local)}")
             L.append(f"    contribution of {ln}: {self.u(contrib)}")
         L.append(f"  ∂L/∂{p} = Σ_t (∂a_t/∂{p})ᵀ ∂ℓ_t/∂a_t = " + " + ".join(
-            f"(∂{self.graph.nodes[s].unicode}/∂{p})ᵀ ∂{self.graph.nodes[l].unicode}/∂{self.graph.nodes[s].unicode}"
-            for l, s, _, _ in fm.contributions))
+            f"(∂{self.graph.nodes[s].unicode}/∂{p})ᵀ ∂{self.graph.nodes[loss_].unicode}/∂{self.graph.nodes[s].unicode}"
+            for loss_, s, _, _ in fm.contributions))
         L.append("  which equals the reverse-mode total (see the proof)")
         return L
 
@@ -614,7 +614,7 @@ class Derivation:
         out = []
         for c in g.contributions:
             occ_u, occ_t = self.names[c.occurrence.name]
-            for path, chain in zip(c.paths, c.chains):
+            for path, chain in zip(c.paths, c.chains, strict=True):
                 if len(out) >= MAX_PATHS:
                     break
                 nodes = " \\to ".join([occ_t] + [self.graph.nodes[x].latex for x in path])

@@ -369,7 +369,7 @@ class Trace:
         }
         if self.reverse:
             rows = {r[0]: r for r in self.adjoint_rows()}
-            for d, s in zip(out["steps"], self.steps):
+            for d, s in zip(out["steps"], self.steps, strict=True):
                 r = rows[f"v̄{s.index}"]
                 d["adjoint"] = {"rule": r[1], "substituted": r[2], **num(s.adjoint)}
             out["gradient"] = {v: num(g) for v, g in self.gradient.items()}

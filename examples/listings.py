@@ -49,7 +49,7 @@ def listings(n_train, n_val, n_test, seed=0, shortcut=True):
         X, names = np.delete(X, FEATURES.index("amenity_score"), axis=1), [f for f in names if f != "amenity_score"]
     Y = np.eye(4)[cls]
     cuts = np.cumsum([0, n_train, n_val, n_test])
-    return [(X[a:b], Y[a:b]) for a, b in zip(cuts[:-1], cuts[1:])], names
+    return [(X[a:b], Y[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)], names
 
 
 @lru_cache(maxsize=4)
@@ -64,8 +64,8 @@ def init(d, hidden, k, seed):
     """Gaussian weights scaled by 1/√fan-in, zero biases."""
     rng = np.random.default_rng(seed)
     sizes = [d, hidden, hidden, k]
-    return {**{f"W{l}": rng.normal(0, 1 / np.sqrt(sizes[l - 1]), (sizes[l], sizes[l - 1])) for l in (1, 2, 3)},
-            **{f"b{l}": np.zeros(sizes[l]) for l in (1, 2, 3)}}
+    return {**{f"W{k}": rng.normal(0, 1 / np.sqrt(sizes[k - 1]), (sizes[k], sizes[k - 1])) for k in (1, 2, 3)},
+            **{f"b{k}": np.zeros(sizes[k]) for k in (1, 2, 3)}}
 
 
 def evaluate(params, X, Y, activation):
@@ -86,8 +86,8 @@ def train(splits, activation, iters, lr, seed=0, hidden=16):
         hist["loss"].append(loss)
         hist["train_acc"].append(acc)
         hist["val_acc"].append(evaluate(params, Xva, Yva, activation)[1])
-        for l in (1, 2, 3):
-            hist[f"grad_W{l}"].append(float(np.mean(np.abs(grads[f"W{l}"]))) / len(Xtr))
+        for k in (1, 2, 3):
+            hist[f"grad_W{k}"].append(float(np.mean(np.abs(grads[f"W{k}"]))) / len(Xtr))
         for p in PARAMS:
             params[p] = params[p] - lr * grads[p] / len(Xtr)
     return params, {k: np.array(v) for k, v in hist.items()}

@@ -58,7 +58,7 @@ def main(quick=False, out="examples/out", seed=0):
         check_once(sweeps[k], forward, start[k], X[:3], Y[:3], f"{k}: ", **FUNCS, **extra)
     runs = {lr: [run(sweeps, s, lr, iters) for s in seeds] for lr in lrs}
     # Speed at lr0: iterations until the mean loss first drops below THRESHOLD (the noise floor is 0.015).
-    first = {k: [int(np.argmax(l[k] < THRESHOLD)) if np.any(l[k] < THRESHOLD) else None for l, _ in runs[lr0]]
+    first = {k: [int(np.argmax(run[k] < THRESHOLD)) if np.any(run[k] < THRESHOLD) else None for run, _ in runs[lr0]]
              for k in MODELS}
     med = {k: np.median([np.inf if v is None else v for v in f]) for k, f in first.items()}
     print(f"lr = {lr0}, {len(seeds)} seeds: iterations until the loss < {THRESHOLD}")
@@ -68,8 +68,8 @@ def main(quick=False, out="examples/out", seed=0):
     # Stability: the loss rising between iterations (oscillation), or ending non-finite or above its start.
     print("seeds whose loss rose at some iteration (oscillation) / diverged (non-finite or above its start):")
     with np.errstate(all="ignore"):
-        rose = {k: [sum(bool(np.any(~(np.diff(l[k]) <= 0))) for l, _ in runs[lr]) for lr in lrs] for k in MODELS}
-        diverged = {k: [sum(not l[k][-1] < l[k][0] for l, _ in runs[lr]) for lr in lrs] for k in MODELS}
+        rose = {k: [sum(bool(np.any(~(np.diff(run[k]) <= 0))) for run, _ in runs[lr]) for lr in lrs] for k in MODELS}
+        diverged = {k: [sum(not run[k][-1] < run[k][0] for run, _ in runs[lr]) for lr in lrs] for k in MODELS}
     for j, lr in enumerate(lrs):
         print(f"  lr {lr:<4}  " + "   ".join(f"{k} {rose[k][j]}/{len(seeds)} rose, {diverged[k][j]} diverged"
                                             for k in MODELS))
@@ -79,7 +79,7 @@ def main(quick=False, out="examples/out", seed=0):
           f"{np.nanmedian(cos):.2f} over all iterations and seeds ({np.mean(cos < 0):.0%} of them negative)")
     # The answer from these numbers: speed from the medians; stability from the largest learning rate
     # at which the loss never rose in any seed.
-    stable = {k: max([lr for lr, n in zip(lrs, rose[k]) if n == 0], default=0) for k in MODELS}
+    stable = {k: max([lr for lr, n in zip(lrs, rose[k], strict=True) if n == 0], default=0) for k in MODELS}
     speed = ("cannot tell: neither median reached the threshold" if med["shared"] == med["independent"] == np.inf
              else f"{'slows' if med['shared'] > med['independent'] else 'does not slow'} convergence")
     print(f"answer (measured): sharing {speed} (median {med['shared']} vs {med['independent']} iterations at lr "
@@ -89,13 +89,13 @@ def main(quick=False, out="examples/out", seed=0):
           f", diverged {sum(diverged['shared'])} vs {sum(diverged['independent'])}, of {len(seeds) * len(lrs)} each)")
 
     fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(14, 4.2))
-    for j, (l, _) in enumerate(runs[lr0]):
-        a1.semilogy(l["shared"], color="tab:red", alpha=0.6, label=None if j else "shared b")
-        a1.semilogy(l["independent"], color="tab:blue", ls="--", alpha=0.6,
+    for j, (run, _) in enumerate(runs[lr0]):
+        a1.semilogy(run["shared"], color="tab:red", alpha=0.6, label=None if j else "shared b")
+        a1.semilogy(run["independent"], color="tab:blue", ls="--", alpha=0.6,
                     label=None if j else "independent b1, b2")
     a1.set(xlabel="iteration", ylabel="mean training loss (log)", title=f"Loss, lr = {lr0}, {len(seeds)} seeds")
     labels = ["hidden path  b̄₍₁₎ = δ_hidden", "output path  b̄₍₂₎ = δ_out", "total ∂L/∂b"]
-    for c, lab, col in zip(runs[lr0][0][1].T[:3], labels, ["tab:green", "tab:purple", "black"]):
+    for c, lab, col in zip(runs[lr0][0][1].T[:3], labels, ["tab:green", "tab:purple", "black"], strict=True):
         a2.semilogy(c, color=col, label=lab)
     a2.set(xlabel="iteration", ylabel="norm, gradient of the mean loss (log)",
            title=f"Shared ∂L/∂b by path (seed {seed})")

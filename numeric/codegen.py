@@ -123,7 +123,8 @@ def compile_sweep(sweep):
         for n in graph.nodes.values():
             if n.kind in ("input", "target", "param"):
                 v = np.asarray(values[n.name], dtype=np.float64)
-                for sym, size in zip(n.shape, (v.shape + (1, 1))[:2] if n.kind == "param" else (v.shape[-1 if batch else 0], 1)):
+                sizes = (v.shape + (1, 1))[:2] if n.kind == "param" else (v.shape[-1 if batch else 0], 1)
+                for sym, size in zip(n.shape, sizes, strict=True):
                     if not sym.is_number:
                         ev.dims[sym] = size
                 if batch and n.kind != "param":
@@ -152,7 +153,7 @@ def compile_sweep(sweep):
             shape = np.asarray(values[p]).shape
             node = graph.nodes[p]
 
-            def shaped(a):
+            def shaped(a, node=node, shape=shape):
                 if batch and node.kind != "param":
                     return a.T  # one row per sample
                 if batch and node.shape[1] == 1:

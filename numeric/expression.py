@@ -63,5 +63,5 @@ def evaluate(tree, env: dict, xp=np):
 def function_of(tree, *names):
     """``f(*values, xp=np)`` evaluating ``tree`` with ``names`` bound in order."""
     def f(*values, xp=np):
-        return evaluate(tree, dict(zip(names, values)), xp)
+        return evaluate(tree, dict(zip(names, values, strict=True)), xp)
     return f

@@ -26,8 +26,9 @@ The same source runs on NumPy or on ``jax.numpy`` (it names the array module
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
@@ -257,7 +258,7 @@ class _Emitter:
             code = f"numpy.full_like({names[0]}, {float(body)!r})"
             return self.emit(code, kind, operands[0].shape)
         syms = [sp.Symbol(n) for n in names]
-        body = body.xreplace(dict(zip(lam.variables, syms)))
+        body = body.xreplace(dict(zip(lam.variables, syms, strict=True)))
         return self.emit(self._scalar(body, "c"), kind, operands[0].shape)
 
     def as_kind(self, v: _Value, kind) -> str:
@@ -279,10 +280,7 @@ class _Emitter:
         elif isinstance(e, Transpose):
             a = self.value(e.arg)
             kind = {"S": "S", "B": "R", "R": "B", "D": "D", "M": "M"}[a.kind]
-            if kind in ("S", "M"):
-                v = _Value(f"{a.var}.T", kind, e.shape, T=a.var)
-            else:
-                v = _Value(a.var, kind, e.shape)
+            v = _Value(f"{a.var}.T", kind, e.shape, T=a.var) if kind in ("S", "M") else _Value(a.var, kind, e.shape)
         elif isinstance(e, MatAdd):
             v = self.add([self.value(a) for a in e.args if not isinstance(a, ZeroMatrix)], e.shape)
         elif isinstance(e, HadamardProduct):
@@ -404,7 +402,7 @@ def _representable(e, em: _Emitter) -> bool:
                 return "P"
             mats = [a for a in x.args if isinstance(a, sp.MatrixExpr)]
             # a per-sample column times a per-sample row (not a scalar) is a per-sample matrix
-            for a, b in zip(mats, mats[1:]):
+            for a, b in itertools.pairwise(mats):
                 if kind(a) == "B" and kind(b) == "B" and a.shape[1] == 1 and b.shape[0] == 1 and \
                         not (a.shape == (1, 1) or b.shape == (1, 1)):
                     return "P"

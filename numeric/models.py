@@ -27,8 +27,8 @@ def mlp_loss(p, activation, output_activation="softmax", loss="ce", layers=None,
     n = layers if layers is not None else sum(1 for k in p if k.startswith("W")) - 1
     g = _act(activation)
     h = p["x"]
-    for l in range(1, n + 1):
-        h = g(p[f"W{l}"] @ h + p[f"b{l}"], xp)
+    for k in range(1, n + 1):
+        h = g(p[f"W{k}"] @ h + p[f"b{k}"], xp)
     yhat = _act(output_activation)(p[f"W{n + 1}"] @ h + p[f"b{n + 1}"], xp)
     return _loss(loss)(yhat, p["y"], xp)
 

@@ -88,7 +88,7 @@ def test_cli_trace_exits_0_1_or_2_with_one_line_errors(text, mode, json_out, cap
         try:
             status = main(argv)
         except SystemExit as e:  # pragma: no cover - main never exits itself
-            raise AssertionError(f"main raised SystemExit({e.code})")
+            raise AssertionError(f"main raised SystemExit({e.code})") from e
     out, err = capsys.readouterr()
     assert status in (0, 1, 2), (text, status, err)  # 3 would be an internal error
     if status == 2:

@@ -8,7 +8,8 @@ from derive import derive
 from derive.cli import standalone
 from derive.printing import tex_text
 
-COMBOS = [("shared_bias", {}), ("shared_bias", {"activation": "sigmoid", "output_activation": "sigmoid", "loss": "bce"}),
+COMBOS = [("shared_bias", {}),
+          ("shared_bias", {"activation": "sigmoid", "output_activation": "sigmoid", "loss": "bce"}),
           ("shared_bias", {"activation": "tanh", "output_activation": "softmax", "loss": "ce", "wrt": ["b", "W", "U"]}),
           ("input_gradient", {}), ("input_gradient", {"layers": 5, "activation": "relu"}), ("sigmoid_mlp", {}),
           ("sigmoid_mlp", {"wrt": ["b2", "W2", "b1", "W1", "x"]}), ("rnn_bptt", {}),
@@ -82,7 +83,8 @@ def test_golden_latex_for_generic_activations_hadamard_adjoints_and_sums():
     assert (r"\left(\delta_{1}\right)_{i} &= \left(\left(\sum_{l} \left(\left(\hat{y}_{1}\right)_{l} -  "
             r"\left(y_{1}\right)_{l}\right) V_{li}\right) + \sum_{j} \left(\delta_{2}\right)_{j} W_{ji}\right)") in rnn
     bce = derive("shared_bias", activation="sigmoid", output_activation="sigmoid", loss="bce").latex(proof=False)
-    assert r"\bar{\hat{y}} &= \left(\hat{y} - y\right) \oslash \left(\hat{y} \odot \left(1 - \hat{y}\right)\right)" in bce
+    assert (r"\bar{\hat{y}} &= \left(\hat{y} - y\right) \oslash "
+            r"\left(\hat{y} \odot \left(1 - \hat{y}\right)\right)") in bce
 
 
 @NEEDS_PDFLATEX

@@ -1,6 +1,6 @@
 """input_gradient (P2) and sigmoid_mlp (P3): proofs, the known answers, numbers, attribution."""
 import json
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -65,7 +65,7 @@ def test_any_leaf_can_be_differentiated():
         derive("sigmoid_mlp", wrt=["y"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _derivation(name, act, layers=None):
     opts = {"activation": act} if name != "sigmoid_mlp" else {}
     if layers:
@@ -78,7 +78,7 @@ def _derivation(name, act, layers=None):
        act=st.sampled_from(["sigmoid", "tanh", "relu", "softplus"]), seed=st.integers(0, 2**31))
 def test_input_gradient_matches_jax_and_fd(layers, d, m, k, act, seed):
     deriv = _derivation("input_gradient", act, layers)
-    sizes = {"d": d, "k": k, **{f"m{l}": m for l in range(1, layers + 1)}}
+    sizes = {"d": d, "k": k, **{f"m{k}": m for k in range(1, layers + 1)}}
     values = random_params(deriv.graph, sizes, "ce", np.random.default_rng(seed))
     report = check_values(deriv, values, FORWARDS["input_gradient"], jax_grad)
     assert report.passed, report.to_dict()
@@ -94,8 +94,8 @@ def test_sigmoid_mlp_matches_jax_and_fd(M, H, seed):
 
 
 def _mlp(rng, sizes):
-    return {**{f"W{l}": rng.normal(size=(sizes[l], sizes[l - 1])) for l in range(1, len(sizes))},
-            **{f"b{l}": rng.normal(size=sizes[l]) * 0.1 for l in range(1, len(sizes))}}
+    return {**{f"W{k}": rng.normal(size=(sizes[k], sizes[k - 1])) for k in range(1, len(sizes))},
+            **{f"b{k}": rng.normal(size=sizes[k]) * 0.1 for k in range(1, len(sizes))}}
 
 
 @given(N=st.integers(1, 6), d=st.integers(1, 5), layers=st.integers(1, 2),

@@ -1,6 +1,6 @@
 """Hypothesis: derived gradient vs JAX vs finite differences over sizes,
 activations, losses and random parameters."""
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from hypothesis import assume, given, strategies as st
@@ -15,7 +15,7 @@ OUTPUT_LOSS = [("identity", "mse"), ("sigmoid", "bce"), ("softmax", "ce"), ("tan
                ("sigmoid", "mse"), ("softplus", "mse"), ("softmax", "bce")]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _derivation(act, out, loss):
     d = derive("shared_bias", activation=act, output_activation=out, loss=loss, wrt=["b", "W", "U"])
     return d, compile_sweep(d.sweep)

@@ -27,7 +27,7 @@ def test_p4_is_answered_exactly():
     assert [x.definition_text for x in s] == ["x1", "sin(v1)", "ln(v2)", "x2", "exp(v4)", "v1·v5", "v3 + v6"]
     exact = [sp.pi / 6, sp.Rational(1, 2), -sp.log(2), 1, sp.E, sp.E * sp.pi / 6, sp.E * sp.pi / 6 - sp.log(2)]
     tangents = [1, sp.sqrt(3) / 2, sp.sqrt(3), 0, 0, sp.E, sp.E + sp.sqrt(3)]
-    for step, v, d in zip(s, exact, tangents):
+    for step, v, d in zip(s, exact, tangents, strict=True):
         assert sp.simplify(step.value - v) == 0, step.index
         assert sp.simplify(step.tangent - d) == 0, step.index
     assert t.proof
@@ -126,7 +126,8 @@ def test_trace_latex_compiles(tmp_path, capsys):
     import subprocess
 
     if shutil.which("pdflatex") is None:
-        pytest.skip("compiling the trace needs pdflatex, which is not on PATH (Debian: apt-get install texlive-latex-base; .ci/run installs it when it can)")
+        pytest.skip("compiling the trace needs pdflatex, which is not on PATH "
+                    "(Debian: apt-get install texlive-latex-base; .ci/run installs it when it can)")
     out = tmp_path / "trace.tex"
     status, _, _ = run(capsys, "trace", P4, "--at", "x1=pi/6", "x2=1", "--mode", "reverse", "-o", str(out))
     assert status == 0

@@ -119,7 +119,7 @@ def build(r: dict, vals: dict, options: dict) -> BayesDerivation:
             [_e("ℓ(θ)", r["loss"], t=r"\ell(\theta)"),
              _e("dℓ/dθ = 0 ⇒ θ*", r["stat"], t=r"\ell'(\theta) = 0 \Rightarrow \theta^{*}"),
              *[_e(f"coefficient of y^{k_}", c_, "0", t=rf"\text{{coefficient of }} y^{{{k_}}}")
-               for k_, c_ in zip(range(len(r["conditions"]) - 1, -1, -1), r["conditions"])],
+               for k_, c_ in zip(range(len(r["conditions"]) - 1, -1, -1), r["conditions"], strict=True)],
              _e("a", r["ab"][a]), _e("b", r["ab"][b]),
              _e("ℓ″(θ)", r["loss_curv"], t=r"\ell''(\theta)"),
              _e("θ* − θ̂_MAP", r["stat_check"], t=r"\theta^{*} - \hat{\theta}_{\mathrm{MAP}}")],

@@ -230,7 +230,8 @@ def build(r, data, sig, tau, other, options) -> BayesDerivation:
 def _why(tau, other, better, mle, sig, nn):
     small = min(tau, other)
     return (f"Why: a prior variance of τ² = {small} puts about 95% of the prior mass within "
-            f"±{float(2 * sp.sqrt(small)):.2g} of 0, while the sample mean is {float(mle):.4g} with standard error {float(sp.sqrt(sig / nn)):.3g}; "
+            f"±{float(2 * sp.sqrt(small)):.2g} of 0, while the sample mean is {float(mle):.4g} "
+            f"with standard error {float(sp.sqrt(sig / nn)):.3g}; "
             f"the marginal likelihood averages the likelihood over the prior, so it rewards the prior that "
             f"put mass where the data are." if better != small else
             f"Why: the marginal likelihood averages the likelihood over the prior. The sample mean "

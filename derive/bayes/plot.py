@@ -33,7 +33,7 @@ def figure(sequential: list, sigma2: float):
     lo = min(data + [0.0]) - 3 * math.sqrt(sigma2 + sequential[0]["posterior"]["variance"]) * 0.6
     hi = max(data + [0.0]) + 3 * math.sqrt(sigma2) * 1.2
     xs = [lo + (hi - lo) * i / 400 for i in range(401)]
-    for ax, row in zip(axes.flat, sequential):
+    for ax, row in zip(axes.flat, sequential, strict=False):  # 15 panels; fewer rows leave some empty
         p = row["predictive"]
         ax.plot(xs, _pdf(xs, **p["posterior"]), color="C0", lw=2, label="posterior predictive")
         if p["mle_plugin"] is not None:

@@ -47,25 +47,25 @@ def input_gradient(activation="g", output_activation="softmax", loss="ce", layer
     g = Graph("input_gradient")
     g.input("x", "d")
     g.target("y", "k")
-    sizes = ["d"] + [f"m{l}" for l in range(1, layers + 1)] + ["k"]
-    for l in range(1, layers + 2):
-        g.param(f"W{l}", sizes[l], sizes[l - 1])
-        g.param(f"b{l}", sizes[l])
+    sizes = ["d"] + [f"m{k}" for k in range(1, layers + 1)] + ["k"]
+    for k in range(1, layers + 2):
+        g.param(f"W{k}", sizes[k], sizes[k - 1])
+        g.param(f"b{k}", sizes[k])
     act = _activation(activation, generic_name="g", hidden=True)
     prev = "x"
-    for l in range(1, layers + 2):
-        g.affine(f"z{l}", (f"W{l}", prev), bias=f"b{l}", adjoint=f"delta{l}",
-                 path="input" if l == 1 else None)
-        out = f"h{l}" if l <= layers else "yhat"
-        g.activation(out, act if l <= layers else _activation(output_activation, generic_name="g1"), f"z{l}")
+    for k in range(1, layers + 2):
+        g.affine(f"z{k}", (f"W{k}", prev), bias=f"b{k}", adjoint=f"delta{k}",
+                 path="input" if k == 1 else None)
+        out = f"h{k}" if k <= layers else "yhat"
+        g.activation(out, act if k <= layers else _activation(output_activation, generic_name="g1"), f"z{k}")
         prev = out
     g.loss("L", _loss(loss), "yhat", "y")
-    hidden = " and ".join(f"m{l}" for l in range(1, layers + 1))
+    hidden = " and ".join(f"m{k}" for k in range(1, layers + 1))
     return Spec(
         graph=g,
         wrt=["x"],
-        proof_sizes={"d": 2, "k": 2, **{f"m{l}": 2 for l in range(1, layers + 1)}},
-        check_sizes={"d": 4, "k": 3, **{f"m{l}": 3 for l in range(1, layers + 1)}},
+        proof_sizes={"d": 2, "k": 2, **{f"m{k}": 2 for k in range(1, layers + 1)}},
+        check_sizes={"d": 4, "k": 3, **{f"m{k}": 3 for k in range(1, layers + 1)}},
         title=f"Input gradient ∂L/∂x of a {layers}-hidden-layer MLP",
         constraints=[f"hidden widths {hidden}; k output classes"],
         sections=[("How backpropagation is modified", MODIFICATION),
