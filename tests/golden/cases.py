@@ -40,8 +40,9 @@ def documents():
         options = dict(options)
         name = options.pop("name", case)
         out[case] = derive.derive(name, **options)
-    for path in sorted((ROOT / "examples" / "models").glob("*.gp")):
-        out["model_" + path.stem] = derive.load_model(str(path))
+    for path in sorted((ROOT / "examples" / "models").glob("*.gp")):  # named as from the repository's root
+        out["model_" + path.stem] = derive.model(path.read_text(encoding="utf-8"), name=path.stem,
+                                                 path=f"examples/models/{path.name}")
     for case, (text, at, wrt, reverse) in TRACES.items():
         out[case] = trace(text, at, wrt=wrt, reverse=reverse)
     return out
