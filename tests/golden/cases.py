@@ -18,6 +18,8 @@ BUILTINS = {
     "shared_bias_tanh_bce": {"name": "shared_bias", "activation": "tanh", "loss": "bce"},
     "input_gradient": {},
     "sigmoid_mlp": {},
+    "shared_bias_typed": {"name": "shared_bias", "activation": "z + z**3/3",
+                          "loss": "(yhat_1 - y_1)**2 + log(1 + yhat_2**2)"},
     "rnn_bptt": {},
     "rnn_bptt_w": {"name": "rnn_bptt", "wrt": ["W", "V"], "steps": 2},
     "normal_normal": {},
