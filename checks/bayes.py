@@ -268,7 +268,7 @@ def run_bayes_check(name, options, *, as_json=False, params=None, wrt=None, eps=
 
 def report_section(name, check=True) -> tuple[list, bool]:
     """(LaTeX lines, all verified and checked) for ``python -m derive report``."""
-    from derive.bayes.document import prose_tex as tex_text
+    from derive.symbols import tex_text
 
     d = derive(name)
     lines = [d.latex(proof=True).replace(r"\section*{", r"\section{", 1)]

@@ -14,16 +14,15 @@ import sympy as sp
 from .engine import Sweep, backprop
 from .errors import UsageError
 from .index import entry
-from .printing import (break_tex, code, code_name, compound_pointwise, latex as _latex, latex_label, tex_text,
-                       tex_width, unicode as _unicode)
+from . import derivation_doc, render
+from .document import Document
+from .printing import code, code_name, compound_pointwise, latex as _latex, latex_label, unicode as _unicode
 from .proof import ProofResult, prove
 from .registry import Spec, get
 
 __all__ = ["Derivation", "derive"]
 
 _INDEX = ("i", "j")
-MAX_PATHS = 8  # paths written out in full; the proof covers all of them
-MAX_FORM = 400  # longer expanded forms are left to --json
 _SUMS = ("j", "l", "p", "q", "r", "s")
 
 
@@ -368,19 +367,6 @@ class Derivation:
                 out.append((heading, "code" if heading.lower().startswith("pseudocode") else "prose", lines))
         return out
 
-    def _shapes_text(self):
-        rows = self.shapes()
-        if not self.spec.batch:
-            return ["", "Shapes", "  " + ", ".join(f"{u}: {r}×{c}" for _, u, r, c in rows)]
-        N = self.spec.batch
-        L = ["", f"Shapes (one data point | a batch of {N} points as columns)"]
-        for name, u, r, c in rows:
-            node = self.graph.nodes[name]
-            batched = node.kind not in ("param", "loss")
-            L.append(f"  {_pad(u, 4)} {_pad(f'{r}×{c}', 8)} {f'{r}×{N}' if batched else f'{r}×{c}'}"
-                     + ("   (L summed over the batch)" if node.kind == "loss" else ""))
-        return L
-
     def steps_rows(self):
         """[(rule, note, [unicode forms], [latex forms])] with lhs first."""
         rows = []
@@ -394,136 +380,25 @@ class Derivation:
                          [lhs_t] + [self.tex(f) for f in forms]))
         return rows
 
-    # -- renderers ------------------------------------------------------------
+    # -- the document and its renderings ---------------------------------------
+    def document(self, proof=True) -> Document:
+        """Everything this derivation says, in order (:mod:`derive.derivation_doc`)."""
+        return derivation_doc.document(self, proof)
+
     def text(self, proof=True) -> str:
         """The whole derivation as readable Unicode text."""
-        L = []
-        title = f"{self.name} — {self.spec.title}"
-        L += [title, "=" * len(title), ""]
-        opts = ", ".join(f"{k} = {v}" for k, v in self.options.items())
-        L += [f"{self.description}", f"options: {opts}", ""]
-        L += ["Forward pass"]
-        for n, u, _, note in self.forward():
-            L.append(f"  {_pad(n.unicode, 4)} = {_pad(u, 22)} {note}")
-        L += self._shapes_text()
-        for c in self.spec.constraints:
-            L.append(f"  {c}")
-        for heading, rows in self.typed:
-            L += ["", heading]
-            L += [f"  {lhs} = {rhs}" for lhs, rhs, _, _ in rows]
-        for p in self.spec.wrt:
-            L += self._paths_text(p)
-        L += ["", "Backpropagation, step by step (reverse sweep; x̄ means ∂L/∂x, ⊙ is the elementwise product)"]
-        for rule, note, forms, _ in self.steps_rows():
-            L.append(f"  [{rule}]" + (f"  {note}" if note else ""))
-            L.append("    " + " = ".join(forms))
-        for p in self.spec.wrt:
-            L += self._result_text(p)
-        L += self._deltas_text()
-        L += self._forward_text()
-        for heading, kind, lines in self.sections():
-            L += ["", heading] + [("    " if kind == "code" else "  ") + x for x in lines]
-        if proof:
-            L += ["", *self.proof_text()]
-        if self.spec.discussion:
-            L += ["", "Discussion"]
-            for para in self.spec.discussion:
-                L.append("  " + para)
-        return "\n".join(L) + "\n"
+        return render.text(self.document(proof))
 
-    def _paths_text(self, p):
-        g = self.sweep.gradients[p]
-        node = self.graph.nodes[p]
-        L = [""]
-        if len(g.contributions) > 1:
-            occ = ", ".join(f"{self.names[c.occurrence.name][0]} in {self.graph.nodes[c.site].unicode}"
-                            for c in g.contributions)
-            L.append(f"Occurrences of {node.unicode}: used at {len(g.contributions)} sites; untie them as {occ}")
-        total_paths = sum(len(c.paths) for c in g.contributions)
-        L.append(f"Computational paths from {node.unicode} to L" + (
-            f" ({total_paths}; the first {MAX_PATHS} are written out)" if total_paths > MAX_PATHS else ""))
-        n = 0
-        for c in g.contributions:
-            occ_u = self.names[c.occurrence.name][0]
-            for path, chain in zip(c.paths, c.chains, strict=True):
-                if n >= MAX_PATHS:
-                    break
-                n += 1
-                names = " → ".join([occ_u] + [self.graph.nodes[x].unicode for x in path])
-                L.append(f"  {n}. {c.path} path: {names}")
-                head = f"     ∂L/∂{occ_u} = "
-                L.append(head + " ".join(f.label for f in chain))
-                L.append(" " * (_width(head) - 2) + "= " + " · ".join(self._factor(f.value) for f in chain))
-            if c.slot == "matrix":
-                n += 1
-                idx, comp = self.component(p, c.expr)
-                ix = ",".join(str(s) for s in idx)
-                site = self.graph.nodes[c.site]
-                i0 = str(idx[0]) if site.shape[0] != 1 and idx else ""
-                z_i = site.unicode + (f"[{i0}]" if i0 else "")
-                w_ij = f"{occ_u}[{ix}]" if ix else occ_u
-                L.append(f"  {n}. {c.path}: {occ_u} enters only {site.unicode} = … + {occ_u} "
-                         f"{self._vector_of(site, p)}; outer-product rule {self.u(c.symbol)} = {self.u(c.expr)}")
-                L.append(f"     ∂L/∂{w_ij} = ∂L/∂{z_i} · ∂{z_i}/∂{w_ij} = {self.u(comp)}")
-        return L
+    def latex(self, proof=True) -> str:
+        """LaTeX body (amsmath): every section of the text rendering."""
+        return render.latex(self.document(proof))
 
-    def _result_text(self, p):
-        g = self.sweep.gradients[p]
-        node = self.graph.nodes[p]
-        L = ["", f"Result: ∂L/∂{node.unicode}"]
-        if len(g.contributions) > 1:
-            L.append("  " + " + ".join(f"{self.u(c.symbol)} ({c.path} path)" for c in g.contributions)
-                     + f", each evaluated at the shared value {node.unicode}:")
-        L.append(f"  ∂L/∂{node.unicode} = {self.u(g.total)}")
-        big = _big(g.expanded)
-        expanded = "" if big else self.u(g.expanded)
-        if g.expanded != g.total and not big:
-            L.append(f"  {' ' * len(node.unicode)}     = {expanded}")
-        idx, comp_d = self.elementwise(p, expanded=False)
-        comp = comp_d if big else self.elementwise(p)[1]
-        ix = ",".join(str(s) for s in idx)
-        lhs = f"∂L/∂{node.unicode}" + (f"[{ix}]" if ix else "")
-        forms = [f for f in dict.fromkeys([self.u(comp_d), self.u(comp)])
-                 if f not in (self.u(g.total), expanded) and len(f) <= MAX_FORM]
-        if forms:
-            head = f"  {'component ' + ix if ix else 'as a scalar'}:  {lhs} = "
-            L.append(head + forms[0])
-            L += [" " * (_width(head) - 2) + "= " + f for f in forms[1:]]
-        return L
+    def markdown(self, proof=True) -> str:
+        """GitHub/Jupyter Markdown with $…$ and $$…$$ math."""
+        return render.markdown(self.document(proof))
 
-    def _forward_text(self):
-        fm = self.sweep.forward
-        if fm is None:
-            return []
-        p = self.graph.nodes[fm.param].unicode
-        L = ["", f"Forward sensitivities of {p} (the same gradient, split by loss term)",
-             "  recursion (h = g(a) and pass-through maps inlined):"]
-        for _, sym, expr in fm.recursion:
-            L.append(f"    {self.u(sym)} = {self.u(expr)}")
-        L.append("  each loss term through its own chain only, ∂ℓ_t/∂a_t, and its contribution:")
-        for lname, site, local, contrib in fm.contributions:
-            ln, sn = self.graph.nodes[lname].unicode, self.graph.nodes[site].unicode
-            L.append(f"    ∂{ln}/∂{sn} = {self.u(local)}")
-            L.append(f"    contribution of {ln}: {self.u(contrib)}")
-        L.append(f"  ∂L/∂{p} = Σ_t (∂a_t/∂{p})ᵀ ∂ℓ_t/∂a_t = " + " + ".join(
-            f"(∂{self.graph.nodes[s].unicode}/∂{p})ᵀ ∂{self.graph.nodes[loss_].unicode}/∂{self.graph.nodes[s].unicode}"
-            for loss_, s, _, _ in fm.contributions))
-        L.append("  which equals the reverse-mode total (see the proof)")
-        return L
-
-    def _deltas_text(self):
-        idx = next((self.elementwise(p)[0] for p in self.spec.wrt if self.elementwise(p)[0]), ())
-        i = str(idx[0]) if idx else "i"
-        rows = self.delta_elementwise(i)
-        if not rows:
-            return []
-        L = ["", "Adjoints component by component"]
-        for sym, at, c in rows:
-            L.append(f"  {self.u(sym)}" + (f"[{at}]" if at != 0 else "") + f" = {self.u(c)}")
-        return L
-
-    def _vector_of(self, site, param):
-        return " ".join(self.graph.nodes[v].unicode for a, v in site.terms if a == param)
+    factor = _factor
+    too_big = staticmethod(_big)
 
     def proof_text(self):
         pr = self.proof
@@ -597,134 +472,6 @@ class Derivation:
     def json(self, proof=True) -> str:
         return json.dumps(self.to_dict(proof), ensure_ascii=False, indent=2)
 
-    # -- LaTeX and Markdown share these blocks ----------------------------------
-    def _shapes_tex(self):
-        parts = []
-        for n in self.graph.nodes.values():
-            if n.kind == "loss":
-                continue
-            r, c = n.shape
-            space = f"{r}" if c == 1 else rf"{r} \times {c}"
-            parts.append(rf"{n.latex} \in \mathbb{{R}}^{{{space}}}")
-        return parts
-
-    def _path_blocks(self, p):
-        """[(heading text, chain-label line, chain-value line)] for parameter p."""
-        g = self.sweep.gradients[p]
-        out = []
-        for c in g.contributions:
-            occ_u, occ_t = self.names[c.occurrence.name]
-            for path, chain in zip(c.paths, c.chains, strict=True):
-                if len(out) >= MAX_PATHS:
-                    break
-                nodes = " \\to ".join([occ_t] + [self.graph.nodes[x].latex for x in path])
-                lhs = rf"\frac{{\partial L}}{{\partial {occ_t}}}"
-                out.append((f"{c.path} path", nodes, lhs, r" \, ".join(f.latex for f in chain),
-                            r" \cdot ".join(self._factor(f.value, tex=True) for f in chain)))
-        return out
-
-    def _result_tex(self, p):
-        g = self.sweep.gradients[p]
-        node = self.graph.nodes[p]
-        big = _big(g.expanded)
-        idx, comp_d = self.elementwise(p, expanded=False)
-        comp = comp_d if big else self.elementwise(p)[1]
-        ix = "".join(str(s) for s in idx)
-        lhs = rf"\frac{{\partial L}}{{\partial {node.latex}}}"
-        forms = [self.tex(g.total)] + ([self.tex(g.expanded)] if g.expanded != g.total and not big else [])
-        lines = [aligned(lhs, forms)]
-        if ix:
-            elem = rf"\left({node.latex}\right)_{{{ix}}}" if "_" in node.latex else f"{node.latex}_{{{ix}}}"
-            lines.append(aligned(rf"\frac{{\partial L}}{{\partial {elem}}}",
-                                 [self.tex(comp_d)] + ([self.tex(comp)] if comp != comp_d else [])))
-        elif comp != g.expanded:
-            lines.append(aligned("", [self.tex(comp)]))
-        if p == self.spec.wrt[0]:
-            i = str(idx[0]) if idx else "i"
-            for sym, at, c in self.delta_elementwise(i):
-                lhs = rf"\left({self.tex(sym)}\right)_{{{at}}}" if at != 0 else self.tex(sym)
-                lines.append(aligned(lhs, [self.tex(c)]))
-        return lines
-
-    def latex(self, proof=True) -> str:
-        """LaTeX body (amsmath): every section of the text rendering, one step per line."""
-        T = tex_text
-        L = [r"\section*{%s}" % T(f"{self.name}: {self.spec.title}"), T(self.description), "",
-             r"\paragraph{Forward pass.}", r"\begin{align*}",
-             " \\\\\n".join(f"  {n.latex} &= {t}" for n, _, t, _ in self.forward()), r"\end{align*}",
-             "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + "."]
-        L += [T(c) + "." for c in self.spec.constraints]
-        for heading, rows in self.typed:
-            L += ["", r"\paragraph{%s.}" % T(heading), r"\begin{align*}",
-                  " \\\\\n".join(f"  {lt} &= {rt}" for _, _, lt, rt in rows), r"\end{align*}"]
-        for p in self.spec.wrt:
-            blocks = self._path_blocks(p)
-            if not blocks:
-                continue
-            node = self.graph.nodes[p]
-            L += ["", r"\paragraph{Computational paths from $%s$ to $L$.}" % node.latex, r"\begin{enumerate}"]
-            for head, nodes, lhs, labels, values in blocks:
-                L += [rf"\item {T(head)}: ${nodes}$", r"\begin{align*}", aligned(lhs, [labels, values]),
-                      r"\end{align*}"]
-            L.append(r"\end{enumerate}")
-        L += ["", r"\paragraph{Backpropagation, step by step.} "
-              r"$\bar{x}$ denotes $\partial L/\partial x$; $\odot$ is the elementwise product.",
-              r"\begin{align*}"]
-        rows = []
-        for rule, note, _, tex in self.steps_rows():
-            head = T(rule_in_words(rule, note))
-            rows.append(r"\intertext{\emph{%s}}" % head + "\n" + aligned(tex[0], tex[1:]))
-        L += [" \\\\\n".join(rows), r"\end{align*}"]
-        for p in self.spec.wrt:
-            L += [r"\paragraph{Result.}", r"\begin{align*}", " \\\\\n".join(self._result_tex(p)),
-                  r"\end{align*}"]
-        for heading, kind, lines in self.sections():
-            L.append(r"\paragraph{%s.}" % T(heading))
-            if kind == "code":
-                L += [r"{\small", r"\begin{verbatim}"] + [_ascii(x) for x in lines] + [r"\end{verbatim}", "}"]
-            else:
-                L += [T(x) + "\n" for x in lines]
-        if proof:
-            lines = self.proof_text()
-            L += [r"\paragraph{Proof.} " + T(lines[0]), r"\begin{itemize}"]
-            L += [r"\item " + T(x.strip()) for x in lines[1:]]
-            L.append(r"\end{itemize}")
-        if self.spec.discussion:
-            L += [r"\paragraph{Discussion.}"] + [T(x) + "\n" for x in self.spec.discussion]
-        return "\n".join(L) + "\n"
-
-    def markdown(self, proof=True) -> str:
-        """GitHub/Jupyter Markdown with $…$ and $$…$$ math."""
-        L = [f"## {self.name}: {self.spec.title}", "", self.description, "", "**Forward pass**", "",
-             "$$", r"\begin{aligned}",
-             " \\\\\n".join(f"{n.latex} &= {t}" for n, _, t, _ in self.forward()),
-             r"\end{aligned}", "$$", "", "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + ".", ""]
-        L += [c + "." for c in self.spec.constraints]
-        for heading, rows in self.typed:
-            L += ["", f"**{heading}**", "", "$$", r"\begin{aligned}",
-                  " \\\\\n".join(f"{lt} &= {rt}" for _, _, lt, rt in rows), r"\end{aligned}", "$$"]
-        for p in self.spec.wrt:
-            blocks = self._path_blocks(p)
-            if blocks:
-                L += ["", f"**Computational paths from ${self.graph.nodes[p].latex}$ to $L$**", ""]
-            for k, (head, nodes, lhs, labels, values) in enumerate(blocks, 1):
-                L += [f"{k}. {head}: ${nodes}$", "", "$$", rf"{lhs} = {labels} = {values}", "$$", ""]
-        L += ["", "**Backpropagation, step by step** ($\\bar{x}$ is $\\partial L/\\partial x$)", ""]
-        for rule, note, _, tex in self.steps_rows():
-            L.append(f"- *{rule}*{': ' + note if note else ''}: ${tex[0]} = " + " = ".join(tex[1:]) + "$")
-        for p in self.spec.wrt:
-            L += ["", "**Result**", "", "$$", r"\begin{aligned}", " \\\\\n".join(self._result_tex(p)),
-                  r"\end{aligned}", "$$"]
-        for heading, kind, lines in self.sections():
-            L += ["", f"**{heading}**", ""]
-            L += (["```python"] + lines + ["```"]) if kind == "code" else [x + "\n" for x in lines]
-        if proof:
-            lines = self.proof_text()
-            L += ["", "**Proof:** " + lines[0], ""] + [f"- {x.strip()}" for x in lines[1:]]
-        if self.spec.discussion:
-            L += ["", "**Discussion**", ""] + [x + "\n" for x in self.spec.discussion]
-        return "\n".join(L) + "\n"
-
     def _repr_latex_(self):
         g = self.sweep.gradients[self.spec.wrt[0]]
         node = self.graph.nodes[self.spec.wrt[0]]
@@ -733,55 +480,3 @@ class Derivation:
 
     def _repr_markdown_(self):
         return self.markdown(proof=False)
-
-
-TEX_WIDTH = 64  # characters of display math that fit an A4 line at 11pt with 2 cm margins
-
-
-def aligned(lhs: str, forms: list) -> str:
-    """``lhs &= f₁ \\ &= f₂ …`` for an align environment, each form broken onto
-    indented continuation lines when it would run past the margin."""
-    room = max(32.0, TEX_WIDTH - tex_width(lhs))
-    rows = []
-    for k, form in enumerate(forms):
-        lines = break_tex(form, room)
-        rows.append(f"  {lhs if k == 0 else ''} &= {lines[0]}")
-        rows += [rf"  &\qquad {ln}" for ln in lines[1:]]
-    return " \\\\\n".join(rows)
-
-
-def rule_in_words(rule: str, note: str = "") -> str:
-    """A sweep step's rule as a sentence for typeset derivations."""
-    words = rule
-    if rule == "loss gradient":
-        words = "gradient of the loss with respect to its prediction"
-    elif rule.startswith("activation "):
-        words = f"chain rule through the activation {rule.removeprefix('activation ')}, elementwise"
-    elif rule.startswith("affine ") and rule.endswith(": input"):
-        words = f"chain rule through the affine map {rule[7:-7]}: multiply by the transposed matrix"
-    elif rule.startswith("affine ") and rule.endswith(": bias"):
-        words = f"the bias enters {rule[7:-6]} directly: its occurrence takes that adjoint"
-    elif rule.startswith("affine ") and rule.endswith(": matrix"):
-        words = f"outer-product rule for the matrix in {rule[7:-8]}"
-    elif rule == "sum over consumers":
-        words = "multivariate chain rule: sum over every node this one feeds"
-    if note.endswith(" path"):
-        return f"{words} (chain rule along the {note})"
-    return f"{words}; {note}" if note else words
-
-
-def _ascii(s: str) -> str:
-    """Verbatim blocks take ASCII only."""
-    table = {"×": "x", "∂": "d", "…": "...", "−": "-", "≥": ">=", "≤": "<="}
-    return "".join(table.get(ch, ch if ord(ch) < 128 else "?") for ch in s)
-
-
-def _width(s: str) -> int:
-    import unicodedata
-
-    return sum(1 for ch in s if not unicodedata.combining(ch))
-
-
-def _pad(s: str, width: int) -> str:
-    """Left-justify by displayed width (combining marks take no column)."""
-    return s + " " * max(0, width - _width(s))

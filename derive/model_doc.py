@@ -16,13 +16,16 @@ from pathlib import Path
 
 import sympy as sp
 
-from .derivation import _finite_sums, _rename_dummies, aligned
+from . import render
+from .derivation import _finite_sums, _rename_dummies
+from .document import Document, Equation, Equations, Item, Items, Math, Prose, Section, Step, rich
 from .errors import UsageError
 from .index import entry
 from .model_file import ModelSpec, parse_model, read_model
 from .model_proof import default_sizes, prove_model
-from .printing import latex, tex_text, unicode
+from .printing import latex, unicode
 from .proof import ProofResult
+from .sections import proof_section, steps_section
 from .sweep import MAX_PATHS, ModelSweep, build_graph, sweep
 
 __all__ = ["ModelDerivation", "model", "load_model"]
@@ -168,45 +171,81 @@ class ModelDerivation:
             out.append((ou, ot, o.equation, chains))
         return out
 
-    # -- text ----------------------------------------------------------------------
-    def text(self, proof=True) -> str:
-        head = f"{self.name} — {self.title}"
-        L = [head, "=" * len(head), "", "Forward pass"]
-        L += [f"  {self.names[n][0]} = {u}" for n, u, _ in self.forward()]
-        L += ["", "Shapes"] + [f"  {self.names[n][0]}: {dims}  ({kind})" for n, kind, dims in self.shapes()]
-        for p in self.wrt:
-            L += self._paths_text(p)
-        L += ["", "Backpropagation, step by step (reverse sweep; x̄ means ∂L/∂x, ⊙ is the elementwise product)"]
-        for rule, note, forms, _ in self.steps_rows():
-            L.append(f"  [{rule}]" + (f"  {note}" if note else ""))
-            L.append("    " + " = ".join(forms))
-        for p in self.wrt:
-            g = self.sweep.gradients[p]
-            forms = [self.u(g.total)] + ([self.u(g.expanded)] if g.expanded != g.total else [])
-            L += ["", f"Result: ∂L/∂{self.names[p][0]} = " + " = ".join(forms)]
-            idx, comp = self.component(p)
-            if comp is not None:
-                L.append(f"  component {','.join(map(str, idx))}:  {self._component_lhs(p)} = {self.u(comp)}")
+    # -- the document ---------------------------------------------------------------
+    def document(self, proof=True) -> Document:
+        """Everything this derivation says, in order (:mod:`derive.document`)."""
+        sections = [self._forward_section(), self._shapes_section()]
+        sections += [self._paths_section(p) for p in self.wrt]
+        sections.append(steps_section(Step(rule, note, f"{rule}: {note}" if note else rule,
+                                           Equation(Math(forms[0], tex[0]), tuple(map(Math, forms[1:], tex[1:]))))
+                                      for rule, note, forms, tex in self.steps_rows()))
+        sections += [self._result_section(p) for p in self.wrt]
         if proof:
-            L += ["", *self.proof_text()]
-        return "\n".join(L) + "\n"
+            sections.append(proof_section(self.proof_text()))
+        preamble = (Prose((f"model file {Path(self.spec.path).name}",)),)
+        return Document(self.name, (self.title,), preamble, tuple(sections), typeset_name=False)
 
-    def _paths_text(self, p):
+    def _math(self, name) -> Math:
+        return Math(*self.names[name])
+
+    def _forward_section(self):
+        rows = tuple(Equation(self._math(n), (Math(u, t),)) for n, u, t in self.forward())
+        return Section(("Forward pass",), (Equations(rows),))
+
+    def _shapes_section(self):
+        items = []
+        for n, kind, dims in self.shapes():
+            shape = self.graph.node(n).shape
+            space = " \\times ".join(str(s) for s in shape)
+            tex = rf"{self.names[n][1]} \in \mathbb{{R}}" + (f"^{{{space}}}" if shape else "")
+            items.append(Item((Math(f"{self.names[n][0]}: {dims}", tex), f"  ({kind})")))
+        return Section(("Shapes",), (Items(tuple(items)),))
+
+    def _paths_section(self, p):
         occ = self.occurrences(p)
-        u = self.names[p][0]
-        L = [""]
+        intro = ()
         if len(occ) > 1:
-            where = ", ".join(f"{ou} in {self.names[eq][0]}" for ou, _, eq, _ in occ)
-            L.append(f"Occurrences of {u}: used at {len(occ)} sites; untie them as {where}")
-        L.append(f"Computational paths from {u} to {self.names[self.spec.loss][0]}")
-        k = 0
-        for _, _, _, chains in occ:
+            where = [part for k, (ou, ot, eq, _) in enumerate(occ)
+                     for part in ((", ",) if k else ()) + (Math(ou, ot), " in ", self._math(eq))]
+            intro = rich("Occurrences of ", self._math(p), f": used at {len(occ)} sites; untie them as ", *where)
+        items = []
+        for _, ot, _, chains in occ:
             for chain in chains[:MAX_PATHS]:
-                k += 1
-                L.append(f"  {k}. " + " → ".join(chain))
+                tex_chain = " \\to ".join([ot] + [self.names[x][1] for x in self._chain_names(chain)])
+                items.append(Item((Math(" → ".join(chain), tex_chain),)))
             if len(chains) > MAX_PATHS:
-                L.append(f"  … more than {MAX_PATHS} paths from this occurrence; the sweep sums them all")
-        return L
+                items.append(Item((f"… more than {MAX_PATHS} paths from this occurrence; the sweep sums them all",),
+                                  numbered=False))
+        heading = rich("Computational paths from ", self._math(p), " to ", self._math(self.spec.loss))
+        return Section(heading, (Items(tuple(items), numbered=True),), intro=intro)
+
+    def _result_section(self, p):
+        g = self.sweep.gradients[p]
+        u, t = self.names[p]
+        lhs = Math(f"∂L/∂{u}", rf"\frac{{\partial L}}{{\partial {t}}}")
+        forms = [Math(self.u(g.total), self.tex(g.total))]
+        if g.expanded != g.total:
+            forms.append(Math(self.u(g.expanded), self.tex(g.expanded)))
+        rows = [Equation(lhs, tuple(forms), stacked=True)]
+        idx, comp = self.component(p)
+        if comp is not None:
+            rows.append(Equation(Math(self._component_lhs(p), self._component_lhs(p, tex=True)),
+                                 (Math(self.u(comp), self.tex(comp)),),
+                                 label=(f"component {','.join(map(str, idx))}:  ",)))
+        return Section(rich("Result: ", lhs), (Equations(tuple(rows)),), brief="Result")
+
+    def _chain_names(self, chain):
+        back = {u: n for n, (u, _) in self.names.items()}
+        return [back.get(c, c) for c in chain[1:]]
+
+    def text(self, proof=True) -> str:
+        return render.text(self.document(proof))
+
+    def latex(self, proof=True) -> str:
+        return render.latex(self.document(proof))
+
+    def markdown(self, proof=True) -> str:
+        return render.markdown(self.document(proof))
 
     def proof_text(self):
         pr = self.proof
@@ -261,84 +300,6 @@ class ModelDerivation:
 
     def json(self, proof=True) -> str:
         return json.dumps(self.to_dict(proof), ensure_ascii=False, indent=2)
-
-    # -- LaTeX and Markdown ----------------------------------------------------------
-    def _forward_tex(self):
-        return [aligned(self.names[n][1], [t]) for n, _, t in self.forward()]
-
-    def _shapes_tex(self):
-        out = []
-        for n, _, _ in self.shapes():
-            shape = self.graph.node(n).shape
-            space = " \\times ".join(str(s) for s in shape)
-            out.append(rf"{self.names[n][1]} \in \mathbb{{R}}" + (f"^{{{space}}}" if shape else ""))
-        return out
-
-    def _result_tex(self, p):
-        g = self.sweep.gradients[p]
-        forms = [self.tex(g.total)] + ([self.tex(g.expanded)] if g.expanded != g.total else [])
-        out = aligned(rf"\frac{{\partial L}}{{\partial {self.names[p][1]}}}", forms)
-        _, comp = self.component(p)
-        if comp is not None:
-            out += " \\\\\n" + aligned(self._component_lhs(p, tex=True), [self.tex(comp)])
-        return out
-
-    def _steps_tex(self):
-        rows = []
-        for rule, note, _, tex in self.steps_rows():
-            head = tex_text(f"{rule}: {note}" if note else rule)
-            rows.append(rf"\intertext{{\emph{{{head}}}}}" + "\n" + aligned(tex[0], tex[1:]))
-        return " \\\\\n".join(rows)
-
-    def _paths_tex(self, p):
-        items = []
-        for _, ot, _, chains in self.occurrences(p):
-            for chain in chains[:MAX_PATHS]:
-                tex_chain = " \\to ".join([ot] + [self.names[x][1] for x in self._chain_names(chain)])
-                items.append(rf"\item ${tex_chain}$")
-        return items
-
-    def _chain_names(self, chain):
-        back = {u: n for n, (u, _) in self.names.items()}
-        return [back.get(c, c) for c in chain[1:]]
-
-    def latex(self, proof=True) -> str:
-        T = tex_text
-        title = "".join(ch if ord(ch) < 128 else "?" for ch in T(self.title))  # a comment may hold any character
-        L = [rf"\section*{{{title}}}", rf"Model file \texttt{{{T(self.spec.path)}}}.", "",
-             r"\paragraph{Forward pass.}",
-             r"\begin{align*}", " \\\\\n".join(self._forward_tex()), r"\end{align*}",
-             "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + "."]
-        for p in self.wrt:
-            L += ["", rf"\paragraph{{Computational paths from ${self.names[p][1]}$ to the loss.}}",
-                  r"\begin{enumerate}", *self._paths_tex(p), r"\end{enumerate}"]
-        L += ["", r"\paragraph{Backpropagation, step by step.} "
-              r"$\bar{x}$ denotes $\partial L/\partial x$; $\odot$ is the elementwise product.",
-              r"\begin{align*}", self._steps_tex(), r"\end{align*}"]
-        L += [r"\paragraph{Result.}", r"\begin{align*}", " \\\\\n".join(self._result_tex(p) for p in self.wrt),
-              r"\end{align*}"]
-        if proof:
-            lines = self.proof_text()
-            L += [r"\paragraph{Proof.} " + T(lines[0]), r"\begin{itemize}"]
-            L += [r"\item " + T(x.strip()) for x in lines[1:]] + [r"\end{itemize}"]
-        return "\n".join(L) + "\n"
-
-    def markdown(self, proof=True) -> str:
-        L = [f"## {self.name}: {self.title}", "", "**Forward pass**", "", "$$", r"\begin{aligned}",
-             " \\\\\n".join(self._forward_tex()), r"\end{aligned}", "$$", "",
-             "Shapes: " + ", ".join(f"${x}$" for x in self._shapes_tex()) + "."]
-        for p in self.wrt:
-            L += ["", f"**Computational paths from ${self.names[p][1]}$**", ""]
-            L += [f"{k}. " + item.removeprefix(r"\item ") for k, item in enumerate(self._paths_tex(p), 1)]
-        L += ["", "**Backpropagation, step by step** ($\\bar{x}$ is $\\partial L/\\partial x$)", ""]
-        for rule, note, _, tex in self.steps_rows():
-            L.append(f"- *{rule}*{': ' + note if note else ''}: ${tex[0]} = " + " = ".join(tex[1:]) + "$")
-        L += ["", "**Result**", "", "$$", r"\begin{aligned}", " \\\\\n".join(self._result_tex(p) for p in self.wrt),
-              r"\end{aligned}", "$$"]
-        if proof:
-            lines = self.proof_text()
-            L += ["", "**Proof:** " + lines[0], ""] + [f"- {x.strip()}" for x in lines[1:]]
-        return "\n".join(L) + "\n"
 
     def _repr_markdown_(self):
         return self.markdown(proof=False)

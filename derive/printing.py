@@ -16,6 +16,7 @@ from sympy.printing.str import StrPrinter
 
 from .functions import is_generic
 from .matexpr import Pointwise
+from .symbols import tex_text  # noqa: F401  (re-exported: printing.tex_text is public)
 
 __all__ = ["UnicodePrinter", "LatexPrinter", "unicode", "latex"]
 
@@ -423,85 +424,6 @@ def latex(expr, names=None, index_names=None, ranks=None) -> str:
     """LaTeX rendering of an engine expression (pure; nothing is printed)."""
     settings = {"names": names or {}, "index_names": index_names or {}, "ranks": ranks or {}}
     return LatexPrinter(settings).doprint(expr)
-
-
-_TEXT_MATH = {
-    "σ": r"\sigma", "δ": r"\delta", "ℓ": r"\ell", "∇": r"\nabla", "∂": r"\partial", "Σ": r"\Sigma",
-    "⊙": r"\odot", "⊘": r"\oslash", "→": r"\to", "−": "-", "·": r"\cdot", "′": "'",
-    "≤": r"\le", "∈": r"\in", "ℝ": r"\mathbb{R}", "×": r"\times", "‖": r"\|",
-    "½": r"\tfrac{1}{2}", "𝟙": r"\mathbb{1}", "≡": r"\equiv",
-    "Δ": r"\Delta", "ŷ": r"\hat{y}", "≈": r"\approx", "≥": r"\ge", "|": "|", "<": "<", ">": ">",
-    "ε": r"\varepsilon", "θ": r"\theta", "μ": r"\mu", "τ": r"\tau",
-    "λ": r"\lambda", "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "η": r"\eta", "ρ": r"\rho", "Π": r"\Pi",
-}
-_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₍₎ᵢⱼₗ₋ₙₖₜ", "0123456789()ijl-nkt", strict=True))
-_SUPERSCRIPTS = dict(zip("ʰʲᵐᵏᵈ²ᵀ", ["h", "j", "m", "k", "d", "2", r"\top "], strict=True))
-_ACCENTS = {"\u0304": r"\bar", "\u0302": r"\hat"}
-_TEXT_ESCAPE = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
-                "\\": r"\textbackslash{}", "~": r"\textasciitilde{}",
-                "✓": r"$\checkmark$", "✗": r"$\times$", "—": "---", "–": "--", "^": r"\^{}"}
-
-
-def tex_text(s: str) -> str:
-    """Prose with Unicode math (rule names, notes) → LaTeX text mode that
-    pdflatex accepts: z₂ → $z_{2}$, σ′ → $\\sigma'$, h̄₁ → $\\bar{h}_{1}$.
-
-    Every character TeX treats specially is escaped, the backslash included, and
-    control characters are dropped: a string that reaches TeX is only ever text.
-
-    >>> tex_text("affine z₂: input")
-    'affine $z_{2}$: input'
-    >>> print(tex_text("\\\\input{/etc/passwd} ~ " + chr(27) + "[2J"))
-    \\textbackslash{}input\\{/etc/passwd\\} \\textasciitilde{} [2J
-    """
-    import unicodedata as ud
-
-    s = ud.normalize("NFD", s.replace("ŷ", "y\u0302"))
-    pieces = []  # (is_math, text)
-    i = 0
-    while i < len(s):
-        ch = s[i]
-        nxt = s[i + 1] if i + 1 < len(s) else ""
-        for table, mark in ((_SUBSCRIPTS, "_"), (_SUPERSCRIPTS, "^")):
-            if ch in table:
-                j = i
-                while j < len(s) and s[j] in table:
-                    j += 1
-                pieces.append((True, mark + "{" + "".join(table[c] for c in s[i:j]).strip() + "}"))
-                i = j
-                break
-        else:
-            ch = None
-        if ch is not None:
-            continue
-        ch = s[i]
-        if ch.isalpha() and ch.isascii() and (nxt in _ACCENTS or nxt in _SUBSCRIPTS or nxt in _SUPERSCRIPTS) and \
-                not (i > 0 and s[i - 1].isalpha() and s[i - 1].isascii()):
-            tok, i = ch, i + 1
-            while i < len(s) and s[i] in _ACCENTS:
-                tok = _ACCENTS[s[i]] + "{" + tok + "}"
-                i += 1
-            pieces.append((True, tok))
-            continue
-        if ch in _TEXT_MATH:
-            pieces.append((True, _TEXT_MATH[ch] + (" " if _TEXT_MATH[ch][-1].isalpha() else "")))
-        elif ch in _ACCENTS:
-            pieces.append((True, ""))
-        elif ch.isprintable() or ch == " ":
-            pieces.append((False, _TEXT_ESCAPE.get(ch, ch)))
-        else:  # control characters (a newline, ESC, a form feed) are never sent to TeX
-            pieces.append((False, " " if ch in "\t\n\r" else ""))
-        i += 1
-    out, math = [], []
-    for is_math, t in pieces + [(False, "")]:
-        if is_math:
-            math.append(t)
-            continue
-        if math:
-            out.append("$" + "".join(math).strip() + "$")
-            math = []
-        out.append(t)
-    return "".join(out)
 
 
 def _code_label(label: str) -> str:

@@ -58,7 +58,7 @@ def main(quick=False, out="examples/out", seed=0):
         check_once(sweeps[k], forward, start[k], X[:3], Y[:3], f"{k}: ", **FUNCS, **extra)
     runs = {lr: [run(sweeps, s, lr, iters) for s in seeds] for lr in lrs}
     # Speed at lr0: iterations until the mean loss first drops below THRESHOLD (the noise floor is 0.015).
-    first = {k: [int(np.argmax(run[k] < THRESHOLD)) if np.any(run[k] < THRESHOLD) else None for run, _ in runs[lr0]]
+    first = {k: [int(np.argmax(hist[k] < THRESHOLD)) if np.any(hist[k] < THRESHOLD) else None for hist, _ in runs[lr0]]
              for k in MODELS}
     med = {k: np.median([np.inf if v is None else v for v in f]) for k, f in first.items()}
     print(f"lr = {lr0}, {len(seeds)} seeds: iterations until the loss < {THRESHOLD}")
@@ -68,8 +68,8 @@ def main(quick=False, out="examples/out", seed=0):
     # Stability: the loss rising between iterations (oscillation), or ending non-finite or above its start.
     print("seeds whose loss rose at some iteration (oscillation) / diverged (non-finite or above its start):")
     with np.errstate(all="ignore"):
-        rose = {k: [sum(bool(np.any(~(np.diff(run[k]) <= 0))) for run, _ in runs[lr]) for lr in lrs] for k in MODELS}
-        diverged = {k: [sum(not run[k][-1] < run[k][0] for run, _ in runs[lr]) for lr in lrs] for k in MODELS}
+        rose = {k: [sum(bool(np.any(~(np.diff(hist[k]) <= 0))) for hist, _ in runs[lr]) for lr in lrs] for k in MODELS}
+        diverged = {k: [sum(not hist[k][-1] < hist[k][0] for hist, _ in runs[lr]) for lr in lrs] for k in MODELS}
     for j, lr in enumerate(lrs):
         print(f"  lr {lr:<4}  " + "   ".join(f"{k} {rose[k][j]}/{len(seeds)} rose, {diverged[k][j]} diverged"
                                             for k in MODELS))
@@ -89,9 +89,9 @@ def main(quick=False, out="examples/out", seed=0):
           f", diverged {sum(diverged['shared'])} vs {sum(diverged['independent'])}, of {len(seeds) * len(lrs)} each)")
 
     fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(14, 4.2))
-    for j, (run, _) in enumerate(runs[lr0]):
-        a1.semilogy(run["shared"], color="tab:red", alpha=0.6, label=None if j else "shared b")
-        a1.semilogy(run["independent"], color="tab:blue", ls="--", alpha=0.6,
+    for j, (hist, _) in enumerate(runs[lr0]):
+        a1.semilogy(hist["shared"], color="tab:red", alpha=0.6, label=None if j else "shared b")
+        a1.semilogy(hist["independent"], color="tab:blue", ls="--", alpha=0.6,
                     label=None if j else "independent b1, b2")
     a1.set(xlabel="iteration", ylabel="mean training loss (log)", title=f"Loss, lr = {lr0}, {len(seeds)} seeds")
     labels = ["hidden path  b̄₍₁₎ = δ_hidden", "output path  b̄₍₂₎ = δ_out", "total ∂L/∂b"]

@@ -1,0 +1,126 @@
+"""One table of symbols for every printer and renderer.
+
+Subscript and superscript digits, the Unicode ↔ LaTeX names of the symbols
+prose uses (σ, ∂, ⊙, …), and the three conversions built on them:
+
+* :func:`subscript` / :func:`superscript` — ``12`` → ``₁₂`` / ``¹²``;
+* :func:`tex_text` / :func:`prose_tex` — prose with Unicode math → LaTeX text;
+* :func:`ascii_text` — a line for a verbatim block (ASCII only).
+"""
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["SUB", "SUP", "UNSUB", "ascii_text", "prose_tex", "subscript", "superscript", "tex_text"]
+
+SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+UNSUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def subscript(n) -> str:
+    """``subscript(12)`` is ``'₁₂'``."""
+    return str(n).translate(SUB)
+
+
+def superscript(n) -> str:
+    """``superscript(-2)`` is ``'⁻²'``."""
+    return str(n).translate(SUP)
+
+
+_TEXT_MATH = {
+    "σ": r"\sigma", "δ": r"\delta", "ℓ": r"\ell", "∇": r"\nabla", "∂": r"\partial", "Σ": r"\Sigma",
+    "⊙": r"\odot", "⊘": r"\oslash", "→": r"\to", "−": "-", "·": r"\cdot", "′": "'",
+    "≤": r"\le", "∈": r"\in", "ℝ": r"\mathbb{R}", "×": r"\times", "‖": r"\|",
+    "½": r"\tfrac{1}{2}", "𝟙": r"\mathbb{1}", "≡": r"\equiv",
+    "Δ": r"\Delta", "ŷ": r"\hat{y}", "≈": r"\approx", "≥": r"\ge", "|": "|", "<": "<", ">": ">",
+    "ε": r"\varepsilon", "θ": r"\theta", "μ": r"\mu", "τ": r"\tau",
+    "λ": r"\lambda", "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "η": r"\eta", "ρ": r"\rho", "Π": r"\Pi",
+    "″": "''", "…": r"\ldots", "∞": r"\infty", "∝": r"\propto", "∫": r"\int", "√": r"\surd",
+    "≠": r"\neq", "⇒": r"\Rightarrow", "π": r"\pi", "κ": r"\kappa", "∑": r"\sum", "∏": r"\prod", "±": r"\pm",
+}
+_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₍₎ᵢⱼₗ₋ₙₖₜ", "0123456789()ijl-nkt", strict=True))
+_SUPERSCRIPTS = dict(zip("ʰʲᵐᵏᵈ¹²ᵀ∗", ["h", "j", "m", "k", "d", "1", "2", r"\top ", "*"], strict=True))
+_ACCENTS = {"\u0304": r"\bar", "\u0302": r"\hat"}
+_TEXT_ESCAPE = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
+                "\\": r"\textbackslash{}", "~": r"\textasciitilde{}",
+                "✓": r"$\checkmark$", "✗": r"$\times$", "—": "---", "–": "--", "^": r"\^{}"}
+
+
+def tex_text(s: str) -> str:
+    """Prose with Unicode math (rule names, notes) → LaTeX text mode that
+    pdflatex accepts: z₂ → $z_{2}$, σ′ → $\\sigma'$, h̄₁ → $\\bar{h}_{1}$.
+
+    Every character TeX treats specially is escaped, the backslash included, and
+    control characters are dropped: a string that reaches TeX is only ever text.
+
+    >>> tex_text("affine z₂: input")
+    'affine $z_{2}$: input'
+    >>> print(tex_text("\\\\input{/etc/passwd} ~ " + chr(27) + "[2J"))
+    \\textbackslash{}input\\{/etc/passwd\\} \\textasciitilde{} [2J
+    """
+    s = "".join(ch if ch in _TEXT_MATH else unicodedata.normalize("NFD", ch) for ch in s.replace("ŷ", "y\u0302"))
+    pieces = []  # (is_math, text)
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        nxt = s[i + 1] if i + 1 < len(s) else ""
+        for table, mark in ((_SUBSCRIPTS, "_"), (_SUPERSCRIPTS, "^")):
+            if ch in table:
+                j = i
+                while j < len(s) and s[j] in table:
+                    j += 1
+                pieces.append((True, mark + "{" + "".join(table[c] for c in s[i:j]).strip() + "}"))
+                i = j
+                break
+        else:
+            ch = None
+        if ch is not None:
+            continue
+        ch = s[i]
+        letter = ch.isalpha() and ch.isascii() and not (i > 0 and s[i - 1].isalpha() and s[i - 1].isascii())
+        if letter and (nxt in _ACCENTS or nxt in _SUBSCRIPTS or nxt in _SUPERSCRIPTS) or \
+                ch in _TEXT_MATH and ch.isalpha() and nxt in _ACCENTS:
+            tok, i = _TEXT_MATH.get(ch, ch), i + 1
+            while i < len(s) and s[i] in _ACCENTS:
+                tok = _ACCENTS[s[i]] + "{" + tok + "}"
+                i += 1
+            pieces.append((True, tok))
+            continue
+        if ch in _TEXT_MATH:
+            pieces.append((True, _TEXT_MATH[ch] + (" " if _TEXT_MATH[ch][-1].isalpha() else "")))
+        elif ch in _ACCENTS:
+            pieces.append((True, ""))
+        elif ch.isprintable() or ch == " ":
+            pieces.append((False, _TEXT_ESCAPE.get(ch, ch)))
+        else:  # control characters (a newline, ESC, a form feed) are never sent to TeX
+            pieces.append((False, " " if ch in "\t\n\r" else ""))
+        i += 1
+    out, math = [], []
+    for is_math, t in pieces + [(False, "")]:
+        if is_math:
+            math.append(t)
+            continue
+        if math:
+            out.append("$" + "".join(math).strip() + "$")
+            math = []
+        out.append(t)
+    return "".join(out)
+
+
+def prose_tex(s: str) -> str:
+    """The same as :func:`tex_text` (kept for the Bayes derivations' callers)."""
+    return tex_text(s)
+
+
+_ASCII = {"×": "x", "∂": "d", "…": "...", "−": "-", "≥": ">=", "≤": "<=", "μ": "mu", "σ": "sigma", "ₖ": "_k",
+          "²": "^2", "x̄": "xbar", "—": "-", "θ": "theta", "α": "alpha", "β": "beta", "τ": "tau", "ₙ": "_n"}
+
+
+def ascii_text(line: str) -> str:
+    """A line for a LaTeX verbatim block: the symbols above spelled out, accents
+    dropped, anything else outside ASCII as ``?``."""
+    for k, v in _ASCII.items():
+        line = line.replace(k, v)
+    line = unicodedata.normalize("NFKD", line)
+    return "".join(ch if ord(ch) < 128 else "?" for ch in line if not unicodedata.combining(ch))
