@@ -60,42 +60,52 @@ def tex_text(s: str) -> str:
     \\textbackslash{}input\\{/etc/passwd\\} \\textasciitilde{} [2J
     """
     s = "".join(ch if ch in _TEXT_MATH else unicodedata.normalize("NFD", ch) for ch in s.replace("ŷ", "y\u0302"))
-    pieces = []  # (is_math, text)
-    i = 0
+    pieces, i = [], 0  # pieces: (is_math, text)
     while i < len(s):
-        ch = s[i]
-        nxt = s[i + 1] if i + 1 < len(s) else ""
-        for table, mark in ((_SUBSCRIPTS, "_"), (_SUPERSCRIPTS, "^")):
-            if ch in table:
-                j = i
-                while j < len(s) and s[j] in table:
-                    j += 1
-                pieces.append((True, mark + "{" + "".join(table[c] for c in s[i:j]).strip() + "}"))
-                i = j
-                break
-        else:
-            ch = None
-        if ch is not None:
-            continue
-        ch = s[i]
-        letter = ch.isalpha() and ch.isascii() and not (i > 0 and s[i - 1].isalpha() and s[i - 1].isascii())
-        if letter and (nxt in _ACCENTS or nxt in _SUBSCRIPTS or nxt in _SUPERSCRIPTS) or \
-                ch in _TEXT_MATH and ch.isalpha() and nxt in _ACCENTS:
-            tok, i = _TEXT_MATH.get(ch, ch), i + 1
-            while i < len(s) and s[i] in _ACCENTS:
-                tok = _ACCENTS[s[i]] + "{" + tok + "}"
-                i += 1
-            pieces.append((True, tok))
-            continue
-        if ch in _TEXT_MATH:
-            pieces.append((True, _TEXT_MATH[ch] + (" " if _TEXT_MATH[ch][-1].isalpha() else "")))
-        elif ch in _ACCENTS:
-            pieces.append((True, ""))
-        elif ch.isprintable() or ch == " ":
-            pieces.append((False, _TEXT_ESCAPE.get(ch, ch)))
-        else:  # control characters (a newline, ESC, a form feed) are never sent to TeX
-            pieces.append((False, " " if ch in "\t\n\r" else ""))
+        piece, i = _script(s, i) or _symbol(s, i) or _character(s, i)
+        pieces.append(piece)
+    return _join(pieces)
+
+
+def _script(s: str, i: int):
+    """A run of sub- or superscript characters at ``i``: ((True, "_{12}"), end), or None."""
+    for table, mark in ((_SUBSCRIPTS, "_"), (_SUPERSCRIPTS, "^")):
+        if s[i] in table:
+            j = i
+            while j < len(s) and s[j] in table:
+                j += 1
+            return (True, mark + "{" + "".join(table[c] for c in s[i:j]).strip() + "}"), j
+    return None
+
+
+def _symbol(s: str, i: int):
+    """A letter that starts math (x̄, z₂, θ̂) at ``i``: ((True, "\\bar{x}"), end), or None."""
+    ch, nxt = s[i], s[i + 1] if i + 1 < len(s) else ""
+    letter = ch.isalpha() and ch.isascii() and not (i > 0 and s[i - 1].isalpha() and s[i - 1].isascii())
+    marked = nxt in _ACCENTS or nxt in _SUBSCRIPTS or nxt in _SUPERSCRIPTS
+    if not (letter and marked or ch in _TEXT_MATH and ch.isalpha() and nxt in _ACCENTS):
+        return None
+    tok, i = _TEXT_MATH.get(ch, ch), i + 1
+    while i < len(s) and s[i] in _ACCENTS:
+        tok = _ACCENTS[s[i]] + "{" + tok + "}"
         i += 1
+    return (True, tok), i
+
+
+def _character(s: str, i: int):
+    """One character at ``i``: a math symbol, an escaped text character, or nothing (a control character)."""
+    ch = s[i]
+    if ch in _TEXT_MATH:
+        return (True, _TEXT_MATH[ch] + (" " if _TEXT_MATH[ch][-1].isalpha() else "")), i + 1
+    if ch in _ACCENTS:
+        return (True, ""), i + 1
+    if ch.isprintable() or ch == " ":
+        return (False, _TEXT_ESCAPE.get(ch, ch)), i + 1
+    return (False, " " if ch in "\t\n\r" else ""), i + 1  # control characters never reach TeX
+
+
+def _join(pieces) -> str:
+    """Adjacent math pieces become one $…$."""
     out, math = [], []
     for is_math, t in pieces + [(False, "")]:
         if is_math:

@@ -299,7 +299,7 @@ class Trace:
 
     def latex(self) -> str:
         fx = f"f({', '.join(display(v)[1] for v in self.variables)})"
-        L = [r"\section*{Evaluation trace of $%s = %s$}" % (fx, _latex(self.function)),
+        L = [rf"\section*{{Evaluation trace of ${fx} = {_latex(self.function)}$}}",
              "At $" + ", ".join(f"{display(v)[1]} = {_latex(self.at[v])}" for v in self.variables) + "$; tangents "
              + rf"$\dot v_i = \partial v_i / \partial {display(self.wrt)[1]}$.", "",
              r"\paragraph{Primal trace.}", r"\begin{align*}"]
@@ -309,8 +309,8 @@ class Trace:
         rows = []
         for s in self.steps:
             if s.op == "input":
-                rows.append(rf"  \dot v_{{{s.index}}} &= \frac{{\partial {display(s.variable)[1]}}}{{\partial {display(self.wrt)[1]}}} "
-                            f"= {_latex(s.tangent)}")
+                seed = rf"\frac{{\partial {display(s.variable)[1]}}}{{\partial {display(self.wrt)[1]}}}"
+                rows.append(rf"  \dot v_{{{s.index}}} &= {seed} = {_latex(s.tangent)}")
                 continue
             rule = _terms(((d, rf"\dot v_{{{v.name[1:]}}}") for v, d in s.partials), tex=True)
             rows.append(rf"  \dot v_{{{s.index}}} &= {rule} = {_latex(s.tangent)} \approx {_float(s.tangent)}")
@@ -337,14 +337,16 @@ class Trace:
         fx = f"f({', '.join(self.variables)})"
         L = [f"## Evaluation trace of ${fx} = {_latex(self.function)}$", "",
              "At $" + ", ".join(f"{v} = {_latex(self.at[v])}" for v in self.variables) + "$.", "",
-             "| $i$ | $v_i$ | exact | float | $\\dot v_i$ (chain rule) | exact | float |", "|---|---|---|---|---|---|---|"]
+             "| $i$ | $v_i$ | exact | float | $\\dot v_i$ (chain rule) | exact | float |",
+             "|---|---|---|---|---|---|---|"]
         for s in self.steps:
             rule = ("seed" if s.op == "input" else
                     " + ".join(rf"{_paren_tex(_latex(d))}\,\dot v_{{{v.name[1:]}}}" for v, d in s.partials))
             L.append(f"| {s.index} | ${s.definition_latex}$ | ${_latex(s.value)}$ | {_float(s.value)} | "
                      f"${rule}$ | ${_latex(s.tangent)}$ | {_float(s.tangent)} |")
+        df = rf"\partial f/\partial {display(self.wrt)[1]}"
         L += ["", f"$f = {_latex(self.value)} \\approx {_float(self.value)}$, "
-              f"$\\partial f/\\partial {display(self.wrt)[1]} = {_latex(self.tangent_value)} \\approx {_float(self.tangent_value)}$", ""]
+              f"${df} = {_latex(self.tangent_value)} \\approx {_float(self.tangent_value)}$", ""]
         for v, g in self.gradient.items():
             L.append(f"- $\\partial f/\\partial {display(v)[1]} = {_latex(g)} \\approx {_float(g)}$ (reverse mode)")
         L.append(f"\nChecked against `sympy.diff`: {'holds' if self.proof else 'FAILS'}.")
