@@ -64,6 +64,14 @@ def pad(s: str, columns: int) -> str:
     return s + " " * max(0, columns - width(s))
 
 
+def _typeset_title(doc: Document) -> tuple:
+    """``name: title``; a title without the name starts with a capital letter, as a heading does."""
+    if doc.typeset_name:
+        return (f"{doc.name}: ", *doc.title)
+    first, *rest = doc.title
+    return (first[:1].upper() + first[1:], *rest) if isinstance(first, str) else doc.title
+
+
 class _Renderer:
     """Walks a document; subclasses say how each part looks."""
 
@@ -104,7 +112,7 @@ class _Text(_Renderer):
     def equation(self, e: Equation, indent: str) -> list:
         head = f"{indent}{self.rich(e.label)}{e.lhs.text}"
         if not e.stacked:
-            return [" = ".join([head, *(f.text for f in e.forms)]) + (f"  {e.note}" if e.note else "")]
+            return [" = ".join([head, *(f.text for f in e.forms)]) + (f"   {e.note}" if e.note else "")]
         lines = [f"{head} = {e.forms[0].text}"]
         return lines + [" " * (width(head) + 1) + "= " + f.text for f in e.forms[1:]]
 
@@ -141,8 +149,7 @@ class _Text(_Renderer):
 
 class _Latex(_Renderer):
     def title(self, doc):
-        name = (f"{doc.name}: ",) if doc.typeset_name else ()
-        lines = [r"\section*{" + self.rich((*name, *doc.title)) + "}"]
+        lines = [r"\section*{" + self.rich(_typeset_title(doc)) + "}"]
         return lines + [self.rich(p.text) for p in doc.preamble]
 
     def heading(self, s):
@@ -198,7 +205,7 @@ class _Latex(_Renderer):
 
 class _Markdown(_Renderer):
     def title(self, doc):
-        lines = [f"## {doc.name + ': ' if doc.typeset_name else ''}{self.rich(doc.title)}"]
+        lines = [f"## {self.rich(_typeset_title(doc))}"]
         for p in doc.preamble:
             lines += ["", self.rich(p.text)]
         return lines

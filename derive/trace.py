@@ -19,6 +19,8 @@ from functools import cached_property
 
 import sympy as sp
 
+from . import render
+from .document import Document
 from .errors import UsageError
 from .expr import Expr, parse, to_sympy
 from .graph import display
@@ -258,99 +260,20 @@ class Trace:
     def _at_text(self):
         return ", ".join(f"{v} = {_unicode(self.at[v])}" for v in self.variables)
 
+    def document(self) -> Document:
+        """The trace as a :class:`derive.document.Document` (:mod:`derive.trace_doc`)."""
+        from . import trace_doc
+
+        return trace_doc.document(self)
+
     def text(self) -> str:
-        fx = f"f({', '.join(self.variables)})"
-        title = f"trace — evaluation trace of {fx} = {self.expr.text.strip()}"
-        mode = "forward and reverse mode" if self.reverse else "forward mode"
-        L = [title, "=" * len(title), "",
-             f"at {self._at_text()}; {mode}, tangents v̇ᵢ = ∂vᵢ/∂{self.wrt} (seed: "
-             + ", ".join(f"∂{v}/∂{self.wrt} = {1 if v == self.wrt else 0}" for v in self.variables) + ")",
-             "", "Primal trace (evaluation order)"]
-        w = max(len(s.definition_text) for s in self.steps) + 6
-        for s in self.steps:
-            L.append(f"  {(f'v{s.index} = ' + s.definition_text):<{w}} = {_unicode(s.value):<14} ≈ {_float(s.value)}")
-        L += ["", "Tangent trace (forward mode): v̇ᵢ = Σⱼ ∂vᵢ/∂vⱼ · v̇ⱼ, chain rule first, then the numbers"]
-        for lhs, rule, sub, exact, _ in self.tangent_rows():
-            if rule.startswith("∂"):  # an input: the seed
-                L.append(f"  {lhs} = {rule} = {sub}   (seed)")
-                continue
-            L.append(f"  {lhs} = {rule}")
-            L.append(f"  {' ' * len(lhs)} = {sub}" + ("" if sub == _unicode(exact) else
-                                                       f" = {_unicode(exact)}") + f" ≈ {_float(exact)}")
-        if self.reverse:
-            L += ["", "Adjoint trace (reverse mode): v̄ᵢ = ∂f/∂vᵢ = Σ over the steps j that use vᵢ of v̄ⱼ·∂vⱼ/∂vᵢ"]
-            for lhs, rule, sub, exact in self.adjoint_rows():
-                if rule.startswith("∂f/"):
-                    L.append(f"  {lhs} = {rule} = {sub}   (seed)")
-                    continue
-                L.append(f"  {lhs} = {rule}")
-                L.append(f"  {' ' * len(lhs)} = {sub}" + ("" if sub == _unicode(exact) else
-                                                           f" = {_unicode(exact)}") + f" ≈ {_float(exact)}")
-        n = self.f.index
-        L += ["", "Result", f"  f = v{n} = {_unicode(self.value)} ≈ {_float(self.value)}",
-              f"  ∂f/∂{self.wrt} = v̇{n} = {_unicode(self.tangent_value)} ≈ {_float(self.tangent_value)}"]
-        for v, g in self.gradient.items():
-            n_in = next(s.index for s in self.steps if s.variable == v)
-            L.append(f"  ∂f/∂{v} = v̄{n_in} = {_unicode(g)} ≈ {_float(g)}   (reverse mode)")
-        what = ", ".join(f"∂f/∂{v}" for v in self.brute)
-        verdict = {"exact": "HOLDS", "60 digits": "HOLDS to 60 significant digits"}.get(self.comparison, "FAILS")
-        L += ["", f"Proof: {what} from the trace = sympy.diff of f at the point: {verdict}"]
-        return "\n".join(L) + "\n"
+        return render.text(self.document())
 
     def latex(self) -> str:
-        fx = f"f({', '.join(display(v)[1] for v in self.variables)})"
-        L = [rf"\section*{{Evaluation trace of ${fx} = {_latex(self.function)}$}}",
-             "At $" + ", ".join(f"{display(v)[1]} = {_latex(self.at[v])}" for v in self.variables) + "$; tangents "
-             + rf"$\dot v_i = \partial v_i / \partial {display(self.wrt)[1]}$.", "",
-             r"\paragraph{Primal trace.}", r"\begin{align*}"]
-        L.append(" \\\\\n".join(rf"  v_{{{s.index}}} &= {s.definition_latex} = {_latex(s.value)} \approx "
-                                 f"{_float(s.value)}" for s in self.steps))
-        L += [r"\end{align*}", r"\paragraph{Tangent trace (forward mode).}", r"\begin{align*}"]
-        rows = []
-        for s in self.steps:
-            if s.op == "input":
-                seed = rf"\frac{{\partial {display(s.variable)[1]}}}{{\partial {display(self.wrt)[1]}}}"
-                rows.append(rf"  \dot v_{{{s.index}}} &= {seed} = {_latex(s.tangent)}")
-                continue
-            rule = _terms(((d, rf"\dot v_{{{v.name[1:]}}}") for v, d in s.partials), tex=True)
-            rows.append(rf"  \dot v_{{{s.index}}} &= {rule} = {_latex(s.tangent)} \approx {_float(s.tangent)}")
-        L += [" \\\\\n".join(rows), r"\end{align*}"]
-        if self.reverse:
-            L += [r"\paragraph{Adjoint trace (reverse mode).}", r"\begin{align*}"]
-            users = {s.symbol: [(u, d) for u in self.steps for v, d in u.partials if v == s.symbol]
-                     for s in self.steps}
-            rows = []
-            for s in reversed(self.steps):
-                rule = ("" if s is self.f else
-                        _terms(((d, rf"\bar v_{{{u.index}}}") for u, d in users[s.symbol]), tex=True) + " = ")
-                rows.append(rf"  \bar v_{{{s.index}}} &= {rule}{_latex(s.adjoint)} \approx {_float(s.adjoint)}")
-            L += [" \\\\\n".join(rows), r"\end{align*}"]
-        L += [r"\paragraph{Result.}", r"\begin{align*}",
-              rf"  f &= {_latex(self.value)} \approx {_float(self.value)} \\",
-              rf"  \frac{{\partial f}}{{\partial {display(self.wrt)[1]}}} &= {_latex(self.tangent_value)} "
-              rf"\approx {_float(self.tangent_value)}", r"\end{align*}",
-              "Checked against \\texttt{sympy.diff} of $f$ at the point: "
-              + ("holds." if self.proof else "FAILS.")]
-        return "\n".join(L) + "\n"
+        return render.latex(self.document())
 
     def markdown(self) -> str:
-        fx = f"f({', '.join(self.variables)})"
-        L = [f"## Evaluation trace of ${fx} = {_latex(self.function)}$", "",
-             "At $" + ", ".join(f"{v} = {_latex(self.at[v])}" for v in self.variables) + "$.", "",
-             "| $i$ | $v_i$ | exact | float | $\\dot v_i$ (chain rule) | exact | float |",
-             "|---|---|---|---|---|---|---|"]
-        for s in self.steps:
-            rule = ("seed" if s.op == "input" else
-                    " + ".join(rf"{_paren_tex(_latex(d))}\,\dot v_{{{v.name[1:]}}}" for v, d in s.partials))
-            L.append(f"| {s.index} | ${s.definition_latex}$ | ${_latex(s.value)}$ | {_float(s.value)} | "
-                     f"${rule}$ | ${_latex(s.tangent)}$ | {_float(s.tangent)} |")
-        df = rf"\partial f/\partial {display(self.wrt)[1]}"
-        L += ["", f"$f = {_latex(self.value)} \\approx {_float(self.value)}$, "
-              f"${df} = {_latex(self.tangent_value)} \\approx {_float(self.tangent_value)}$", ""]
-        for v, g in self.gradient.items():
-            L.append(f"- $\\partial f/\\partial {display(v)[1]} = {_latex(g)} \\approx {_float(g)}$ (reverse mode)")
-        L.append(f"\nChecked against `sympy.diff`: {'holds' if self.proof else 'FAILS'}.")
-        return "\n".join(L) + "\n"
+        return render.markdown(self.document())
 
     def to_dict(self) -> dict:
         def num(e):

@@ -212,7 +212,7 @@ def test_report_takes_model_files(tmp_path, capsys):
     out = tmp_path / "r.tex"
     assert main(["report", _path("least_squares"), "trace", "-o", str(out)]) == 0
     tex = out.read_text()
-    assert r"\section{least squares}" in tex and r"\subsection*{Numeric check}" in tex
+    assert r"\section{Least squares}" in tex and r"\subsection*{Numeric check}" in tex
 
 
 @pytest.mark.parametrize("name,param,component", [
