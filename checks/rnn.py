@@ -14,6 +14,7 @@ import numpy as np
 
 from derive.engine import local_jacobian_T
 from derive.errors import UsageError
+from derive.symbols import subscript
 from numeric import FORWARDS, compile_sweep, evaluate, step
 
 from .compare import relative_error
@@ -122,7 +123,7 @@ def render_worked(w: dict) -> list:
         return "[" + "; ".join(", ".join(f"{x + 0.0:.4g}" for x in row) for row in m) + "]"
 
     def sub(t):
-        return str(t).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+        return subscript(t)
 
     L = ["", f"Loss  L = Σ_t ℓ_t = {w['loss']:.12g}   (T = {w['T']})", "",
          "Central differences on b (perturb one component at a time):",

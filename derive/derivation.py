@@ -16,6 +16,7 @@ from .errors import UsageError
 from .index import entry
 from . import derivation_doc, render
 from .document import Document
+from .symbols import subscript
 from .printing import code, code_name, compound_pointwise, latex as _latex, latex_label, unicode as _unicode
 from .proof import ProofResult, prove
 from .registry import Spec, get
@@ -278,9 +279,8 @@ class Derivation:
                 seen.add("loss")
                 k = lo.outputs
                 yh, yy = sp.symbols(f"yhat_1:{k + 1}"), sp.symbols(f"y_1:{k + 1}")
-                sub = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-                names = {f"yhat_{i}": (f"ŷ{str(i).translate(sub)}", rf"\hat{{y}}_{{{i}}}") for i in range(1, k + 1)}
-                names |= {f"y_{i}": (f"y{str(i).translate(sub)}", f"y_{{{i}}}") for i in range(1, k + 1)}
+                names = {f"yhat_{i}": (f"ŷ{subscript(i)}", rf"\hat{{y}}_{{{i}}}") for i in range(1, k + 1)}
+                names |= {f"y_{i}": (f"y{subscript(i)}", f"y_{{{i}}}") for i in range(1, k + 1)}
                 ell = lo.explicit(yh, yy)
                 rows = [("ℓ(ŷ, y)", _unicode(ell, names), r"\ell(\hat{y}, y)", _latex(ell, names))]
                 for v in yh:

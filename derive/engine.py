@@ -30,6 +30,7 @@ from .cancel import composite_delta, needs_simplex
 from .graph import Graph, Node, display
 from .matexpr import Pointwise
 from .ops.reductions import Softmax
+from .symbols import SUB as _SUBS
 
 __all__ = ["Step", "Contribution", "Gradient", "Sweep", "ForwardMode", "backprop", "forward_mode"]
 
@@ -220,7 +221,6 @@ def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
     return sweep
 
 
-_SUBS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 @dataclass

@@ -21,6 +21,7 @@ import sympy as sp
 
 from .errors import UsageError, unknown
 from .expr import FUNCTIONS, parse
+from .symbols import SUB as _SUBSCRIPT
 
 __all__ = [
     "is_generic",
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 _t = sp.Symbol("t")
-_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def _generic_function(name: str, prime: str):

@@ -26,10 +26,10 @@ from .ops.elementwise import ELEMENTWISE, Elementwise
 from .ops.linear import Affine
 from .ops.losses import LOSS_OPS, LossOp
 from .ops.reductions import SOFTMAX
+from .symbols import SUB as _SUB
 
 __all__ = ["Graph", "Node", "display", "activation_operator", "loss_operator"]
 
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _GREEK = {"delta": ("δ", r"\delta"), "sigma": ("σ", r"\sigma"), "ell": ("ℓ", r"\ell")}
 
 

@@ -16,12 +16,10 @@ from sympy.printing.str import StrPrinter
 
 from .functions import is_generic
 from .matexpr import Pointwise
-from .symbols import tex_text  # noqa: F401  (re-exported: printing.tex_text is public)
+from .symbols import SUB as _SUB, SUP as _SUP, UNSUB, tex_text  # noqa: F401  (tex_text is re-exported)
 
 __all__ = ["UnicodePrinter", "LatexPrinter", "unicode", "latex"]
 
-_SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def _fname(name: str, tex: bool) -> str:
@@ -203,7 +201,7 @@ class UnicodePrinter(_MatrixForms, StrPrinter):
         base = self._print(e.base)
         base = base if isinstance(e.base, sp.MatrixSymbol) else f"({base})"
         power = str(e.exp)
-        return base + (power.translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")) if power.lstrip("-").isdigit()
+        return base + (power.translate(_SUP) if power.lstrip("-").isdigit()
                        else f"^{power}")
 
     def _print_OneMatrix(self, e):
@@ -402,7 +400,7 @@ def latex_label(label: str) -> str:
              "softplus": r"\operatorname{softplus}", "id": r"\operatorname{id}"}
     base = label.rstrip("′")
     primes = "'" * (len(label) - len(base))
-    base = base.translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
+    base = base.translate(UNSUB)
     if base in table:
         return table[base] + primes
     return _fname(base, tex=True) + primes
@@ -429,7 +427,7 @@ def latex(expr, names=None, index_names=None, ranks=None) -> str:
 def _code_label(label: str) -> str:
     base = label.rstrip("′")
     primes = len(label) - len(base)
-    base = base.translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")).replace("σ", "sigmoid")
+    base = base.translate(UNSUB).replace("σ", "sigmoid")
     return base + "_prime" * primes
 
 

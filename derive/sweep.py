@@ -37,11 +37,11 @@ from .ops.base import Apply, ScalarApply, as_matrix_shape
 from .ops.elementwise import ELEMENTWISE, Elementwise
 from .ops.evaluate import explicit
 from .ops.losses import LossOp
+from .symbols import SUB as _SUB
 
 __all__ = ["GraphNode", "ModelGraph", "ModelStep", "Occurrence", "ModelGradient", "ModelSweep", "build_graph",
            "sweep"]
 
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 LIFT_SIZE = 3  # explicit size at which SymPy looks for a simpler elementwise form
 MAX_PATHS = 12
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["SUB", "SUP", "UNSUB", "ascii_text", "prose_tex", "subscript", "superscript", "tex_text"]
+__all__ = ["SUB", "SUP", "UNSUB", "ascii_text", "latex_symbols", "prose_tex", "subscript", "superscript", "tex_text"]
 
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -115,6 +115,22 @@ def _join(pieces) -> str:
             out.append("$" + "".join(math).strip() + "$")
             math = []
         out.append(t)
+    return "".join(out)
+
+
+def latex_symbols(latex: str) -> str:
+    """Unicode letters and scripts left inside LaTeX (SymPy keeps a symbol's Unicode
+    name in some function arguments, e.g. B(α, β)) → their LaTeX."""
+    out = []
+    for ch in latex:
+        if ch in _TEXT_MATH and ch.isalpha():
+            out.append(_TEXT_MATH[ch] + " ")
+        elif ch in _SUBSCRIPTS:
+            out.append("_{" + _SUBSCRIPTS[ch] + "}")
+        elif ch in _SUPERSCRIPTS:
+            out.append("^{" + _SUPERSCRIPTS[ch].strip() + "}")
+        else:
+            out.append(ch)
     return "".join(out)
 
 

@@ -30,7 +30,6 @@ __all__ = ["MAX_VARIABLES", "P4_EXAMPLE", "Trace", "TraceStep", "trace"]
 
 MAX_VARIABLES = 20
 P4_EXAMPLE = ("ln(sin(x1)) + x1*exp(x2)", {"x1": "pi/6", "x2": "1"})  # problem P4's function and point
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _OPS = {"+": (" + ", " + "), "-": (" − ", " - "), "*": ("·", r" \cdot "), "/": ("/", " / ")}
 
 

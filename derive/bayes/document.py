@@ -15,7 +15,7 @@ from sympy.printing.str import StrPrinter
 
 from .. import render
 from ..document import Document, Equation, Equations, Item, Items, Math, Prose, Section, Table
-from ..symbols import prose_tex, superscript
+from ..symbols import latex_symbols, prose_tex, superscript
 
 __all__ = ["BayesDerivation", "Step", "eq", "prose_tex", "tex", "u"]
 
@@ -56,18 +56,10 @@ def u(expr) -> str:
     return "−" + s[1:] if s.startswith("-") else s
 
 
-_TEX_LEFTOVERS = {"α": r"\alpha ", "β": r"\beta ", "θ": r"\theta ", "μ": r"\mu ", "σ": r"\sigma ",
-                  "τ": r"\tau ", "λ": r"\lambda ", "ₙ": "_{n}", "²": "^{2}", "₀": "_{0}", "₁": "_{1}",
-                  "₂": "_{2}", "∗": "^{*}"}
-
-
 def tex(expr, names: dict) -> str:
     """``expr`` as LaTeX, with ``names`` mapping Unicode-named symbols to LaTeX
     (SymPy does not apply them inside some function arguments, e.g. B(α, β))."""
-    out = sp.latex(sp.sympify(expr), symbol_names=names)
-    for k, v in _TEX_LEFTOVERS.items():
-        out = out.replace(k, v)
-    return out
+    return latex_symbols(sp.latex(sp.sympify(expr), symbol_names=names))
 
 
 def eq(lhs, *forms, names: dict, lhs_tex: str | None = None) -> Equation:
