@@ -13,18 +13,16 @@ import sympy as sp
 
 from .engine import Sweep, backprop
 from .errors import UsageError
-from .index import entry
-from . import derivation_doc, render
+from . import components, derivation_doc, render
 from .document import Document
+from .pseudocode import pseudocode
 from .symbols import subscript
-from .printing import code, code_name, compound_pointwise, latex as _latex, latex_label, unicode as _unicode
+from .printing import compound_pointwise, latex as _latex, latex_label, unicode as _unicode
 from .proof import ProofResult, prove
 from .registry import Spec, get
 
 __all__ = ["Derivation", "derive"]
 
-_INDEX = ("i", "j")
-_SUMS = ("j", "l", "p", "q", "r", "s")
 
 
 def derive(name: str, *, wrt=None, **options) -> Derivation:
@@ -78,9 +76,6 @@ def _fit_typed_losses(name, spec: Spec):
                     sizes[key] = max(sizes[key], need)
 
 
-STRUCTURAL_INDEX = 40  # expression nodes above which component forms come from derive.index
-
-
 def _tidy(expr):
     """A derivative as a person would simplify it, when that is cheap."""
     if sp.count_ops(expr) > 60:
@@ -92,68 +87,6 @@ def _tidy(expr):
 def _big(expr) -> bool:
     """Too long to be worth reading written out (long RNN unrollings)."""
     return sp.count_ops(expr) > 120
-
-
-def _finite_sums(expr):
-    """Write out sums whose range is a number (a sum over one output unit is
-    that unit's term) and sums over a Kronecker delta (from diag(ŷ));
-    leave other symbolic ranges as Σ."""
-    def concrete(e):
-        return isinstance(e, sp.Sum) and (all(lim[1].is_number and lim[2].is_number for lim in e.limits)
-                                           or e.function.has(sp.KroneckerDelta))
-
-    expr = expr.replace(concrete, lambda e: sp.expand(e.function).has(sp.KroneckerDelta)
-                        and _sum_delta(e) or e.doit())
-    # what remains of a delta outside any sum, and SymPy's "index in range" guards (always true here)
-    expr = expr.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0].expr)
-    return expr
-
-
-def _sum_delta(e):
-    """Σ_j over a sum of terms, doing the delta terms by substitution."""
-    if len(e.limits) > 1:  # SymPy merges nested sums into one with several limits
-        return _sum_deltas(e)
-    (j, lo, hi), = e.limits
-    out, rest = [], []
-    for term in sp.Add.make_args(sp.expand(e.function)):
-        deltas = [d for d in term.atoms(sp.KroneckerDelta) if j in d.free_symbols]
-        if deltas:
-            d = deltas[0]
-            other = d.args[1] if d.args[0] == j else d.args[0]
-            out.append(term.subs(d, 1).subs(j, other))
-        else:
-            rest.append(term)
-    if rest:
-        body = sp.factor_terms(sp.Add(*rest))
-        outside, inside = [], []
-        for f in sp.Mul.make_args(body):
-            (inside if f.has(j) else outside).append(f)
-        out.append(sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), (j, lo, hi)))
-    return sp.factor_terms(sp.Add(*out))
-
-
-def _sum_deltas(e):
-    """Σ over several indices: each term's Kronecker deltas are done by substitution, index by index."""
-    out = []
-    for term in sp.Add.make_args(sp.expand(e.function)):
-        limits = list(e.limits)
-        for lim in list(limits):
-            deltas = [d for d in term.atoms(sp.KroneckerDelta) if lim[0] in d.free_symbols]
-            if deltas:
-                d = deltas[0]
-                other = d.args[1] if d.args[0] == lim[0] else d.args[0]
-                term = term.subs(d, 1).subs(lim[0], other)
-                limits.remove(lim)
-        out.append(sp.Sum(term, *limits) if limits else term)
-    return sp.factor_terms(sp.Add(*out))
-
-
-def _rename_dummies(expr):
-    """Name SymPy's summation dummies j, l, p, … avoiding the free indices."""
-    taken = {s.name for s in expr.free_symbols}
-    free = [n for n in _SUMS if n not in taken]
-    dummies = sorted(expr.atoms(sp.Dummy), key=lambda d: d.dummy_index)
-    return expr.xreplace({d: sp.Symbol(free[n % len(free)]) for n, d in enumerate(dummies)})
 
 
 @dataclass
@@ -226,37 +159,20 @@ class Derivation:
         return self.u(self.elementwise(param)[1])
 
     def elementwise(self, param, expanded=True):
-        """(index symbols, component expression) of ∂L/∂param; a dimension of
-        size 1 takes no index (W₂ ∈ ℝ^{1×H} has components W₂[h])."""
-        g = self.sweep.gradients[param]
-        return self.component(param, g.expanded if expanded else g.total)
+        """(index symbols, component expression) of ∂L/∂param (:func:`derive.components.elementwise`)."""
+        return components.elementwise(self, param, expanded)
 
     def component(self, param, expr):
         """Index ``expr`` (shaped like ``param``) at the param's named indices."""
-        rows, cols = self.graph.nodes[param].shape
-        n_free = (rows != 1) + (cols != 1)
-        names = self.spec.indices.get(param) or _INDEX[:n_free]
-        idx = tuple(sp.Symbol(n) for n in names[:n_free])
-        if n_free == 0:
-            at = (0, 0)
-        elif n_free == 2:
-            at = idx
-        else:
-            at = (idx[0], 0) if cols == 1 else (0, idx[0])
-        # large expressions (RNN weight gradients) are indexed structurally, without summation algorithms
-        nodes = sum(1 for _ in sp.preorder_traversal(expr))
-        element = entry(expr, *at) if nodes > STRUCTURAL_INDEX else expr[at[0], at[1]]
-        return idx, _rename_dummies(_finite_sums(element))
+        return components.component(self, param, expr)
 
     def delta_elementwise(self, index="i"):
         """Component ``index`` of each named adjoint (δ), in terms of later δ's."""
-        out = []
-        i = sp.Symbol(index)
-        for st in self.sweep.steps:
-            if not st.lhs.name.startswith(("bar_", "grad_")) and st.lhs.name in self.sweep.definitions:
-                at = 0 if st.lhs.shape[0] == 1 else i
-                out.append((st.lhs, at, _rename_dummies(_finite_sums(st.value[at, 0]))))
-        return out
+        return components.delta_elementwise(self, index)
+
+    def pseudocode(self) -> list:
+        """The forward pass and the recorded reverse sweep as NumPy-style code (:mod:`derive.pseudocode`)."""
+        return pseudocode(self)
 
     # -- pieces shared by the renderers -----------------------------------------
     @cached_property
@@ -326,36 +242,6 @@ class Derivation:
             r, c = n.shape
             out.append((n.name, n.unicode, str(r), str(c)))
         return out
-
-    def pseudocode(self) -> list:
-        """The forward pass and the recorded reverse sweep as NumPy-style code."""
-        nodes = self.graph.nodes
-        leaves = [n.name for n in nodes.values() if n.kind in ("input", "target", "param")]
-        wrt = ", ".join(self.spec.wrt)
-        L = [f"def gradient_{'_'.join(self.spec.wrt)}({', '.join(leaves)}):",
-             "    # forward pass (one data point; a batch of column vectors works the same)"]
-        for n in nodes.values():
-            if n.kind == "affine":
-                rhs = " + ".join(f"{a} @ {v}" for a, v in n.terms) + (f" + {n.bias}" if n.bias else "")
-            elif n.kind == "activation":
-                rhs = f"{n.activation.name}({n.arg})"
-            elif n.kind == "loss":
-                rhs = f"{n.loss.name if not n.loss.generic else 'loss'}({n.arg}, {n.target})"
-            else:
-                continue
-            L.append(f"    {n.name} = {rhs}")
-        L.append("    # backward sensitivities (reverse sweep)")
-        for st in self.sweep.steps:
-            name = st.lhs.name
-            if name in self.sweep.definitions and name.startswith("bar_"):
-                continue  # intermediate adjoints are inlined where they are used
-            value = st.value if name in self.sweep.definitions else st.rhs
-            L.append(f"    {code_name(name)} = {code(value)}")
-        grads = [self.sweep.gradients[p] for p in self.spec.wrt]
-        outs = ", ".join(code_name((g.symbol if len(g.contributions) > 1 else g.contributions[0].symbol).name)
-                         for g in grads)
-        L.append(f"    return {outs}    # ∂L/∂{wrt}".replace("∂L/∂", "dL/d"))
-        return L
 
     def sections(self):
         """Extra blocks the model declares: [(heading, kind, lines)], kind 'code' or 'prose'."""

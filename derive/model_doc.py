@@ -17,7 +17,7 @@ from pathlib import Path
 import sympy as sp
 
 from . import render
-from .derivation import _finite_sums, _rename_dummies
+from .components import finite_sums, rename_dummies
 from .document import Document, Equation, Equations, Item, Items, Math, Prose, Section, Step, rich
 from .errors import UsageError
 from .index import entry
@@ -123,7 +123,7 @@ class ModelDerivation:
             return (), None
         idx = sp.symbols("i j")[:len(shape)]
         at = idx if len(shape) == 2 else (idx[0], 0)
-        return idx, _rename_dummies(_finite_sums(entry(self.sweep.gradients[param].expanded, *at)))
+        return idx, rename_dummies(finite_sums(entry(self.sweep.gradients[param].expanded, *at)))
 
     def _component_lhs(self, param, tex=False):
         idx, _ = self.component(param)
