@@ -10,6 +10,7 @@ precision of the arrays involved (:mod:`checks.tolerances`).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from numeric.finite_differences import directional_detail
 from . import diagnosis as dg
 from .report import GradcheckReport
 from .taylor import taylor_order
-from .tensor_check import Setting, directional_check, full_check
+from .tensor_check import Budget, Oracles, Setting, Tolerance, check_tensor
 from .tolerances import SAFETY, eps_for, rtol_for
 from .trees import as_float_array, flatten, rebuild
 
@@ -160,6 +161,59 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
     """
     start = time.perf_counter()
     _validate(f, grad, mode, probes, coordinates, complex_step, jax, atol)
+    pt = _point(f, x)
+    jg, jax_status = _jax_oracle(f, x, pt, jax, jax_gradient)
+    if grad is None:
+        if jg is None:
+            raise ValueError(f"grad is None, so JAX's gradient would be checked, but {jax_status}; pass grad")
+        derived, jg, jax_status = jg, None, "is the gradient under test"
+    else:
+        derived = _derived(grad, x, pt.kind, pt.names, [a.shape for a in pt.given])
+    tol = _tolerance(pt, derived, rtol, atol)
+    rng = np.random.default_rng(seed)
+    jg = [None] * len(pt.names) if jg is None else jg
+    methods, tensors = set(), {}
+    for i, name in enumerate(pt.names):
+        use_complex, first = _finite_difference_method(pt, i, rng, complex_step)
+        methods.add("complex step" if use_complex else "Richardson (central, h and h/2)")
+        budget = Budget(full=mode == "full" or (mode == "auto" and pt.x64[i].size <= FULL_LIMIT),
+                        probes=probes, coordinates=coordinates, worst=worst)
+        tensors[name] = check_tensor(Setting(
+            name=name, fp=pt.along(i), x=pt.x64[i], D=derived[i], dtype=pt.given[i].dtype, f0=pt.f0, rng=rng,
+            first=first, oracles=Oracles(J=jg[i], use_complex=use_complex), tol=tol, budget=budget,
+            parts=(parts or {}).get(name)))
+        if taylor:
+            _taylor(tensors[name], pt, i, derived[i], rng)
+    return GradcheckReport(passed=all(t.passed for t in tensors.values()), tensors=tensors,
+                           hints=_one_tensor_hint(tensors), evaluations=pt.fc.calls + 2,
+                           seconds=time.perf_counter() - start, fd_method=" and ".join(sorted(methods)) or "none",
+                           jax=jax_status, notes=pt.notes)
+
+
+@dataclass
+class _Point:
+    """x flattened to float64 tensors, f counted, and f's value, noise and precision there."""
+
+    kind: str
+    names: list
+    given: list  # the tensors as the caller gave them
+    x64: list  # float64, C-ordered copies
+    fc: _Counted
+    f0: float
+    noise: float
+    eps: float
+    out_dtype: object
+    notes: list
+
+    def along(self, i):
+        """f as a function of tensor i alone."""
+        def fp(v):
+            v = np.asarray(v)
+            return self.fc(self.x64[:i] + [v if np.iscomplexobj(v) else v.astype(np.float64)] + self.x64[i + 1:])
+        return fp
+
+
+def _point(f, x) -> _Point:
     kind, leaves = flatten(x)
     names = [n for n, _ in leaves]
     given = [a for _, a in leaves]
@@ -167,11 +221,9 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
     if empty:
         raise ValueError(f"{empty[0]} has no entries (shape {dict(leaves)[empty[0]].shape}); nothing to check")
     x64 = [np.array(a, dtype=np.float64, order="C") for a in given]  # any strides or order: a C-ordered copy
-    fc = _Counted(f, kind, names)
     out, again = (_value(f, kind, names, x64) for _ in range(2))
     f0 = float(out.reshape(()))
     noise = abs(f0 - float(again.reshape(())))
-    eps = max(eps_for(out.dtype), eps_for(np.float64))
     notes = []
     if noise > 0 or not np.isfinite(noise):
         noise = noise if np.isfinite(noise) else abs(f0)
@@ -182,72 +234,66 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
                      "for finite differences and JAX; grad was called with x as given")
     if out.dtype != np.float64:
         notes.append(f"f returns {out.dtype} even for float64 input: steps and error estimates use its precision")
+    return _Point(kind, names, given, x64, _Counted(f, kind, names), f0, noise,
+                  max(eps_for(out.dtype), eps_for(np.float64)), out.dtype, notes)
 
+
+def _jax_oracle(f, x, pt: _Point, jax, jax_gradient):
+    """(JAX's gradient per tensor or None, what became of JAX)."""
     if jax_gradient is not None:
-        jg, jax_status = _derived(lambda _: jax_gradient, x, kind, names, [a.shape for a in given]), "given"
-        jg = [a.astype(np.float64) for a in jg]
-    elif jax is False:
-        jg, jax_status = None, "not requested"
-    else:
-        jg, jax_status = _jax_gradient(f, kind, names, x64)
+        jg = _derived(lambda _: jax_gradient, x, pt.kind, pt.names, [a.shape for a in pt.given])
+        return [a.astype(np.float64) for a in jg], "given"
+    if jax is False:
+        return None, "not requested"
+    jg, status = _jax_gradient(f, pt.kind, pt.names, pt.x64)
     if jax is True and jg is None:
-        raise ValueError(f"jax=True but JAX's gradient is unavailable: {jax_status}")
-    if grad is None:
-        if jg is None:
-            raise ValueError(f"grad is None, so JAX's gradient would be checked, but {jax_status}; pass grad")
-        derived, jg, jax_status = jg, None, "is the gradient under test"
-    else:
-        derived = _derived(grad, x, kind, names, [a.shape for a in given])
+        raise ValueError(f"jax=True but JAX's gradient is unavailable: {status}")
+    return jg, status
+
+
+def _tolerance(pt: _Point, derived, rtol, atol) -> Tolerance:
     if rtol is None:
-        rtol = rtol_for(*[a.dtype for a in given], *[a.dtype for a in derived], out.dtype)
+        rtol = rtol_for(*[a.dtype for a in pt.given], *[a.dtype for a in derived], pt.out_dtype)
     elif not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
         raise ValueError(f"rtol must be a number in (0, 1) or None (from the dtype); got {rtol!r}")
-    rng = np.random.default_rng(seed)
-    parts = dict(parts or {})
     # the derived gradient's own rounding, absolute: a formula such as 1 − tanh² at saturation is a
     # difference of O(1) quantities, so its error is ε in absolute terms, whatever the entry's size.
     # Not ε·|f|: a constant added to f changes neither the gradient nor its rounding.
-    working = np.result_type(*[a.dtype for a in given], *[a.dtype for a in derived], np.float16)
-    floor = 16.0 * eps_for(working)
-    methods, tensors = set(), {}
-    jg = [None] * len(names) if jg is None else jg
-    for i, name in enumerate(names):
-        def fp(v, i=i):
-            v = np.asarray(v)
-            return fc(x64[:i] + [v if np.iscomplexobj(v) else v.astype(np.float64)] + x64[i + 1:])
+    working = np.result_type(*[a.dtype for a in pt.given], *[a.dtype for a in derived], np.float16)
+    return Tolerance(rtol=rtol, eps=pt.eps, floor=16.0 * eps_for(working), atol=atol, noise=pt.noise)
 
-        n = x64[i].size
-        full = mode == "full" or (mode == "auto" and n <= FULL_LIMIT)
-        use_complex = False
-        v = rng.standard_normal(x64[i].shape)
-        probe = directional_detail(fp, x64[i], v, eps, f0, noise=noise)  # directional mode's first probe
-        if complex_step is not False and n > 0 and noise == 0:  # a noisy f's complex step sees no noise
-            use_complex = accepts_complex(fp, x64[i], v, float(probe.value),
-                                          SAFETY * float(probe.error) + 1e-9 * abs(float(probe.value)))
-            if complex_step is True and not use_complex:
-                notes.append(f"complex_step=True but f is not complex-safe for {name}; used Richardson")
-        elif complex_step is True:
-            notes.append(f"complex_step=True but f is not deterministic; used Richardson for {name}")
-        methods.add("complex step" if use_complex else "Richardson (central, h and h/2)")
-        check = full_check if full else directional_check
-        tensors[name] = check(Setting(name, fp, x64[i], derived[i], jg[i], given[i].dtype, rtol, eps, f0,
-                                      use_complex, rng, probes, coordinates, parts.get(name), worst, (v, probe),
-                                      floor, atol, noise))
-        if taylor:
-            t = taylor_order(fp, x64[i], derived[i], rng.standard_normal(x64[i].shape), f0, eps)
-            tensors[name].taylor = t
-            if t["order"] is not None and t["order"] < 1.5 and tensors[name].passed:
-                tensors[name].passed, tensors[name].diagnosis = False, dg.DERIVED
-                tensors[name].hints.append(dg.Hint("taylor", f"Taylor remainder falls like h^{t['order']:.2f}, "
-                                                             "not h²: the gradient is wrong along a random direction"))
-    hints = []
+
+def _finite_difference_method(pt: _Point, i, rng, complex_step):
+    """(use the complex step?, (direction, Differences) of the first probe)."""
+    fp, x, name = pt.along(i), pt.x64[i], pt.names[i]
+    v = rng.standard_normal(x.shape)
+    probe = directional_detail(fp, x, v, pt.eps, pt.f0, noise=pt.noise)  # directional mode's first probe
+    use_complex = False
+    if complex_step is not False and pt.noise == 0:  # a noisy f's complex step sees no noise
+        use_complex = accepts_complex(fp, x, v, float(probe.value),
+                                      SAFETY * float(probe.error) + 1e-9 * abs(float(probe.value)))
+        if complex_step is True and not use_complex:
+            pt.notes.append(f"complex_step=True but f is not complex-safe for {name}; used Richardson")
+    elif complex_step is True:
+        pt.notes.append(f"complex_step=True but f is not deterministic; used Richardson for {name}")
+    return use_complex, (v, probe)
+
+
+def _taylor(report, pt: _Point, i, derived, rng):
+    """The Taylor-remainder test; a remainder falling slower than h² fails the tensor."""
+    t = taylor_order(pt.along(i), pt.x64[i], derived, rng.standard_normal(pt.x64[i].shape), pt.f0, pt.eps)
+    report.taylor = t
+    if t["order"] is not None and t["order"] < 1.5 and report.passed:
+        report.passed, report.diagnosis = False, dg.DERIVED
+        report.hints.append(dg.Hint("taylor", f"Taylor remainder falls like h^{t['order']:.2f}, "
+                                              "not h²: the gradient is wrong along a random direction"))
+
+
+def _one_tensor_hint(tensors) -> list:
     failed = [n for n, t in tensors.items() if t.verdict == "failed"]
     if len(tensors) > 1 and len(failed) == 1:
-        hints.append(dg.Hint("one_tensor", f"only {failed[0]} is wrong; the other {len(tensors) - 1} "
-                                           f"tensor(s) agree"))
-    return GradcheckReport(all(t.passed for t in tensors.values()), tensors, hints, fc.calls + 2,
-                           time.perf_counter() - start,
-                           " and ".join(sorted(methods)) or "none", jax_status, notes)
+        return [dg.Hint("one_tensor", f"only {failed[0]} is wrong; the other {len(tensors) - 1} tensor(s) agree")]
+    return []
 
 
 def assert_gradients(f, x, grad=None, **options) -> GradcheckReport:

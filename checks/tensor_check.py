@@ -15,7 +15,8 @@ from .report import Entry, TensorReport
 from .sampling import detection_probability, gaussian_probes, stratified
 from .tolerances import SAFETY
 
-__all__ = ["KINK_SHARE", "RESOLVE", "Setting", "directional_check", "full_check"]
+__all__ = ["KINK_SHARE", "RESOLVE", "Budget", "Oracles", "Setting", "Tolerance", "check_tensor", "directional_check",
+           "full_check"]
 
 KINK_SHARE = 0.1  # a mismatch is a kink when the samples' distance from a smooth curve is this large
 
@@ -204,35 +205,62 @@ def _rel(a, b):
 
 
 @dataclass(frozen=True)
-class Setting:
-    """What one tensor's check needs: the function along this tensor, the point, the
-    gradients to compare, and the options (tolerances, oracles, budget)."""
+class Tolerance:
+    """How close is close enough: the relative tolerance and the absolute floors."""
 
-    name: str
-    fp: object  # f as a function of this tensor alone
-    x: np.ndarray  # float64, C order
-    D: np.ndarray  # the derived gradient
-    J: np.ndarray | None  # JAX's gradient, if any
-    dtype: object  # the dtype x was given in
     rtol: float
     eps: float  # machine epsilon of f's evaluation
-    f0: float
-    use_complex: bool
-    rng: np.random.Generator
-    probes: int
-    coordinates: int
-    parts: dict | None
-    worst: int
-    first: tuple  # (direction, Differences) of the first probe, measured by the caller
     floor: float  # the derived gradient's own rounding, absolute: 16·ε in its precision
     atol: float | None = None  # the caller's absolute tolerance (replaces the floors)
     noise: float = 0.0  # |f(x) − f(x)| over two evaluations: f is not deterministic when > 0
 
 
+@dataclass(frozen=True)
+class Oracles:
+    """What the derived gradient is compared with, besides finite differences."""
+
+    J: np.ndarray | None  # JAX's gradient, if any
+    use_complex: bool  # the complex step instead of Richardson
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much of the tensor is compared: every coordinate, or probes and sampled coordinates."""
+
+    full: bool
+    probes: int = 4
+    coordinates: int = 11
+    worst: int = 3  # entries shown in the report
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What one tensor's check needs: the function along this tensor, the point, the
+    gradient under test, and the options as three value objects."""
+
+    name: str
+    fp: object  # f as a function of this tensor alone
+    x: np.ndarray  # float64, C order
+    D: np.ndarray  # the derived gradient
+    dtype: object  # the dtype x was given in
+    f0: float
+    rng: np.random.Generator
+    first: tuple  # (direction, Differences) of the first probe, measured by the caller
+    oracles: Oracles
+    tol: Tolerance
+    budget: Budget
+    parts: dict | None = None  # named contributions of the derived gradient, for the diagnosis
+
+
+def check_tensor(s: Setting) -> TensorReport:
+    """One tensor: every coordinate (:func:`full_check`) or a fixed budget (:func:`directional_check`)."""
+    return full_check(s) if s.budget.full else directional_check(s)
+
+
 def _scales(s: Setting, entries) -> tuple[float, float]:
     """(finite differences', JAX's) gradient scale per unit of direction: the largest magnitude
     any value of the tensor shows, the measured ones included (noise makes them large)."""
-    top = max([float(np.max(np.abs(a))) for a in (s.D, s.J) if a is not None and a.size] + [0.0])
+    top = max([float(np.max(np.abs(a))) for a in (s.D, s.oracles.J) if a is not None and a.size] + [0.0])
     measured = [abs(e.fd) / e.weight for e in entries if e.fd is not None and np.isfinite(e.fd)]
     return max([top, *measured]), top
 
@@ -240,7 +268,7 @@ def _scales(s: Setting, entries) -> tuple[float, float]:
 def _verdict(s: Setting, entries):
     """(diagnosis, fd_bad, kinks, jax_bad, unjudged) for the measured entries."""
     votes = {dg.DERIVED: 0, dg.FD_ODD: 0, dg.JAX_ODD: 0, dg.NO_CONSENSUS: 0}
-    fd_bad, kinks, jax_bad, unjudged = _judge(entries, votes, _scales(s, entries), s.atol, s.rtol)
+    fd_bad, kinks, jax_bad, unjudged = _judge(entries, votes, _scales(s, entries), s.tol.atol, s.tol.rtol)
     if fd_bad or jax_bad:
         diagnosis = dg.odd_one_out(votes)
     elif unjudged:
@@ -264,12 +292,12 @@ def _badness(e) -> float:
 
 
 def _wrong_hints(s: Setting, mode, entries):
-    ref = s.J
+    ref = s.oracles.J
     if ref is None and mode == "full" and all(_usable(e) for e in entries):
         ref = np.array([e.fd for e in entries]).reshape(s.D.shape)
-    tol = max(1e-6, 10 * s.rtol)
+    tol = max(1e-6, 10 * s.tol.rtol)
     if ref is not None:
-        allowed = (np.full(s.D.shape, max(e.jax_allowed for e in entries)) if s.J is not None
+        allowed = (np.full(s.D.shape, max(e.jax_allowed for e in entries)) if s.oracles.J is not None
                    else np.array([e.allowed for e in entries]).reshape(s.D.shape))
         return dg.hints_for(s.name, s.D, ref, allowed, s.parts, tol=tol)
     probes = [e for e in entries if e.probe is not None and _usable(e)]
@@ -280,21 +308,21 @@ def _finish(s: Setting, mode, entries, evals, extra_hints=(), detection=None):
     diagnosis, _, kinks, _, unjudged = _verdict(s, entries)
     smooth = [e for e in entries if _usable(e)]
     rel_fd = _rel([e.derived for e in smooth], [e.fd for e in smooth]) if smooth else None
-    rel_jax = _rel(s.D, s.J) if s.J is not None else None
-    if s.J is not None:
-        reference, abs_err, rel_err = "JAX", float(np.max(np.abs(s.D - s.J))) if s.D.size else 0.0, rel_jax
+    rel_jax = _rel(s.D, s.oracles.J) if s.oracles.J is not None else None
+    if s.oracles.J is not None:
+        reference, abs_err, rel_err = "JAX", float(np.max(np.abs(s.D - s.oracles.J))) if s.D.size else 0.0, rel_jax
     else:
         reference = "finite differences" + (" (probes)" if mode == "directional" else "")
         abs_err = max([abs(e.derived - e.fd) for e in smooth], default=0.0)
         rel_err = rel_fd or 0.0
     hints = _wrong_hints(s, mode, entries) if diagnosis == dg.DERIVED else []
     hints += list(extra_hints)
-    ranked = sorted(entries, key=_badness, reverse=True)[:s.worst]
+    ranked = sorted(entries, key=_badness, reverse=True)[:s.budget.worst]
     fd_est = max([e.fd_error for e in entries if e.fd_error is not None and np.isfinite(e.fd_error)], default=0.0)
     return TensorReport(
         name=s.name, shape=tuple(s.x.shape), dtype=str(s.dtype), mode=mode, passed=diagnosis in dg.PASSING,
         diagnosis=diagnosis, reference=reference, max_abs_error=abs_err, max_rel_error=rel_err,
-        rel_error_jax=rel_jax, rel_error_fd=rel_fd, fd_error_estimate=fd_est, rtol=s.rtol,
+        rel_error_jax=rel_jax, rel_error_fd=rel_fd, fd_error_estimate=fd_est, rtol=s.tol.rtol,
         worst=[e.public() for e in ranked],
         kinks=[e.index if e.probe is None else f"{s.name}·v{e.probe}" for e in kinks], hints=hints,
         evaluations=evals, detection=detection,
@@ -303,20 +331,21 @@ def _finish(s: Setting, mode, entries, evals, extra_hints=(), detection=None):
 
 def full_check(s: Setting) -> TensorReport:
     """Every coordinate of the tensor against finite differences (and JAX where given)."""
-    x, J = s.x, s.J
-    value, err, nonsmooth, evals, fd_floor = _fd_full(s.fp, x, s.eps, s.use_complex, s.noise)
+    x, J = s.x, s.oracles.J
+    value, err, nonsmooth, evals, fd_floor = _fd_full(s.fp, x, s.tol.eps, s.oracles.use_complex, s.tol.noise)
     evals += s.first[1].evaluations
     finite = value[np.isfinite(value)]
-    scale = max(float(np.max(np.abs(finite))) if finite.size else 0.0, s.floor, 1e-300)
-    allowed = SAFETY * err + s.rtol * scale
-    jscale = max(float(np.max(np.abs(J))) if J is not None and J.size else 0.0, s.floor, 1e-300)
+    scale = max(float(np.max(np.abs(finite))) if finite.size else 0.0, s.tol.floor, 1e-300)
+    allowed = SAFETY * err + s.tol.rtol * scale
+    jscale = max(float(np.max(np.abs(J))) if J is not None and J.size else 0.0, s.tol.floor, 1e-300)
     entries = []
     for ix in np.ndindex(*x.shape):
         entries.append(_Measured(tuple(int(i) for i in ix), float(s.D[ix]), None if J is None else float(J[ix]),
                                  float(value[ix]), float(err[ix]), float(allowed[ix]),
-                                 fd_nonsmooth=None if s.use_complex else float(nonsmooth[ix]),
-                                 jax_allowed=s.rtol * jscale, fd_floor=float(fd_floor[ix]), derived_floor=s.floor))
-    evals += _rejudge(entries, s.fp, x, s.eps, s.f0, lambda e: s.rtol * scale, scale, noise=s.noise)
+                                 fd_nonsmooth=None if s.oracles.use_complex else float(nonsmooth[ix]),
+                                 jax_allowed=s.tol.rtol * jscale, fd_floor=float(fd_floor[ix]),
+                                 derived_floor=s.tol.floor))
+    evals += _rejudge(entries, s.fp, x, s.tol.eps, s.f0, lambda e: s.tol.rtol * scale, scale, noise=s.tol.noise)
     report = _finish(s, "full", entries, evals)
     report.fd_values, report.fd_errors = value, err
     return report
@@ -325,50 +354,52 @@ def full_check(s: Setting) -> TensorReport:
 def _probe_entries(s: Setting, scale):
     """The Gaussian probes ∇f·v; returns (entries, evaluations, tolerances)."""
     entries, evals, taus = [], 0, []
-    directions = [s.first[0], *gaussian_probes(s.rng, s.x.shape, s.probes - 1)] if s.probes else []
+    directions = [s.first[0], *gaussian_probes(s.rng, s.x.shape, s.budget.probes - 1)] if s.budget.probes else []
     for k, v in enumerate(directions, 1):
         if k == 1:
             d = s.first[1]
             value, err, ns, calls, floor = float(d.value), float(d.error), float(d.nonsmooth), d.evaluations, d.floor
-            if s.use_complex:
+            if s.oracles.use_complex:
                 value = complex_directional(s.fp, s.x, v)
-                err, calls, floor = 8.0 * s.eps * abs(value), 6, 0.0
+                err, calls, floor = 8.0 * s.tol.eps * abs(value), 6, 0.0
         else:
-            value, err, ns, calls, floor = _measure(s.fp, s.x, v, s.eps, s.f0, s.use_complex, s.noise)
+            value, err, ns, calls, floor = _measure(s.fp, s.x, v, s.tol.eps, s.f0, s.oracles.use_complex, s.tol.noise)
         evals += calls
-        err = max(err, 8.0 * s.eps * float(np.sum(np.abs(s.D * v))))  # rounding of the sum ∇f·v itself
+        err = max(err, 8.0 * s.tol.eps * float(np.sum(np.abs(s.D * v))))  # rounding of the sum ∇f·v itself
         norm = float(np.linalg.norm(v))
-        tau = SAFETY * err + s.rtol * scale * norm
-        taus.append(tau + max(float(floor), s.floor * norm))  # what the probe excuses, floors included
-        entries.append(_Measured(None, float(np.sum(s.D * v)), None if s.J is None else float(np.sum(s.J * v)),
+        tau = SAFETY * err + s.tol.rtol * scale * norm
+        taus.append(tau + max(float(floor), s.tol.floor * norm))  # what the probe excuses, floors included
+        jv = None if s.oracles.J is None else float(np.sum(s.oracles.J * v))
+        entries.append(_Measured(None, float(np.sum(s.D * v)), jv,
                                  value, err, tau, probe=k, fd_nonsmooth=ns, direction=v, fd_floor=float(floor),
-                                 jax_allowed=s.rtol * scale * norm + tau, derived_floor=s.floor * norm))
+                                 jax_allowed=s.tol.rtol * scale * norm + tau, derived_floor=s.tol.floor * norm))
     return entries, evals, taus
 
 
 def _coordinate_entries(s: Setting, scale, sampled):
     entries, evals = [], 0
     for flat in sorted(sampled):
-        value, err, ns, calls, floor = _measure(s.fp, s.x, _unit(s.x, flat), s.eps, s.f0, s.use_complex, s.noise)
+        value, err, ns, calls, floor = _measure(s.fp, s.x, _unit(s.x, flat), s.tol.eps, s.f0,
+                                                s.oracles.use_complex, s.tol.noise)
         evals += calls
         ix = tuple(int(i) for i in np.unravel_index(flat, s.x.shape))
         entries.append(_Measured(ix, float(s.D.reshape(-1)[flat]),
-                                 None if s.J is None else float(s.J.reshape(-1)[flat]),
-                                 value, err, SAFETY * err + s.rtol * scale, fd_nonsmooth=ns, fd_floor=float(floor),
-                                 jax_allowed=s.rtol * scale, derived_floor=s.floor))
+                                 None if s.oracles.J is None else float(s.oracles.J.reshape(-1)[flat]),
+                                 value, err, SAFETY * err + s.tol.rtol * scale, fd_nonsmooth=ns, fd_floor=float(floor),
+                                 jax_allowed=s.tol.rtol * scale, derived_floor=s.tol.floor))
     return entries, evals
 
 
 def _jax_only_entries(s: Setting, scale, entries):
     """Entries JAX rejects that no difference measured (listed as JAX-judged), and the hints they give."""
     measured = {e.index for e in entries if e.index is not None}
-    off = np.argwhere(np.abs(s.D - s.J) > s.rtol * scale)
+    off = np.argwhere(np.abs(s.D - s.oracles.J) > s.tol.rtol * scale)
     unmeasured = [tuple(int(i) for i in ix) for ix in off if tuple(int(i) for i in ix) not in measured]
-    more = [_Measured(ix, float(s.D[ix]), float(s.J[ix]), None, None, np.inf, jax_allowed=s.rtol * scale,
-                      derived_floor=s.floor) for ix in unmeasured[:s.worst]]
+    more = [_Measured(ix, float(s.D[ix]), float(s.oracles.J[ix]), None, None, np.inf, jax_allowed=s.tol.rtol * scale,
+                      derived_floor=s.tol.floor) for ix in unmeasured[:s.budget.worst]]
     extra = []
     if len(off) >= 1:
-        full_hints = dg.hints_for(s.name, s.D, s.J, s.rtol * scale, s.parts, tol=max(1e-6, 10 * s.rtol))
+        full_hints = dg.hints_for(s.name, s.D, s.oracles.J, s.tol.rtol * scale, s.parts, tol=max(1e-6, 10 * s.tol.rtol))
         extra = [h for h in full_hints if h.kind in ("transpose", "one_slice", "one_entry", "missing_part",
                                                        "swapped_part")]
     return more, extra
@@ -376,12 +407,12 @@ def _jax_only_entries(s: Setting, scale, entries):
 
 def directional_check(s: Setting) -> TensorReport:
     """Gaussian probes and stratified sampled coordinates (fixed budget whatever the size), and JAX on every entry."""
-    n, D, J = s.x.size, s.D, s.J
-    scale = max(float(np.max(np.abs(J if J is not None else D))), s.floor, 1e-300)
+    n, D, J = s.x.size, s.D, s.oracles.J
+    scale = max(float(np.max(np.abs(J if J is not None else D))), s.tol.floor, 1e-300)
     entries, evals, taus = _probe_entries(s, scale)
-    sampled = {int(i) for i in stratified(s.rng, n, s.coordinates)}
+    sampled = {int(i) for i in stratified(s.rng, n, s.budget.coordinates)}
     if J is not None:  # JAX judged every entry: measure the worst of those it rejects too
-        off = np.abs(D - J).reshape(-1) > s.rtol * scale
+        off = np.abs(D - J).reshape(-1) > s.tol.rtol * scale
         sampled |= {int(i) for i in np.argsort(-np.abs(D - J).reshape(-1))[:4] if off[i]}
     more, calls = _coordinate_entries(s, scale, sampled)
     entries, evals = entries + more, evals + calls
@@ -389,13 +420,15 @@ def directional_check(s: Setting) -> TensorReport:
     if J is not None:
         more, extra = _jax_only_entries(s, scale, entries)
         entries += more
-    evals += _rejudge(entries, s.fp, s.x, s.eps, s.f0,
-                      lambda e: s.rtol * scale * (1.0 if e.direction is None else float(np.linalg.norm(e.direction))),
-                      scale * max(1.0, float(np.sqrt(n))), sharpen=False, noise=s.noise)
+    def allowed(e):
+        return s.tol.rtol * scale * (1.0 if e.direction is None else float(np.linalg.norm(e.direction)))
+
+    evals += _rejudge(entries, s.fp, s.x, s.tol.eps, s.f0, allowed,
+                      scale * max(1.0, float(np.sqrt(n))), sharpen=False, noise=s.tol.noise)
     typical = float(np.sqrt(np.mean(D * D))) if n else 0.0
     rel = 0.1
-    detection = {"probes": s.probes, "coordinates": len(sampled), "n": n, "relative_error": rel,
-                 "probability": 1.0 if J is not None and rel * typical > s.rtol * scale
+    detection = {"probes": s.budget.probes, "coordinates": len(sampled), "n": n, "relative_error": rel,
+                 "probability": 1.0 if J is not None and rel * typical > s.tol.rtol * scale
                  else detection_probability(rel * typical, taus, len(sampled), n),
                  "probability_fd_only": detection_probability(rel * typical, taus, len(sampled), n),
                  "jax_all": J is not None}
