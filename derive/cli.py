@@ -279,18 +279,46 @@ def run(argv) -> tuple[int, str, str | None]:
 
 
 def _dispatch(args) -> tuple[int, str]:
-    from . import Derivation, derive, names
-    from .registry import REGISTRY
+    """A built-in derivation: list them, check one numerically, or derive, prove and render one."""
+    from . import derive
 
     if args.name == "list":
-        width = max(len(n) for n in names())
-        lines = [f"{n:<{width}}  {REGISTRY[n].description}" for n in names()]
-        lines.append(f"{'trace':<{width}}  P4: evaluation trace of any expression, forward and reverse mode "
-                     "(python -m derive trace --help)")
-        lines.append(f"{'report':<{width}}  every derivation, proof and numeric check in one LaTeX/PDF document "
-                     "(python -m derive report --help)")
-        return 0, "\n".join(lines) + "\n"
+        return 0, _listing()
     wrt = [w.strip() for w in args.wrt.split(",") if w.strip()] if args.wrt else None
+    _refuse_mixed_flags(args)
+    if args.check:
+        # numbers live in checks/ and numeric/ (JAX); imported only when asked for
+        checks_cli = importlib.import_module("checks.cli")
+        with budget(args.timeout, f"checking {args.name}", _LONGER):
+            return checks_cli.run_check(args.name, _options(args), seed=args.seed or 0, params=args.params,
+                                        as_json=args.json, wrt=wrt, eps=args.eps, lr=args.lr)
+    _proof_fits(args)
+    with budget(args.timeout, f"deriving {args.name}", _SMALLER):
+        d = derive(args.name, wrt=wrt, **_options(args))
+    if args.plot is not None:
+        _plot(d, args)
+    proof = not args.no_proof
+    status = _prove(d, args) if proof else 0
+    with budget(args.timeout, f"writing {args.name} (its component forms)", _SMALLER):
+        return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
+                               lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
+
+
+def _listing() -> str:
+    from . import names
+    from .registry import REGISTRY
+
+    width = max(len(n) for n in names())
+    lines = [f"{n:<{width}}  {REGISTRY[n].description}" for n in names()]
+    lines.append(f"{'trace':<{width}}  P4: evaluation trace of any expression, forward and reverse mode "
+                 "(python -m derive trace --help)")
+    lines.append(f"{'report':<{width}}  every derivation, proof and numeric check in one LaTeX/PDF document "
+                 "(python -m derive report --help)")
+    return "\n".join(lines) + "\n"
+
+
+def _refuse_mixed_flags(args):
+    """Options that belong to the numeric check, or that the check cannot honour, in one line."""
     if args.output is not None and not args.output.strip():
         raise UsageError("-o needs a file name, e.g. -o shared_bias.tex")
     if not args.check:
@@ -302,35 +330,30 @@ def _dispatch(args) -> tuple[int, str]:
         raise UsageError("--check prints a text table or, with --json, JSON; drop --latex/--markdown")
     elif args.plot is not None:
         raise UsageError("--plot draws the derivation, not the check; run it without --check")
-    if args.check:
-        # numbers live in checks/ and numeric/ (JAX); imported only when asked for
-        checks_cli = importlib.import_module("checks.cli")
-        with budget(args.timeout, f"checking {args.name}", _LONGER):
-            return checks_cli.run_check(args.name, _options(args), seed=args.seed or 0, params=args.params,
-                                        as_json=args.json, wrt=wrt, eps=args.eps, lr=args.lr)
-    _proof_fits(args)
-    with budget(args.timeout, f"deriving {args.name}", _SMALLER):
-        d = derive(args.name, wrt=wrt, **_options(args))
-    if args.plot is not None:
-        if not args.plot.lower().endswith((".png", ".pdf", ".svg")):
-            raise UsageError(f"--plot writes an image: give a .png, .pdf or .svg file name; got {args.plot!r}")
-        if not hasattr(d, "plot"):
-            raise UsageError(f"--plot draws normal_normal's sequential predictives; {args.name} has no plot")
-        d.plot(args.plot)
-    proof = not args.no_proof
-    if proof and isinstance(d, Derivation):
-        # the proof at the derivation's sizes is kept on disk, keyed by the code and the options
-        from .cache import cached_proof
 
-        reasons: list = []
-        with budget(args.timeout, f"proving {args.name}", _NO_PROOF):
-            d._proof = cached_proof(d, refresh=args.no_cache, reasons=reasons)
-        for why in reasons if args.verbose else ():
-            _err(f"note: cached proof not used: {why}")
-    status = 1 if proof and isinstance(d, Derivation) and not d.proof.holds else 0
-    with budget(args.timeout, f"writing {args.name} (its component forms)", _SMALLER):
-        return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
-                               lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
+
+def _plot(d, args):
+    if not args.plot.lower().endswith((".png", ".pdf", ".svg")):
+        raise UsageError(f"--plot writes an image: give a .png, .pdf or .svg file name; got {args.plot!r}")
+    if not hasattr(d, "plot"):
+        raise UsageError(f"--plot draws normal_normal's sequential predictives; {args.name} has no plot")
+    d.plot(args.plot)
+
+
+def _prove(d, args) -> int:
+    """The proof (kept on disk, keyed by the code and the options); 1 when it fails."""
+    from . import Derivation
+
+    if not isinstance(d, Derivation):
+        return 0
+    from .cache import cached_proof
+
+    reasons: list = []
+    with budget(args.timeout, f"proving {args.name}", _NO_PROOF):
+        d._proof = cached_proof(d, refresh=args.no_cache, reasons=reasons)
+    for why in reasons if args.verbose else ():
+        _err(f"note: cached proof not used: {why}")
+    return 0 if d.proof.holds else 1
 
 
 def _proof_fits(args):

@@ -538,6 +538,26 @@ def _unpaired_delimiters(s: str) -> str:
 _BREAKS = (" + ", " - ", r" \odot ", r" \cdot ", r" \oslash ", r" \, ")
 
 
+def _cuts(s: str) -> tuple[list, set]:
+    """Where a line may break: before a binary operator outside any brace group, and
+    between two factors of a product (``implicit``: the new line starts with ·)."""
+    cuts, implicit, depth = [], set(), 0
+    for i, ch in enumerate(s):
+        if ch in "{}":
+            depth += 1 if ch == "{" else -1
+        elif depth == 0 and i > 0:
+            if any(s.startswith(op, i) for op in _BREAKS):
+                cuts.append(i)
+            elif ch == " " and s[i - 1] in ")}]" and _factor_follows(s[i + 1:]):
+                cuts.append(i)
+                implicit.add(i)
+    return cuts, implicit
+
+
+def _factor_follows(rest: str) -> bool:
+    return rest[:1].isalpha() or bool(re.match(r"\\(?!bigr|right|cdot|odot|oslash)", rest))
+
+
 def break_tex(s: str, width: float = 62.0) -> list[str]:
     """Split display math that would run past the margin into lines, at a
     binary operator outside any brace group; ``\\left(…\\right)`` pairs become
@@ -552,21 +572,7 @@ def break_tex(s: str, width: float = 62.0) -> list[str]:
     if tex_width(s) <= width:
         return [s]
     s = _unpaired_delimiters(s)
-    cuts, implicit, depth, i = [], set(), 0, 0
-    while i < len(s):
-        ch = s[i]
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-        elif depth == 0 and i > 0:
-            if any(s.startswith(op, i) for op in _BREAKS):
-                cuts.append(i)
-            elif ch == " " and s[i - 1] in ")}]" and (s[i + 1:i + 2].isalpha() or
-                                                      re.match(r"\\(?!bigr|right|cdot|odot|oslash)", s[i + 1:])):
-                cuts.append(i)  # between two factors of a product: the new line starts with ·
-                implicit.add(i)
-        i += 1
+    cuts, implicit = _cuts(s)
     pieces, start, last = [], 0, None
     for c in cuts + [len(s)]:
         if tex_width(s[start:c]) > width and last is not None and last > start:

@@ -1,8 +1,8 @@
-"""numeric — independent forward functions, finite differences, JAX autodiff, codegen.
+"""numeric — independent forward functions, finite differences, JAX autodiff, evaluation and code generation.
 
 JAX is imported only by :mod:`numeric.autodiff`, on first use.
 """
-from .codegen import compile_sweep, evaluate
+from .evaluate_sweep import compile_sweep, evaluate
 from .generate import CompiledGradient, compile_gradient, gradient_source
 from .finite_differences import central_difference, richardson, slope_jumps, step
 from .functions import ACTIVATIONS, LOSSES

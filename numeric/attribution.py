@@ -14,7 +14,7 @@ import numpy as np
 from derive import derive
 from derive.errors import UsageError
 
-from .codegen import compile_sweep
+from .evaluate_sweep import compile_sweep
 
 __all__ = ["Attribution", "input_gradients"]
 

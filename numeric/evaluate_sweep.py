@@ -1,4 +1,4 @@
-"""Derived SymPy expressions → NumPy evaluation.
+"""Derived SymPy expressions evaluated in NumPy (numeric/generate.py writes code instead).
 
 ``compile_sweep`` turns a derivation's graph and recorded adjoints into a
 function of parameter values that returns the loss, every node value, every
