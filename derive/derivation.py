@@ -90,7 +90,7 @@ def _big(expr) -> bool:
 
 
 @dataclass
-class Derivation:
+class Derivation(render.Rendered):
     name: str
     description: str
     problem: str
@@ -271,18 +271,6 @@ class Derivation:
         """Everything this derivation says, in order (:mod:`derive.derivation_doc`)."""
         return derivation_doc.document(self, proof)
 
-    def text(self, proof=True) -> str:
-        """The whole derivation as readable Unicode text."""
-        return render.text(self.document(proof))
-
-    def latex(self, proof=True) -> str:
-        """LaTeX body (amsmath): every section of the text rendering."""
-        return render.latex(self.document(proof))
-
-    def markdown(self, proof=True) -> str:
-        """GitHub/Jupyter Markdown with $…$ and $$…$$ math."""
-        return render.markdown(self.document(proof))
-
     factor = _factor
     too_big = staticmethod(_big)
 
@@ -364,5 +352,3 @@ class Derivation:
         tail = "" if _big(g.expanded) else f" = {self.tex(g.expanded)}"
         return rf"$\frac{{\partial L}}{{\partial {node.latex}}} = {self.tex(g.total)}{tail}$"
 
-    def _repr_markdown_(self):
-        return self.markdown(proof=False)

@@ -45,7 +45,7 @@ def load_model(path: str, *, wrt=None, sizes=None) -> ModelDerivation:
     return ModelDerivation(read_model(path), name=Path(path).stem, wrt=wrt, sizes=sizes)
 
 
-class ModelDerivation:
+class ModelDerivation(render.Rendered):
     """Everything derived from one model file; renders itself."""
 
     def __init__(self, spec: ModelSpec, *, name: str, wrt=None, sizes=None):
@@ -238,15 +238,6 @@ class ModelDerivation:
         back = {u: n for n, (u, _) in self.names.items()}
         return [back.get(c, c) for c in chain[1:]]
 
-    def text(self, proof=True) -> str:
-        return render.text(self.document(proof))
-
-    def latex(self, proof=True) -> str:
-        return render.latex(self.document(proof))
-
-    def markdown(self, proof=True) -> str:
-        return render.markdown(self.document(proof))
-
     def proof_text(self):
         pr = self.proof
         sizes = ", ".join(f"{k} = {v}" for k, v in pr.sizes.items()) or "scalars"
@@ -300,9 +291,6 @@ class ModelDerivation:
 
     def json(self, proof=True) -> str:
         return json.dumps(self.to_dict(proof), ensure_ascii=False, indent=2)
-
-    def _repr_markdown_(self):
-        return self.markdown(proof=False)
 
     def _repr_latex_(self):
         p = self.wrt[0]

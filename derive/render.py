@@ -23,7 +23,7 @@ from .document import Code, Document, Equation, Items, Math, Prose, Section, Ste
 from .printing import break_tex, tex_width
 from .symbols import ascii_text, prose_tex
 
-__all__ = ["TEX_WIDTH", "aligned", "latex", "markdown", "text"]
+__all__ = ["TEX_WIDTH", "Rendered", "aligned", "latex", "markdown", "text"]
 
 TEX_WIDTH = 64  # characters of display math that fit an A4 line at 11pt with 2 cm margins
 
@@ -40,6 +40,26 @@ def latex(doc: Document) -> str:
 def markdown(doc: Document) -> str:
     """GitHub/Jupyter Markdown with ``$…$`` and ``$$…$$`` math."""
     return _Markdown().document(doc)
+
+
+class Rendered:
+    """``text()``, ``latex()``, ``markdown()`` and the notebook's Markdown, for any
+    class whose ``document(proof)`` returns a :class:`~derive.document.Document`."""
+
+    def text(self, proof=True) -> str:
+        """The whole derivation as readable Unicode text."""
+        return text(self.document(proof))
+
+    def latex(self, proof=True) -> str:
+        """A LaTeX body (amsmath); :func:`derive.pdf.standalone` wraps it to compile."""
+        return latex(self.document(proof))
+
+    def markdown(self, proof=True) -> str:
+        """GitHub/Jupyter Markdown with $…$ and $$…$$ math."""
+        return markdown(self.document(proof))
+
+    def _repr_markdown_(self):  # Jupyter
+        return markdown(self.document(False))
 
 
 def aligned(lhs: str, forms, room: float | None = None) -> str:

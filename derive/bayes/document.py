@@ -86,7 +86,7 @@ class Step:
 
 
 @dataclass
-class BayesDerivation:
+class BayesDerivation(render.Rendered):
     """A worked Bayesian derivation; renders like :class:`derive.Derivation`."""
 
     name: str
@@ -124,18 +124,6 @@ class BayesDerivation:
         blocks += [Prose((p,)) for p in st.after]
         return Section((st.title,), tuple(blocks), number=k)
 
-    def text(self, proof=True) -> str:
-        """The whole derivation as readable Unicode text, step by step."""
-        return render.text(self.document(proof))
-
-    def latex(self, proof=True) -> str:
-        """LaTeX body (amsmath); wrap with :func:`derive.cli.standalone` to compile."""
-        return render.latex(self.document(proof))
-
-    def markdown(self, proof=True) -> str:
-        """GitHub/Jupyter Markdown with $$…$$ math."""
-        return render.markdown(self.document(proof))
-
     def to_dict(self, proof=True) -> dict:
         """A JSON-ready description (schema in the README)."""
         out = {"name": self.name, "description": self.description, "problem": self.problem,
@@ -169,5 +157,3 @@ class BayesDerivation:
     def _repr_latex_(self):
         return self.latex(proof=False)
 
-    def _repr_markdown_(self):
-        return self.markdown(proof=False)
