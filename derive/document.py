@@ -53,6 +53,8 @@ class Equation:
 
 @dataclass(frozen=True)
 class Prose:
+    """A paragraph of rich text."""
+
     text: tuple
 
 
@@ -78,6 +80,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Steps:
+    """The recorded sweep: one :class:`Step` per rule applied, in order."""
+
     steps: tuple
 
 
