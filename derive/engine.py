@@ -91,7 +91,7 @@ class Sweep:
     gradients: dict
     names: dict  # MatrixSymbol name -> (unicode, latex)
     definitions: dict  # adjoint symbol name -> defining expression (value)
-    opaque: dict  # symbol name -> callable(env) -> explicit Matrix (generic ∇ℓ)
+    opaque: dict  # ∇ŷℓ symbol name -> (loss, prediction node name, target node name): a generic loss gradient
     forward: ForwardMode | None = None  # forward sensitivities, when the model asks for them
 
     def expand(self, expr):
@@ -123,104 +123,148 @@ def bar(u: str, t: str) -> tuple[str, str]:
 def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
     """Run the reverse sweep of ``graph`` for the parameters in ``wrt``; with
     ``forward``, also derive that parameter's forward sensitivities."""
-    nodes = graph.nodes
-    names = {n.name: (n.unicode, n.latex) for n in nodes.values()}
-    wrt = list(wrt)
-
-    # nodes that depend on some parameter in wrt: only their adjoints are needed
-    needed = set(wrt)
-    for n in nodes.values():
-        if any(i in needed for i in n.inputs()):
-            needed.add(n.name)
-
-    occ = {p: graph.occurrences(p) for p in wrt}
-    contribs = defaultdict(list)  # node -> [(expr, rule, note)]
-    steps, definitions, opaque = [], {}, {}
-    param_parts = defaultdict(list)
-    jacobians = {}  # (u, v) -> (∂v/∂u)ᵀ: an RNN's paths share their edges (T² paths, 5T edges)
-
-    for node in reversed(list(nodes.values())):
-        if node.name not in needed or node.kind in ("param", "input", "target"):
-            continue
-        if node.kind == "loss":
-            pred = nodes[node.arg]
-            grad = _loss_gradient(graph, node, names, opaque)
-            contribs[pred.name].append(_Part(grad, "loss gradient", node.loss.description, loss=node))
-            continue
-
-        # the node's adjoint: the sum of what its consumers sent back
-        parts = contribs[node.name]
-        sym_name = node.adjoint or f"bar_{node.name}"
-        alias = _bar(node) if node.adjoint else ()
-        sym = MatrixSymbol(sym_name, *node.shape)
-        rhs = parts[0].expr if len(parts) == 1 else MatAdd(*[p.expr for p in parts])
-        rules = sorted({p.rule for p in parts})
-        step = Step(rules[0] if len(rules) == 1 else "sum over consumers", sym, rhs, alias=alias,
-                    note=parts[0].note if len(parts) == 1 else f"{node.unicode} feeds {len(parts)} nodes")
-        if len(parts) == 1 and (parts[0].expanded is not None or parts[0].simplified is not None):
-            step.expanded, step.simplified = parts[0].expanded, parts[0].simplified
-        else:
-            inl = _inline_bars(rhs, definitions)
-            step.expanded = inl if inl != rhs else None
-        names[sym_name] = display(node.adjoint) if node.adjoint else _bar(node)
-        steps.append(step)
-        definitions[sym_name] = step.value
-
-        if node.kind == "activation":
-            z = nodes[node.arg]
-            if z.name in needed:
-                contribs[z.name].append(_activation_rule(node, z, sym, parts, nodes, definitions))
-            continue
-
-        # affine: z = Σ A v + c; the operator sends the adjoint to every operand
-        grads = node.op.vjp(sym, node.symbol, *_operands(graph, node))
-        for pos, (name, g) in enumerate(zip(node.inputs(), grads, strict=True)):
-            slot = node.slot(pos)
-            if slot == "vector" and name in needed and nodes[name].kind != "param":
-                contribs[name].append(_Part(g, f"affine {node.unicode}: input"))
-            if name in wrt:
-                param_parts[name].append((node, slot, g))
-
-    gradients = {}
-    for p in wrt:
-        pnode = nodes[p]
-        sites = occ[p]
-        order = {s: i for i, s in enumerate(sites)}
-        parts = sorted(param_parts[p], key=lambda t: order[(t[0].name, t[1])])
-        many = len(parts) > 1
-        cs = []
-        for i, (site, slot, expr) in enumerate(parts, start=1):
-            occ_name = f"{p}_occ{i}" if many else p
-            bar_name = f"bar_{occ_name}"
-            u = pnode.unicode + (f"₍{str(i).translate(_SUBS)}₎" if many else "")
-            t = pnode.latex + (f"_{{({i})}}" if many else "")
-            names[occ_name] = (u, t)
-            names[bar_name] = bar(u, t)
-            symb = MatrixSymbol(bar_name, *pnode.shape)
-            label = site.path or site.unicode
-            c = Contribution(p, i, site.name, slot, label, symb, MatrixSymbol(occ_name, *pnode.shape), expr)
-            if slot != "matrix":
-                c.paths = graph.paths(site.name)
-                c.chains = [_chain(graph, c, path, names, jacobians) for path in c.paths]
-            steps.append(Step(f"affine {site.unicode}: {'input' if slot == 'vector' else slot}", symb, expr,
-                              note=f"{label} path" if site.path else ""))
-            cs.append(c)
-        total = cs[0].expr if len(cs) == 1 else MatAdd(*[c.expr for c in cs])
-        gsym = MatrixSymbol(f"grad_{p}", *pnode.shape)
-        names[gsym.name] = (f"∂L/∂{pnode.unicode}", rf"\frac{{\partial L}}{{\partial {pnode.latex}}}")
-        sweep_tmp = Sweep(graph, wrt, steps, {}, names, definitions, opaque)
-        gradients[p] = Gradient(p, cs, total, sweep_tmp.expand(total), gsym)
-        if many:
-            steps.append(Step(f"sum over occurrences of {pnode.unicode}", gsym,
-                              MatAdd(*[c.symbol for c in cs]), expanded=total,
-                              note=f"evaluated at {' = '.join(names[c.occurrence.name][0] for c in cs)} = "
-                                   f"{pnode.unicode}"))
-    sweep = Sweep(graph, wrt, steps, gradients, names, definitions, opaque)
+    rev = _Reverse(graph, list(wrt))
+    for node in reversed(list(graph.nodes.values())):
+        rev.visit(node)
+    gradients = {p: rev.gradient(p) for p in rev.wrt}
+    sweep = Sweep(graph, rev.wrt, rev.steps, gradients, rev.names, rev.definitions, rev.opaque)
     if forward:
-        sweep.forward = forward_mode(graph, forward, names)
+        sweep.forward = forward_mode(graph, forward, rev.names)
     return sweep
 
 
+def _dependents(nodes: dict, roots) -> set:
+    """The roots and every node downstream of them (``nodes`` is in topological order)."""
+    found = set(roots)
+    for n in nodes.values():
+        if any(i in found for i in n.inputs()):
+            found.add(n.name)
+    return found
+
+
+class _Reverse:
+    """The state of one reverse sweep: one method per node rule, every step recorded."""
+
+    def __init__(self, graph: Graph, wrt: list):
+        self.graph, self.nodes, self.wrt = graph, graph.nodes, wrt
+        self.names = {n.name: (n.unicode, n.latex) for n in self.nodes.values()}
+        # nodes that depend on some parameter in wrt: only their adjoints are needed
+        self.needed = _dependents(self.nodes, wrt)
+        self.occ = {p: graph.occurrences(p) for p in wrt}
+        self.contribs = defaultdict(list)  # node -> [_Part]
+        self.steps, self.definitions, self.opaque = [], {}, {}
+        self.param_parts = defaultdict(list)  # param -> [(site node, slot, adjoint)]
+        self.jacobians = {}  # (u, v) -> (∂v/∂u)ᵀ: an RNN's paths share their edges (T² paths, 5T edges)
+
+    def visit(self, node: Node) -> None:
+        """Apply the rule of one node (nodes are visited in reverse topological order)."""
+        if node.name not in self.needed or node.kind in ("param", "input", "target"):
+            return
+        if node.kind == "loss":
+            self._loss(node)
+            return
+        sym, parts = self._adjoint(node)
+        if node.kind == "activation":
+            self._activation(node, sym, parts)
+        else:
+            self._affine(node, sym)
+
+    def _loss(self, node: Node) -> None:
+        """Send ∇ŷℓ back to the loss's prediction ŷ."""
+        pred = self.nodes[node.arg]
+        grad = _loss_gradient(self.graph, node, self.names, self.opaque)
+        self.contribs[pred.name].append(_Part(grad, "loss gradient", node.loss.description, loss=node))
+
+    def _adjoint(self, node: Node):
+        """Record the node's adjoint, the sum of what its consumers sent back; return (symbol, parts)."""
+        parts = self.contribs[node.name]
+        sym_name = node.adjoint or f"bar_{node.name}"
+        alias = _bar(node) if node.adjoint else ()
+        sym = MatrixSymbol(sym_name, *node.shape)
+        step = _consumer_sum(node, sym, parts, alias)
+        _set_forms(step, parts, self.definitions)
+        self.names[sym_name] = display(node.adjoint) if node.adjoint else _bar(node)
+        self.steps.append(step)
+        self.definitions[sym_name] = step.value
+        return sym, parts
+
+    def _activation(self, node: Node, sym, parts) -> None:
+        """h = f(z): send z̄ += f′(z) ⊙ h̄ back to z when z's adjoint is needed."""
+        z = self.nodes[node.arg]
+        if z.name in self.needed:
+            self.contribs[z.name].append(_activation_rule(node, z, sym, parts, self.nodes, self.definitions))
+
+    def _affine(self, node: Node, sym) -> None:
+        """z = Σ A v + c: the operator sends the adjoint to every operand; parameters' shares are kept per site."""
+        grads = node.op.vjp(sym, node.symbol, *_operands(self.graph, node))
+        for pos, (name, g) in enumerate(zip(node.inputs(), grads, strict=True)):
+            slot = node.slot(pos)
+            if slot == "vector" and name in self.needed and self.nodes[name].kind != "param":
+                self.contribs[name].append(_Part(g, f"affine {node.unicode}: input"))
+            if name in self.wrt:
+                self.param_parts[name].append((node, slot, g))
+
+    def gradient(self, p: str) -> Gradient:
+        """∂L/∂p: one adjoint per occurrence of p, recorded, and (for several) the step summing them."""
+        pnode = self.nodes[p]
+        order = {s: i for i, s in enumerate(self.occ[p])}
+        parts = sorted(self.param_parts[p], key=lambda t: order[(t[0].name, t[1])])
+        many = len(parts) > 1
+        cs = [self._occurrence(p, pnode, i, many, *part) for i, part in enumerate(parts, start=1)]
+        total = cs[0].expr if len(cs) == 1 else MatAdd(*[c.expr for c in cs])
+        gsym = MatrixSymbol(f"grad_{p}", *pnode.shape)
+        self.names[gsym.name] = (f"∂L/∂{pnode.unicode}", rf"\frac{{\partial L}}{{\partial {pnode.latex}}}")
+        sweep_tmp = Sweep(self.graph, self.wrt, self.steps, {}, self.names, self.definitions, self.opaque)
+        gradient = Gradient(p, cs, total, sweep_tmp.expand(total), gsym)
+        if many:
+            self.steps.append(self._occurrence_sum(pnode, gsym, cs, total))
+        return gradient
+
+    def _occurrence(self, p: str, pnode: Node, i: int, many: bool, site: Node, slot: str, expr) -> Contribution:
+        """The adjoint p̄₍ᵢ₎ of the i-th occurrence of p: its names, paths and chains, and its step."""
+        occ_name, bar_name, u, t = _occurrence_names(p, pnode, i, many)
+        self.names[occ_name] = (u, t)
+        self.names[bar_name] = bar(u, t)
+        symb = MatrixSymbol(bar_name, *pnode.shape)
+        label = site.path or site.unicode
+        c = Contribution(p, i, site.name, slot, label, symb, MatrixSymbol(occ_name, *pnode.shape), expr)
+        if slot != "matrix":
+            c.paths = self.graph.paths(site.name)
+            c.chains = [_chain(self.graph, c, path, self.names, self.jacobians) for path in c.paths]
+        self.steps.append(Step(f"affine {site.unicode}: {'input' if slot == 'vector' else slot}", symb, expr,
+                               note=f"{label} path" if site.path else ""))
+        return c
+
+    def _occurrence_sum(self, pnode: Node, gsym, cs: list, total) -> Step:
+        """The step ∂L/∂p = Σᵢ p̄₍ᵢ₎, evaluated at p₍ᵢ₎ = p."""
+        at = " = ".join(self.names[c.occurrence.name][0] for c in cs)
+        return Step(f"sum over occurrences of {pnode.unicode}", gsym, MatAdd(*[c.symbol for c in cs]),
+                    expanded=total, note=f"evaluated at {at} = {pnode.unicode}")
+
+
+def _consumer_sum(node: Node, sym, parts: list, alias: tuple) -> Step:
+    """The step z̄ = Σ (what each consumer sent back), with its rule and note."""
+    rhs = parts[0].expr if len(parts) == 1 else MatAdd(*[p.expr for p in parts])
+    rules = sorted({p.rule for p in parts})
+    return Step(rules[0] if len(rules) == 1 else "sum over consumers", sym, rhs, alias=alias,
+                note=parts[0].note if len(parts) == 1 else f"{node.unicode} feeds {len(parts)} nodes")
+
+
+def _set_forms(step: Step, parts: list, definitions: dict) -> None:
+    """Set a step's later forms: a single part's own, else the sum with plain adjoints inlined."""
+    if len(parts) == 1 and (parts[0].expanded is not None or parts[0].simplified is not None):
+        step.expanded, step.simplified = parts[0].expanded, parts[0].simplified
+    else:
+        inl = _inline_bars(step.rhs, definitions)
+        step.expanded = inl if inl != step.rhs else None
+
+
+def _occurrence_names(p: str, pnode: Node, i: int, many: bool) -> tuple[str, str, str, str]:
+    """(symbol name, adjoint name, unicode, latex) of p₍ᵢ₎; plain p when it occurs once."""
+    occ_name = f"{p}_occ{i}" if many else p
+    u = pnode.unicode + (f"₍{str(i).translate(_SUBS)}₎" if many else "")
+    t = pnode.latex + (f"_{{({i})}}" if many else "")
+    return occ_name, f"bar_{occ_name}", u, t
 
 
 @dataclass
@@ -364,36 +408,59 @@ def forward_mode(graph: Graph, param: str, names: dict) -> ForwardMode | None:
     p = nodes[param]
     if p.shape[1] != 1:
         return None
-    depends = {param}
-    for n in nodes.values():
-        if any(i in depends for i in n.inputs()):
-            depends.add(n.name)
-    sites = [n.name for n in nodes.values() if n.kind == "affine" and
-             (n.bias == param or any(v == param for _, v in n.terms))]
+    depends = _dependents(nodes, {param})
+    sites = _sites(nodes, param)
+    tangent, recursion, definitions = _tangents(graph, param, depends, sites, names)
+    found = _forward_contributions(graph, sites, depends, tangent)
+    if found is None or not found[0]:
+        return None
+    contributions, chains = found
+    total = contributions[0][3] if len(contributions) == 1 else MatAdd(*[c[3] for c in contributions])
+    return ForwardMode(param, recursion, contributions, total, definitions, chains)
+
+
+def _sites(nodes: dict, param: str) -> list:
+    """The affine nodes that take ``param`` directly, as a term's operand or as the bias."""
+    return [n.name for n in nodes.values() if n.kind == "affine" and
+            (n.bias == param or any(v == param for _, v in n.terms))]
+
+
+def _tangents(graph: Graph, param: str, depends: set, sites: list, names: dict):
+    """(tangent, recursion, definitions): ∂node/∂p for every dependent node, each site named S = ∂site/∂p."""
+    p = graph.nodes[param]
     tangent = {}  # node -> expression of ∂node/∂p in terms of site symbols
     recursion, definitions = [], {}
-    for n in nodes.values():
+    for n in graph.nodes.values():
         if n.name not in depends or n.kind in ("param", "input", "target", "loss"):
             continue
-        args = _operands(graph, n)
-        if n.kind == "activation":
-            tangent[n.name] = n.op.jacobian(0, n.symbol, *args, through_output=True) * tangent[n.arg]
-            continue
-        ins = list(enumerate(n.inputs()))
-        parts = [n.op.jacobian(i, n.symbol, *args) * tangent[v] for i, v in ins
-                 if n.slot(i) == "vector" and v in depends and v != param]
-        parts += [n.op.jacobian(i, n.symbol, *args) for i, v in ins if v == param and n.slot(i) == "vector"]
-        if n.bias == param:
-            parts.append(n.op.jacobian(len(ins) - 1, n.symbol, *args))
-        expr = parts[0] if len(parts) == 1 else MatAdd(*parts)
-        if n.name in sites:
-            sym = MatrixSymbol(f"S_{n.name}", n.shape[0], p.shape[0])
-            names[sym.name] = (f"∂{n.unicode}/∂{p.unicode}", rf"\frac{{\partial {n.latex}}}{{\partial {p.latex}}}")
-            recursion.append((n.name, sym, expr))
-            definitions[sym.name] = expr
-            tangent[n.name] = sym
-        else:
+        expr = _tangent(graph, n, param, depends, tangent)
+        if n.kind == "activation" or n.name not in sites:
             tangent[n.name] = expr
+            continue
+        sym = MatrixSymbol(f"S_{n.name}", n.shape[0], p.shape[0])
+        names[sym.name] = (f"∂{n.unicode}/∂{p.unicode}", rf"\frac{{\partial {n.latex}}}{{\partial {p.latex}}}")
+        recursion.append((n.name, sym, expr))
+        definitions[sym.name] = expr
+        tangent[n.name] = sym
+    return tangent, recursion, definitions
+
+
+def _tangent(graph: Graph, n: Node, param: str, depends: set, tangent: dict):
+    """∂n/∂p for one node, from the tangents of its inputs."""
+    args = _operands(graph, n)
+    if n.kind == "activation":
+        return n.op.jacobian(0, n.symbol, *args, through_output=True) * tangent[n.arg]
+    ins = list(enumerate(n.inputs()))
+    parts = [n.op.jacobian(i, n.symbol, *args) * tangent[v] for i, v in ins
+             if n.slot(i) == "vector" and v in depends and v != param]
+    parts += [n.op.jacobian(i, n.symbol, *args) for i, v in ins if v == param and n.slot(i) == "vector"]
+    if n.bias == param:
+        parts.append(n.op.jacobian(len(ins) - 1, n.symbol, *args))
+    return parts[0] if len(parts) == 1 else MatAdd(*parts)
+
+
+def _forward_contributions(graph: Graph, sites: list, depends: set, tangent: dict):
+    """(contributions, chains) for the losses that depend on p; None when a loss's chain branches."""
     contributions, chains = [], {}
     for lnode in graph.losses():
         if lnode.arg not in depends:
@@ -405,10 +472,7 @@ def forward_mode(graph: Graph, param: str, names: dict) -> ForwardMode | None:
         S = tangent[site]
         contributions.append((lnode.name, site, e, Transpose(S) * e))
         chains[lnode.name] = chain
-    if not contributions:
-        return None
-    total = contributions[0][3] if len(contributions) == 1 else MatAdd(*[c[3] for c in contributions])
-    return ForwardMode(param, recursion, contributions, total, definitions, chains)
+    return contributions, chains
 
 
 def _local_adjoint(graph, lnode, sites, depends):
