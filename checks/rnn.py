@@ -59,7 +59,7 @@ def worked_solution(d, values, *, eps=None, lr=None) -> dict:
     with np.errstate(all="ignore"):
         result = run(values)
     env = dict(result["values"])
-    fm = d.sweep.forward
+    fm = d.sweep.sensitivities
     dims = result["dims"]
     for name, expr in fm.definitions.items():
         env[name] = evaluate(expr, env, dims)

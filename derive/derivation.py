@@ -101,7 +101,7 @@ class Derivation(render.Rendered):
     # -- computed parts ------------------------------------------------------
     @cached_property
     def sweep(self) -> Sweep:
-        return backprop(self.spec.graph, self.spec.wrt, forward=self.spec.forward_mode or None)
+        return backprop(self.spec.graph, self.spec.wrt, sensitivities=self.spec.forward_mode or None)
 
     @property
     def graph(self):
@@ -210,7 +210,7 @@ class Derivation(render.Rendered):
                             + "; its gradient in ŷ (written ∇ŷℓ below) by sympy.diff", rows))
         return out
 
-    def forward(self):
+    def forward_pass(self):
         """[(lhs, rhs unicode, rhs latex, note)] of the forward pass."""
         rows = []
         for n in self.graph.nodes.values():
@@ -326,7 +326,7 @@ class Derivation(render.Rendered):
             "problem": self.problem,
             "options": dict(self.options),
             "forward": [{"lhs": n.unicode, "rhs": u, "latex": f"{n.latex} = {t}", "note": note}
-                        for n, u, t, note in self.forward()],
+                        for n, u, t, note in self.forward_pass()],
             "shapes": {name: [r, c] for name, _, r, c in self.shapes()},
             "typed": [{"heading": h, "rows": [{"lhs": lu, "rhs": ru, "latex": f"{lt} = {rt}"}
                                               for lu, ru, lt, rt in rows]} for h, rows in self.typed],

@@ -43,7 +43,7 @@ def _node(d, name) -> Math:
 
 
 def _forward(d) -> Section:
-    rows = tuple(Equation(Math(n.unicode, n.latex), (Math(u, t),), note=note) for n, u, t, note in d.forward())
+    rows = tuple(Equation(Math(n.unicode, n.latex), (Math(u, t),), note=note) for n, u, t, note in d.forward_pass())
     return Section(("Forward pass",), (Equations(rows, columns=(4, 22)),))
 
 
@@ -184,7 +184,7 @@ def _adjoints(d):
 
 
 def _forward_mode(d):
-    fm = d.sweep.forward
+    fm = d.sweep.sensitivities
     if fm is None:
         return None
     N = d.graph.nodes

@@ -92,7 +92,7 @@ class Sweep:
     names: dict  # MatrixSymbol name -> (unicode, latex)
     definitions: dict  # adjoint symbol name -> defining expression (value)
     opaque: dict  # ∇ŷℓ symbol name -> (loss, prediction node name, target node name): a generic loss gradient
-    forward: ForwardMode | None = None  # forward sensitivities, when the model asks for them
+    sensitivities: ForwardMode | None = None  # forward-mode sensitivities ∂site/∂p, when the model asks for them
 
     def expand(self, expr):
         """Replace adjoint symbols by their definitions until only forward
@@ -120,16 +120,16 @@ def bar(u: str, t: str) -> tuple[str, str]:
     return unicodedata.normalize("NFC", u[:n] + "\u0304" + u[n:]), tex
 
 
-def backprop(graph: Graph, wrt, forward: str | None = None) -> Sweep:
+def backprop(graph: Graph, wrt, sensitivities: str | None = None) -> Sweep:
     """Run the reverse sweep of ``graph`` for the parameters in ``wrt``; with
-    ``forward``, also derive that parameter's forward sensitivities."""
+    ``sensitivities`` (a parameter's name), also derive that parameter's forward-mode sensitivities."""
     rev = _Reverse(graph, list(wrt))
     for node in reversed(list(graph.nodes.values())):
         rev.visit(node)
     gradients = {p: rev.gradient(p) for p in rev.wrt}
     sweep = Sweep(graph, rev.wrt, rev.steps, gradients, rev.names, rev.definitions, rev.opaque)
-    if forward:
-        sweep.forward = forward_mode(graph, forward, rev.names)
+    if sensitivities:
+        sweep.sensitivities = forward_mode(graph, sensitivities, rev.names)
     return sweep
 
 

@@ -132,7 +132,7 @@ class ModelDerivation(render.Rendered):
             return rf"\frac{{\partial L}}{{\partial \left({t}\right)_{{{''.join(map(str, idx))}}}}}"
         return f"∂L/∂{u}[{','.join(map(str, idx))}]"
 
-    def forward(self):
+    def forward_pass(self):
         """[(name, unicode rhs, latex rhs)] for each assignment."""
         out = []
         for e in self.spec.equations:
@@ -189,7 +189,7 @@ class ModelDerivation(render.Rendered):
         return Math(*self.names[name])
 
     def _forward_section(self):
-        rows = tuple(Equation(self._math(n), (Math(u, t),)) for n, u, t in self.forward())
+        rows = tuple(Equation(self._math(n), (Math(u, t),)) for n, u, t in self.forward_pass())
         return Section(("Forward pass",), (Equations(rows),))
 
     def _shapes_section(self):
@@ -268,7 +268,7 @@ class ModelDerivation(render.Rendered):
         out = {"name": self.name, "description": self.title, "problem": "model file",
                "options": {"file": self.spec.path, "wrt": list(self.wrt)},
                "forward": [{"lhs": self.names[n][0], "rhs": u, "latex": f"{self.names[n][1]} = {t}", "note": ""}
-                           for n, u, t in self.forward()],
+                           for n, u, t in self.forward_pass()],
                "shapes": {n: [str(s) for s in self.graph.node(n).shape] for n, _, _ in self.shapes()},
                "typed": [],
                "steps": [{"rule": r, "note": note, "forms": forms, "latex": tex}

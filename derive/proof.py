@@ -488,7 +488,7 @@ def proof_plan(sweep: Sweep) -> list:
             plan += [("occurrence", p, c.path, c) for c in cs]
         plan += [("path", p, c.path, c) for c in cs if c.chains]
         plan.append(("total", p, f"∂L/∂{p}", None))
-        if sweep.forward is not None and sweep.forward.param == p:
+        if sweep.sensitivities is not None and sweep.sensitivities.param == p:
             plan.append(("forward", p, f"∂L/∂{p}", None))
     return plan
 
@@ -564,7 +564,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
             check(what, p, label, list(explicit(grad.total, derived, dims)), tied(p))
         else:  # forward mode's sensitivities against the same brute force
             env = dict(derived)
-            for name, expr in sweep.forward.definitions.items():
+            for name, expr in sweep.sensitivities.definitions.items():
                 env[name] = explicit(expr, env, dims)
-            check(what, p, label, list(explicit(sweep.forward.total, env, dims)), tied(p))
+            check(what, p, label, list(explicit(sweep.sensitivities.total, env, dims)), tied(p))
     return result
