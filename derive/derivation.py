@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -342,9 +341,6 @@ class Derivation(render.Rendered):
                                         "holds": c.holds, "components": c.components,
                                         "false_pass_bound": c.false_pass} for c in pr.checks]}
         return out
-
-    def json(self, proof=True) -> str:
-        return json.dumps(self.to_dict(proof), ensure_ascii=False, indent=2)
 
     def _repr_latex_(self):
         g = self.sweep.gradients[self.spec.wrt[0]]

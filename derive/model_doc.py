@@ -10,7 +10,6 @@ True
 """
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from pathlib import Path
 
@@ -288,9 +287,6 @@ class ModelDerivation(render.Rendered):
         if comp is None:
             return None
         return {"index": [str(s) for s in idx], "adjoints": None, "expanded": self.u(comp), "latex": self.tex(comp)}
-
-    def json(self, proof=True) -> str:
-        return json.dumps(self.to_dict(proof), ensure_ascii=False, indent=2)
 
     def _repr_latex_(self):
         p = self.wrt[0]

@@ -17,6 +17,7 @@ Forward pass
 """
 from __future__ import annotations
 
+import json
 import unicodedata
 
 from .document import Code, Document, Equation, Items, Math, Prose, Section, Steps, Table
@@ -43,8 +44,9 @@ def markdown(doc: Document) -> str:
 
 
 class Rendered:
-    """``text()``, ``latex()``, ``markdown()`` and the notebook's Markdown, for any
-    class whose ``document(proof)`` returns a :class:`~derive.document.Document`."""
+    """``text()``, ``latex()``, ``markdown()``, ``json()`` and the notebook's Markdown, for any
+    class whose ``document(proof)`` returns a :class:`~derive.document.Document` and whose
+    ``to_dict(proof)`` its data."""
 
     def text(self, proof=True) -> str:
         """The whole derivation as readable Unicode text."""
@@ -57,6 +59,10 @@ class Rendered:
     def markdown(self, proof=True) -> str:
         """GitHub/Jupyter Markdown with $…$ and $$…$$ math."""
         return markdown(self.document(proof))
+
+    def json(self, proof=True) -> str:
+        """The derivation's data (``to_dict``, schema in the README) as JSON; never NaN or ∞."""
+        return json.dumps(self.to_dict(proof), ensure_ascii=False, indent=2, allow_nan=False)
 
     def _repr_markdown_(self):  # Jupyter
         return markdown(self.document(False))

@@ -7,7 +7,6 @@ built from SymPy expressions by :func:`eq`, which prints them as Unicode and LaT
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -140,9 +139,6 @@ class BayesDerivation(render.Rendered):
             out["verification"] = {"holds": self.holds,
                                    "checks": [{"claim": c, "holds": ok} for c, ok in self.verifications]}
         return out
-
-    def json(self, proof=True) -> str:
-        return json.dumps(self.to_dict(proof), ensure_ascii=False, indent=2, allow_nan=False)
 
     def plot(self, path) -> None:
         """Write the sequential predictives as a 3×5 grid (normal_normal only; needs matplotlib)."""
