@@ -179,55 +179,89 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
 
     options = dict(options or {})
     entry = get(name)  # an unknown name fails here, with the list of valid ones
-    defaults = entry.defaults
-    if (eps is not None or lr is not None) and not entry.check_options:
-        takers = [e.name for e in REGISTRY.values() if e.check_options]
-        raise UsageError(f"--eps and --lr are for {' and '.join(takers)} --check")
-    check_eps_lr(eps, lr)
-    raw_params = read_params(params) if isinstance(params, str) else None
-    if isinstance(params, str) and entry.sequence_params:
-        raw_params, T = flatten_rnn_params(raw_params)
-        if options.get("steps") not in (None, T):
-            raise UsageError(f"--steps {options['steps']} disagrees with the {T} time steps of 'x' in --params")
-        options["steps"] = T
-    combos = combinations(options, defaults)
+    _check_step_options(entry, eps, lr)
+    raw_params = _raw_params(params, entry, options)
+    combos = combinations(options, entry.defaults)
     extra = {k: v for k, v in options.items() if k not in ("activation", "output_activation", "loss")}
     forward = FORWARDS[name]
-    report = CheckReport(name, seed, dict(sizes or {}), "random" if params is None else
-                         (params if isinstance(params, str) else "given"))
+    report = CheckReport(name, seed, dict(sizes or {}), _params_source(params))
     fixed = None
     for n, (a, o, ls) in enumerate(combos):
         d = derive(name, wrt=wrt, activation=a, output_activation=o, loss=ls, **extra)
         if not report.sizes:
             report.sizes = dict(d.spec.check_sizes)
-        sizes = report.sizes
         if fixed is None and params is not None:
-            if isinstance(params, str):
-                fixed, report.sizes = validate_params(d.graph, raw_params)
-            else:
-                fixed = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-        if fixed is not None:
-            try:
-                values, notes = _check_targets(fixed, ls)
-                report.notes += [n for n in notes if n not in report.notes]
-            except UsageError as e:
-                if options.get("loss") == ls or len(combos) == 1:
-                    raise
-                report.notes.append(f"skipped {a}/{o}/{ls}: {str(e).removeprefix('--params: ')}")
-                continue
-        else:
-            values = random_params(d.graph, sizes, ls, np.random.default_rng([seed, n]))
+            fixed = _fixed_values(report, d, params, raw_params)
+        strict = options.get("loss") == ls or len(combos) == 1  # a mismatched target is an error, not a skip
+        values = _combo_values(report, d, fixed, (a, o, ls), [seed, n], strict)
+        if values is None:
+            continue
         combo = check_values(d, values, forward, jax_grad)
-        worked = d.spec.forward_mode if entry.worked_solution else ""  # the parameter it is about
-        if worked and worked not in d.spec.wrt and (eps is not None or lr is not None):
-            raise UsageError(f"--eps and --lr are {entry.problem}'s worked solution for {worked}; "
-                             f"add {worked} to --wrt")
-        if worked and worked in d.spec.wrt:
-            combo.worked = _hook(entry.worked_solution)(d, values, eps=eps, lr=lr)
-            # the worked solution's per-step route must give the same gradient as the sweep
-            combo.passed = combo.passed and combo.worked["rel_error_per_step_vs_reverse"] <= TOLERANCES["jax"]
+        _add_worked_solution(entry, d, combo, values, eps, lr)
         report.checks.append(combo)
     return report
+
+
+def _check_step_options(entry, eps, lr) -> None:
+    """Refuse ``--eps``/``--lr`` for a derivation that takes neither, and values not positive and finite."""
+    if (eps is not None or lr is not None) and not entry.check_options:
+        takers = [e.name for e in REGISTRY.values() if e.check_options]
+        raise UsageError(f"--eps and --lr are for {' and '.join(takers)} --check")
+    check_eps_lr(eps, lr)
+
+
+def _raw_params(params, entry, options: dict):
+    """The parsed ``--params`` file, or None; a sequence model's steps are flattened, setting ``options["steps"]``."""
+    if not isinstance(params, str):
+        return None
+    raw_params = read_params(params)
+    if entry.sequence_params:
+        raw_params, T = flatten_rnn_params(raw_params)
+        if options.get("steps") not in (None, T):
+            raise UsageError(f"--steps {options['steps']} disagrees with the {T} time steps of 'x' in --params")
+        options["steps"] = T
+    return raw_params
+
+
+def _params_source(params) -> str:
+    """How the report names its point: ``"random"``, the file's path, or ``"given"`` (a dict of arrays)."""
+    return "random" if params is None else (params if isinstance(params, str) else "given")
+
+
+def _fixed_values(report: CheckReport, d, params, raw_params) -> dict:
+    """The arrays of ``params`` (a file, validated against ``d``'s graph, sets the report's sizes; or a dict)."""
+    if isinstance(params, str):
+        fixed, report.sizes = validate_params(d.graph, raw_params)
+        return fixed
+    return {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+
+
+def _combo_values(report: CheckReport, d, fixed, combo: tuple, seed: list, strict: bool):
+    """The point to check one combination at: ``fixed`` fitted to its loss, else random; None to skip it (noted)."""
+    a, o, ls = combo
+    if fixed is None:
+        return random_params(d.graph, report.sizes, ls, np.random.default_rng(seed))
+    try:
+        values, notes = _check_targets(fixed, ls)
+        report.notes += [n for n in notes if n not in report.notes]
+    except UsageError as e:
+        if strict:
+            raise
+        report.notes.append(f"skipped {a}/{o}/{ls}: {str(e).removeprefix('--params: ')}")
+        return None
+    return values
+
+
+def _add_worked_solution(entry, d, combo: ComboCheck, values, eps, lr) -> None:
+    """Attach the entry's worked solution to ``combo`` (which then passes only if it agrees with the sweep)."""
+    worked = d.spec.forward_mode if entry.worked_solution else ""  # the parameter it is about
+    if worked and worked not in d.spec.wrt and (eps is not None or lr is not None):
+        raise UsageError(f"--eps and --lr are {entry.problem}'s worked solution for {worked}; "
+                         f"add {worked} to --wrt")
+    if worked and worked in d.spec.wrt:
+        combo.worked = _hook(entry.worked_solution)(d, values, eps=eps, lr=lr)
+        # the worked solution's per-step route must give the same gradient as the sweep
+        combo.passed = combo.passed and combo.worked["rel_error_per_step_vs_reverse"] <= TOLERANCES["jax"]
 
 
 def _hook(where: str):
@@ -257,19 +291,11 @@ def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
     """Compare one derivation at one point. ``gradient_fn(values)`` may replace
     the derived gradients (tests plant wrong ones through it)."""
     opts = dict(d.options)
-    a, o, ls = opts["activation"], opts["output_activation"], opts["loss"]
-    with np.errstate(all="ignore"):
-        result = compile_sweep(d.sweep)(values)
-        loss_ind = float(forward(values, xp=np, **opts))
-    if not (np.isfinite(result["loss"]) and np.isfinite(loss_ind)):
-        raise UsageError(f"the loss is not finite at these values ({a}, {o}, {ls}: L = {loss_ind}); "
-                         f"the outputs leave the loss's domain — for bce/ce they must stay inside (0, 1)")
+    label = (opts["activation"], opts["output_activation"], opts["loss"])
+    a, o, ls = label
+    result, loss_ind = _losses(d, values, forward, opts, label)
     derived = gradient_fn(values) if gradient_fn else result["gradients"]
-    bad = [p for p, g in derived.items() if not np.all(np.isfinite(g))]
-    if bad:
-        raise CannotJudge(f"the derived ∂L/∂{bad[0]} does not evaluate to finite float64 numbers at these "
-                          f"values ({a}, {o}, {ls}): its formula overflows where the loss does not — give smaller "
-                          "parameters with --params")
+    _require_finite_derived(derived, label)
 
     def jax_at(vals):
         return jax_grad(lambda q, xp: forward(q, xp=xp, **opts), vals, list(derived))
@@ -278,35 +304,72 @@ def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
     noise = _oracle_noise(jax_at, values, jg)
     passed = relative_error(result["loss"], loss_ind) <= TOLERANCES["loss"]
     if not all(np.all(np.isfinite(jg[p])) for p in derived):
-        raise UsageError(f"the oracles are not finite at these values ({a}, {o}, {ls}); the point is "
-                         "outside the functions' numeric range — use smaller parameters")
-    # JAX's tolerance widens to 8× its own rounding noise at this point (saturated outputs),
-    # up to 1e-6; a gradient that is exactly zero has no relative noise to speak of
-    scale = {p: float(np.max(np.abs(jg[p]))) if np.size(jg[p]) else 0.0 for p in derived}
-    tol = {p: min(max(RTOL["float64"], 8 * noise[p] / scale[p]), 1e-6) if scale[p] > 0 else RTOL["float64"]
-           for p in derived}
+        raise _oracles_not_finite(label)
+    tol = _jax_tolerances(jg, noise, derived)
     report = gradcheck(lambda q: forward({**values, **q}, xp=np, **opts), {p: values[p] for p in derived},
                        lambda q: derived, jax_gradient={p: jg[p] for p in derived}, mode="full",
                        complex_step=False, rtol=max(tol.values()),
                        parts={p: dict(result["contributions"][p]) for p in derived})
     grads, contribs = {}, {}
     for p, g in derived.items():
-        t = report.tensors[p]
-        fd, est = t.fd_values, t.fd_errors
-        if not np.all(np.isfinite(fd)):
-            raise UsageError(f"the oracles are not finite at these values ({a}, {o}, {ls}); the point is "
-                             "outside the functions' numeric range — use smaller parameters")
-        kinks = np.zeros(np.shape(g), dtype=bool)
-        for ix in t.kinks:
-            kinks[ix] = True
-        smooth = ~kinks
-        e_f = relative_error(g[smooth], fd[smooth]) if smooth.any() else 0.0
-        passed = passed and t.passed
-        grads[p] = {"derived": g.tolist(), "jax": jg[p].tolist(), "finite_difference": fd.tolist(),
-                    "fd_error_estimate": float(np.max(est)), "rel_error_jax": relative_error(g, jg[p]),
-                    "rel_error_fd": e_f, "tolerance_jax": report.tensors[p].rtol, "jax_rounding_noise": noise[p],
-                    "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
-                    "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis,
-                    "hints": [str(h) for h in t.hints + report.hints]}
+        grads[p] = _gradient_entry(report, p, g, jg[p], noise[p], label)
+        passed = passed and report.tensors[p].passed
         contribs[p] = [{"path": path, "value": v.tolist()} for path, v in result["contributions"][p]]
     return ComboCheck(a, o, ls, result["loss"], loss_ind, grads, contribs, bool(passed))
+
+
+def _losses(d, values, forward, opts: dict, label: tuple) -> tuple[dict, float]:
+    """(the compiled sweep's result, the independent forward's loss) at ``values``; refuses a non-finite loss."""
+    with np.errstate(all="ignore"):
+        result = compile_sweep(d.sweep)(values)
+        loss_ind = float(forward(values, xp=np, **opts))
+    if not (np.isfinite(result["loss"]) and np.isfinite(loss_ind)):
+        a, o, ls = label
+        raise UsageError(f"the loss is not finite at these values ({a}, {o}, {ls}: L = {loss_ind}); "
+                         f"the outputs leave the loss's domain — for bce/ce they must stay inside (0, 1)")
+    return result, loss_ind
+
+
+def _require_finite_derived(derived: dict, label: tuple) -> None:
+    """Refuse to judge derived gradients that overflow to Inf or NaN where the loss is finite."""
+    bad = [p for p, g in derived.items() if not np.all(np.isfinite(g))]
+    if bad:
+        a, o, ls = label
+        raise CannotJudge(f"the derived ∂L/∂{bad[0]} does not evaluate to finite float64 numbers at these "
+                          f"values ({a}, {o}, {ls}): its formula overflows where the loss does not — give smaller "
+                          "parameters with --params")
+
+
+def _oracles_not_finite(label: tuple) -> UsageError:
+    """The error for a point where JAX or the finite differences are not finite."""
+    a, o, ls = label
+    return UsageError(f"the oracles are not finite at these values ({a}, {o}, {ls}); the point is "
+                      "outside the functions' numeric range — use smaller parameters")
+
+
+def _jax_tolerances(jg: dict, noise: dict, names) -> dict:
+    """Per parameter, JAX's tolerance: rtol, widened to 8× JAX's rounding noise relative to max|JAX|, ≤ 1e-6."""
+    # JAX's tolerance widens to 8× its own rounding noise at this point (saturated outputs),
+    # up to 1e-6; a gradient that is exactly zero has no relative noise to speak of
+    scale = {p: float(np.max(np.abs(jg[p]))) if np.size(jg[p]) else 0.0 for p in names}
+    return {p: min(max(RTOL["float64"], 8 * noise[p] / scale[p]), 1e-6) if scale[p] > 0 else RTOL["float64"]
+            for p in names}
+
+
+def _gradient_entry(report, p: str, g, jax_g, noise: float, label: tuple) -> dict:
+    """The report entry of parameter ``p``: derived vs JAX vs finite differences, errors, kinks and verdict."""
+    t = report.tensors[p]
+    fd, est = t.fd_values, t.fd_errors
+    if not np.all(np.isfinite(fd)):
+        raise _oracles_not_finite(label)
+    kinks = np.zeros(np.shape(g), dtype=bool)
+    for ix in t.kinks:
+        kinks[ix] = True
+    smooth = ~kinks
+    e_f = relative_error(g[smooth], fd[smooth]) if smooth.any() else 0.0
+    return {"derived": g.tolist(), "jax": jax_g.tolist(), "finite_difference": fd.tolist(),
+            "fd_error_estimate": float(np.max(est)), "rel_error_jax": relative_error(g, jax_g),
+            "rel_error_fd": e_f, "tolerance_jax": t.rtol, "jax_rounding_noise": noise,
+            "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
+            "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis,
+            "hints": [str(h) for h in t.hints + report.hints]}

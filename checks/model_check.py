@@ -14,10 +14,9 @@ from derive.ops.losses import LossOp
 from numeric.model import derived, forward, loss_function
 
 from .compare import TOLERANCES, relative_error
-from .derivation_check import CheckReport, ComboCheck, _oracle_noise
+from .derivation_check import CheckReport, ComboCheck, _jax_tolerances, _oracle_noise
 from .gradcheck import gradcheck
 from .params import _array, read_params
-from .tolerances import RTOL
 
 __all__ = ["check_model", "model_values", "CHECK_SIZES"]
 
@@ -131,13 +130,9 @@ def _finite(d, values) -> bool:
 
 
 def _check_point(d, values, jax_grad) -> ComboCheck:
+    """Compare the model's derived gradient at ``values`` with JAX and finite differences."""
     f = loss_function(d.spec)
-    with np.errstate(all="ignore"):
-        ours = derived(d, values)
-        independent = float(f(values, np))
-    if not (np.isfinite(ours["loss"]) and np.isfinite(independent)):
-        raise UsageError(f"the loss of {d.name} is not finite at these values (L = {independent}); a log, "
-                         "sqrt or division left its domain — give values inside it with --params")
+    ours, independent = _model_losses(d, f, values)
     grads = ours["gradients"]
 
     def jax_at(vals):
@@ -148,31 +143,45 @@ def _check_point(d, values, jax_grad) -> ComboCheck:
         raise UsageError(f"JAX's gradient of {d.name} is not finite at these values; give other values "
                          "with --params")
     noise = _oracle_noise(jax_at, values, jg)
-    scale = {p: float(np.max(np.abs(jg[p]))) if np.size(jg[p]) else 0.0 for p in grads}
-    tol = {p: min(max(RTOL["float64"], 8 * noise[p] / scale[p]), 1e-6) if scale[p] > 0 else RTOL["float64"]
-           for p in grads}
+    tol = _jax_tolerances(jg, noise, grads)
     rep = gradcheck(lambda q: f({**values, **q}, np), {p: values[p] for p in grads}, lambda q: grads,
                     jax_gradient=jg, mode="full", complex_step=False, rtol=max(tol.values()),
                     parts={p: dict(ours["contributions"][p]) for p in grads})
     passed = relative_error(ours["loss"], independent) <= TOLERANCES["loss"]
     out = {}
     for p, g in grads.items():
-        t = rep.tensors[p]
-        smooth = np.ones(np.shape(g), dtype=bool)
-        for ix in t.kinks:
-            smooth[ix] = False
-        passed = passed and t.passed
-        out[p] = {"derived": np.asarray(g).tolist(), "jax": jg[p].tolist(), "finite_difference": t.fd_values.tolist(),
-                  "fd_error_estimate": float(np.max(t.fd_errors)) if np.size(t.fd_errors) else 0.0,
-                  "rel_error_jax": relative_error(g, jg[p]),
-                  "rel_error_fd": relative_error(np.asarray(g)[smooth], t.fd_values[smooth]) if smooth.any() else 0.0,
-                  "tolerance_jax": t.rtol, "jax_rounding_noise": noise[p],
-                  "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
-                  "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis,
-                  "hints": [str(h) for h in t.hints + rep.hints]}
+        passed = passed and rep.tensors[p].passed
+        out[p] = _gradient_entry(rep, p, g, jg[p], noise[p])
     contribs = {p: [{"path": label, "value": np.asarray(v).tolist()} for label, v in ours["contributions"][p]]
                 for p in grads}
     return ComboCheck(None, None, None, ours["loss"], independent, out, contribs, bool(passed))
+
+
+def _model_losses(d, f, values) -> tuple[dict, float]:
+    """(the derived graph's result, the independent forward's loss) at ``values``; refuses a non-finite loss."""
+    with np.errstate(all="ignore"):
+        ours = derived(d, values)
+        independent = float(f(values, np))
+    if not (np.isfinite(ours["loss"]) and np.isfinite(independent)):
+        raise UsageError(f"the loss of {d.name} is not finite at these values (L = {independent}); a log, "
+                         "sqrt or division left its domain — give values inside it with --params")
+    return ours, independent
+
+
+def _gradient_entry(rep, p: str, g, jax_g, noise: float) -> dict:
+    """The report entry of parameter ``p``: derived vs JAX vs finite differences, errors, kinks and verdict."""
+    t = rep.tensors[p]
+    smooth = np.ones(np.shape(g), dtype=bool)
+    for ix in t.kinks:
+        smooth[ix] = False
+    return {"derived": np.asarray(g).tolist(), "jax": jax_g.tolist(), "finite_difference": t.fd_values.tolist(),
+            "fd_error_estimate": float(np.max(t.fd_errors)) if np.size(t.fd_errors) else 0.0,
+            "rel_error_jax": relative_error(g, jax_g),
+            "rel_error_fd": relative_error(np.asarray(g)[smooth], t.fd_values[smooth]) if smooth.any() else 0.0,
+            "tolerance_jax": t.rtol, "jax_rounding_noise": noise,
+            "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
+            "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis,
+            "hints": [str(h) for h in t.hints + rep.hints]}
 
 
 def _vec(v):

@@ -68,9 +68,26 @@ def validate_params(graph, raw: dict) -> tuple[dict, dict]:
 
     Sizes are bound from the first key that mentions each dimension.
     """
+    want = _wanted_leaves(graph, raw)
+    bound, origin, values = {}, {}, {}
+    for n in want:
+        arr = _leaf_array(n, raw[n.name])
+        _bind_sizes(n, arr, bound, origin)
+        values[n.name] = arr
+    _fill_unread_targets(graph, values, bound)
+    return values, bound
+
+
+def _require_object(graph, raw) -> None:
+    """Refuse a parameter file whose top level is not a JSON object."""
     if not isinstance(raw, dict):
         raise UsageError(f"--params: expected a JSON object with keys "
                          f"{', '.join(n.name for n in leaves(graph))}; got {type(raw).__name__}")
+
+
+def _wanted_leaves(graph, raw) -> list:
+    """The leaves ``raw`` must give (all but unread targets it leaves out); refuses missing and unknown keys."""
+    _require_object(graph, raw)
     optional = unread_targets(graph)
     want = [n for n in leaves(graph) if n.name in raw or n.name not in optional]
     missing = [n.name for n in want if n.name not in raw]
@@ -80,35 +97,60 @@ def validate_params(graph, raw: dict) -> tuple[dict, dict]:
     extra = sorted(set(raw) - {n.name for n in leaves(graph)})
     if extra:
         raise UsageError(f"--params: unknown key {extra[0]!r}; expected keys: {', '.join(n.name for n in want)}")
-    bound, origin, values = {}, {}, {}
-    for n in want:
-        arr = _array(n.name, raw[n.name])
-        is_vec = n.shape[1] == 1
-        if is_vec and n.shape[0] == 1 and arr.ndim == 0:
-            arr = arr.reshape(1)  # a length-1 vector may be written as a number
-        if not is_vec and n.shape[0] == 1 and arr.ndim == 1:
-            arr = arr.reshape(1, -1)  # a one-row matrix may be written as a flat list
-        if (is_vec and arr.ndim != 1) or (not is_vec and arr.ndim != 2) or arr.size == 0:
-            expect = "a vector (list of numbers)" if is_vec else "a matrix (list of rows)"
-            raise UsageError(f"--params: key {n.name!r} has shape {_describe(arr.shape)} but must be {expect} "
-                             f"of shape {_sym(n.shape)}")
-        got = arr.shape if not is_vec else (arr.shape[0],)
-        dims = n.shape if not is_vec else n.shape[:1]
-        for size, dim in zip(got, dims, strict=True):
-            key = str(dim)
-            if key in bound and bound[key] != size:
-                raise UsageError(
-                    f"--params: key {n.name!r} has shape {_describe(got)} but expected {_sym(n.shape)} = "
-                    f"{_describe(tuple(bound.get(str(d), '?') for d in dims))} "
-                    f"({key} = {bound[key]} from {origin[key]!r})")
-            bound.setdefault(key, size)
-            origin.setdefault(key, n.name)
-        values[n.name] = arr
-    for n in leaves(graph):  # a target no loss reads: zeros, so the forward functions can run
+    return want
+
+
+def _is_vector(n) -> bool:
+    """Whether leaf ``n`` is declared a column vector (given as a flat list)."""
+    return n.shape[1] == 1
+
+
+def _dims(n) -> tuple:
+    """The declared dimensions of leaf ``n`` as given in a file: one for a vector, two for a matrix."""
+    return n.shape if not _is_vector(n) else n.shape[:1]
+
+
+def _leaf_array(n, value) -> np.ndarray:
+    """The array of leaf ``n`` from its JSON ``value``, with as many axes as its declaration."""
+    arr = _unabbreviated(n, _array(n.name, value))
+    is_vec = _is_vector(n)
+    if (is_vec and arr.ndim != 1) or (not is_vec and arr.ndim != 2) or arr.size == 0:
+        expect = "a vector (list of numbers)" if is_vec else "a matrix (list of rows)"
+        raise UsageError(f"--params: key {n.name!r} has shape {_describe(arr.shape)} but must be {expect} "
+                         f"of shape {_sym(n.shape)}")
+    return arr
+
+
+def _unabbreviated(n, arr) -> np.ndarray:
+    """``arr`` with the axes a short spelling of leaf ``n`` omits: a length-1 vector or one-row matrix unwrapped."""
+    is_vec = _is_vector(n)
+    if is_vec and n.shape[0] == 1 and arr.ndim == 0:
+        arr = arr.reshape(1)  # a length-1 vector may be written as a number
+    if not is_vec and n.shape[0] == 1 and arr.ndim == 1:
+        arr = arr.reshape(1, -1)  # a one-row matrix may be written as a flat list
+    return arr
+
+
+def _bind_sizes(n, arr, bound: dict, origin: dict) -> None:
+    """Bind each dimension of leaf ``n`` to its size in ``arr`` (first key wins); refuses a disagreeing size."""
+    got = arr.shape if not _is_vector(n) else (arr.shape[0],)
+    dims = _dims(n)
+    for size, dim in zip(got, dims, strict=True):
+        key = str(dim)
+        if key in bound and bound[key] != size:
+            raise UsageError(
+                f"--params: key {n.name!r} has shape {_describe(got)} but expected {_sym(n.shape)} = "
+                f"{_describe(tuple(bound.get(str(d), '?') for d in dims))} "
+                f"({key} = {bound[key]} from {origin[key]!r})")
+        bound.setdefault(key, size)
+        origin.setdefault(key, n.name)
+
+
+def _fill_unread_targets(graph, values: dict, bound: dict) -> None:
+    """Zeros for each target no loss reads and the file left out, so the forward functions can run."""
+    for n in leaves(graph):
         if n.name not in values:
-            dims = n.shape if n.shape[1] != 1 else n.shape[:1]
-            values[n.name] = np.zeros(tuple(bound.get(str(d), 1) for d in dims))
-    return values, bound
+            values[n.name] = np.zeros(tuple(bound.get(str(d), 1) for d in _dims(n)))
 
 
 def _sym(shape):
