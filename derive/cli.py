@@ -73,15 +73,37 @@ def _seed(text):
     return value
 
 
+PROG = "python -m derive"  # what the user typed to run the CLI; main() sets it (gradproof, python -m gradproof)
+USAGE = "{prog} {{NAME | list | trace | report | MODEL.gp}} [options]"
+
+
+def program_name(argv0: str | None) -> str:
+    """``gradproof`` for the console script, ``python -m PACKAGE`` for ``python -m``."""
+    from pathlib import Path
+
+    if not argv0:
+        return "python -m derive"
+    path = Path(argv0)
+    if path.name == "__main__.py":
+        return f"python -m {path.parent.name}"
+    return path.name if path.name not in ("", "-c") else "python -m derive"
+
+
+def _examples(text: str) -> str:
+    return text.replace("python -m derive", PROG)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, via UsageError
         raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m derive", description="Derive, prove and export neural-network gradients.",
-                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("name", help="a derivation name, or 'list'")
+    p = _Parser(prog=PROG, usage=USAGE.format(prog=PROG),
+                description="Derive, prove and export neural-network gradients.",
+                epilog=_examples(EPILOG), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", help="a derivation name, 'list', 'trace' (--help), 'report' (--help) or a model file")
+    p.add_argument("--version", action="version", version=f"gradproof {version()}")
     p.add_argument("--activation", help=_OPTION_HELP["activation"])
     p.add_argument("--output-activation", dest="output_activation", help=_OPTION_HELP["output_activation"])
     p.add_argument("--loss", help=_OPTION_HELP["loss"])
@@ -145,8 +167,8 @@ exit status: 0 ok, 1 the trace disagrees with sympy.diff, 2 bad usage or bad inp
 
 
 def build_trace_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m derive trace", description="Evaluation trace of an expression (forward and "
-                "reverse mode), every step exact and as a float.", epilog=TRACE_EPILOG,
+    p = _Parser(prog=f"{PROG} trace", description="Evaluation trace of an expression (forward and "
+                "reverse mode), every step exact and as a float.", epilog=_examples(TRACE_EPILOG),
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("expression", help="e.g. 'ln(sin(x1)) + x1*exp(x2)'")
     p.add_argument("--at", nargs="+", required=True, metavar="NAME=VALUE",
@@ -194,7 +216,7 @@ def derivation_help(name) -> str:
     entry = get(name)
     d = derive(name)
     helps = {a.dest: a.help for a in build_parser()._actions}
-    L = [f"python -m derive {name} [options]", "", entry.description, "", "options (default in brackets):"]
+    L = [f"{PROG} {name} [options]", "", entry.description, "", "options (default in brackets):"]
     for key, default in entry.defaults.items():
         flag = "--" + key.replace("_", "-")
         L.append(f"  {flag:<21} {_OPTION_HELP.get(key) or helps.get(key) or key} [{default}]")
@@ -212,16 +234,16 @@ def derivation_help(name) -> str:
     leaves = ", ".join(n.name for n in d.graph.nodes.values() if n.kind in ("param", "input", "target"))
     L += ["", "--params FILE.json keys (nested lists of finite numbers; sizes come from the file):",
           f"  {entry.params or leaves}",
-          "", "examples:", f"  python -m derive {name}", f"  python -m derive {name} --check --seed 1",
-          f"  python -m derive {name} --loss '{entry.loss_example}' --check"]
+          "", "examples:", f"  {PROG} {name}", f"  {PROG} {name} --check --seed 1",
+          f"  {PROG} {name} --loss '{entry.loss_example}' --check"]
     return "\n".join(L) + "\n"
 
 
 def build_report_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m derive report", description="One LaTeX document with every derivation "
+    p = _Parser(prog=f"{PROG} report", description="One LaTeX document with every derivation "
                 "(or those named), its proof and its numeric checks.",
-                epilog="examples:\n  python -m derive report -o report.pdf\n"
-                       "  python -m derive report shared_bias trace -o p1_p4.tex --no-check\n",
+                epilog=_examples("examples:\n  python -m derive report -o report.pdf\n"
+                                 "  python -m derive report shared_bias trace -o p1_p4.tex --no-check\n"),
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("names", nargs="*", help="sections (default: all, in problem order)")
     p.add_argument("-o", "--output", help="FILE.tex (a document) or FILE.pdf (needs pdflatex); default stdout")
@@ -262,6 +284,8 @@ def _negative_values(argv) -> list:
 def run(argv) -> tuple[int, str, str | None]:
     """Run the CLI on ``argv``; returns (exit status, text, output path or None)."""
     argv = _negative_values(list(argv))
+    if not argv:
+        return 0, _short_usage(), None
     if argv and argv[0] == "trace":
         return _trace(argv[1:])
     if argv and argv[0] == "report":
@@ -304,6 +328,12 @@ def _dispatch(args) -> tuple[int, str]:
                                lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
 
 
+def _short_usage() -> str:
+    """What no arguments print: the usage line, the derivations, and where the rest is."""
+    return (f"usage: {USAGE.format(prog=PROG)}\n\n" + _listing()
+            + f"\n{PROG} NAME --help: a derivation's options; {PROG} --help: every option and examples\n")
+
+
 def _listing() -> str:
     from . import names
     from .registry import REGISTRY
@@ -311,9 +341,9 @@ def _listing() -> str:
     width = max(len(n) for n in names())
     lines = [f"{n:<{width}}  {REGISTRY[n].description}" for n in names()]
     lines.append(f"{'trace':<{width}}  P4: evaluation trace of any expression, forward and reverse mode "
-                 "(python -m derive trace --help)")
+                 f"({PROG} trace --help)")
     lines.append(f"{'report':<{width}}  every derivation, proof and numeric check in one LaTeX/PDF document "
-                 "(python -m derive report --help)")
+                 f"({PROG} report --help)")
     return "\n".join(lines) + "\n"
 
 
@@ -410,19 +440,25 @@ def _check_flags(args):
         raise UsageError("--check prints a text table or, with --json, JSON; drop --latex/--markdown")
 
 
+_BY_EXTENSION = {".md": "markdown", ".markdown": "markdown", ".json": "json", ".txt": "text"}
+
+
 def _render(args, latex, markdown, json, text) -> str:
-    """The format the flags ask for; ``-o FILE.tex`` or ``FILE.pdf`` means a
-    standalone LaTeX document (compiled by ``main`` for .pdf)."""
-    document = bool(args.output) and args.output.endswith((".tex", ".pdf"))
-    if document and args.output.endswith(".pdf") and (args.json or args.markdown):
+    """The format the flags ask for, or else the one ``-o FILE``'s extension names:
+    ``.tex``/``.pdf`` a standalone LaTeX document (compiled by ``main`` for .pdf),
+    ``.md``, ``.json``, ``.txt`` Markdown, JSON, text."""
+    out = (args.output or "").lower()
+    document = out.endswith((".tex", ".pdf"))
+    if document and out.endswith(".pdf") and (args.json or args.markdown):
         raise UsageError("-o FILE.pdf writes a typeset document; drop --json/--markdown")
     if args.latex or (document and not (args.json or args.markdown)):
         return standalone(latex()) if document else latex()
-    if args.markdown:
-        return markdown()
-    if args.json:
-        return json()
-    return text()
+    flag = "markdown" if args.markdown else "json" if args.json else None
+    named = next((fmt for ext, fmt in _BY_EXTENSION.items() if out.endswith(ext)), None)
+    if flag and named and flag != named:
+        raise UsageError(f"-o {args.output} names {named}, but --{flag} asks for {flag}: "
+                         "drop the flag or change the extension")
+    return {"markdown": markdown, "json": json, "text": text}[flag or named or "text"]()
 
 
 _LONGER = "--proof-timeout SECONDS allows longer"
@@ -447,7 +483,21 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def main(argv=None) -> int:
+def version() -> str:
+    """The installed distribution's version (the source tree's, when it is not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("gradproof")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+def main(argv=None, prog: str | None = None) -> int:
+    """The command line; ``prog`` is the name to print in usage (default: what was typed,
+    from ``sys.argv[0]``, when ``argv`` comes from it too; ``python -m derive`` otherwise)."""
+    global PROG
+    PROG = prog or (program_name(sys.argv[0] if sys.argv else None) if argv is None else "python -m derive")
     argv = sys.argv[1:] if argv is None else argv
     previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() \
         else None
@@ -495,6 +545,22 @@ def _main(argv) -> int:
     return status
 
 
+def _ascii_stdout(text: str, status: int) -> int:
+    """A terminal that cannot show Unicode gets the same output in plain ASCII (z₁ → z1, ∂ → d)."""
+    from .symbols import ascii_text
+
+    _err(f"note: standard output cannot encode Unicode ({sys.stdout.encoding}): writing plain ASCII; "
+         "PYTHONIOENCODING=utf-8 or -o FILE gives the real symbols")
+    try:
+        sys.stdout.write(ascii_text(printable(text)))
+        sys.stdout.flush()
+    except (UnicodeEncodeError, OSError) as e:
+        sys.stdout = None
+        _err(f"error: cannot write to standard output: {e}")
+        return 2
+    return status
+
+
 def _stdout(text: str, status: int) -> int:
     """Write the result to standard output; closed, full or unable to encode it: one line, exit 2."""
     if sys.stdout is None:
@@ -505,10 +571,8 @@ def _stdout(text: str, status: int) -> int:
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into head
         sys.stdout = None
-    except UnicodeEncodeError as e:
-        _err(f"error: standard output cannot encode {e.object[e.start]!r} ({sys.stdout.encoding}); "
-              "set PYTHONIOENCODING=utf-8 or write to a file with -o FILE")
-        return 2
+    except UnicodeEncodeError:
+        return _ascii_stdout(text, status)
     except OSError as e:
         sys.stdout = None  # nothing more can be written there
         _err(f"error: cannot write to standard output: {e.strerror}")

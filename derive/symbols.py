@@ -139,14 +139,28 @@ def prose_tex(s: str) -> str:
     return tex_text(s)
 
 
-_ASCII = {"×": "x", "∂": "d", "…": "...", "−": "-", "≥": ">=", "≤": "<=", "μ": "mu", "σ": "sigma", "ₖ": "_k",
-          "²": "^2", "x̄": "xbar", "—": "-", "θ": "theta", "α": "alpha", "β": "beta", "τ": "tau", "ₙ": "_n"}
+_ASCII = {"∇ŷℓ": "grad_yhat(l)", "×": "x", "∂": "d", "…": "...", "−": "-", "≥": ">=", "≤": "<=", "≠": "!=", "≈": "~", "→": "->",
+          "⇒": "=>", "·": "*", "⊙": "(*)", "⊘": "(/)", "∇": "grad ", "Σ": "sum", "∑": "sum", "Π": "prod",
+          "∏": "prod", "√": "sqrt", "∞": "inf", "∝": "~", "∈": "in", "ℝ": "R", "±": "+-", "‖": "||",
+          "ℓ": "l", "′": "'", "″": "''", "ᵀ": "^T", "²": "^2", "³": "^3", "¹": "^1", "ᵏ": "^k", "ᵐ": "^m", "ᵈ": "^d", "ʰ": "^h", "ʲ": "^j", "∗": "*",
+          "✓": "ok", "✗": "FAIL", "—": "-", "–": "-", "“": '"', "”": '"', "’": "'", "𝟙": "1", "½": "1/2",
+          "≡": "==", "⁻": "^-", "ŷ": "yhat", "x̄": "xbar", "θ̂": "theta_hat", "μ̂": "mu_hat",
+          "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "Δ": "Delta", "ε": "eps", "η": "eta",
+          "θ": "theta", "κ": "kappa", "λ": "lambda", "μ": "mu", "π": "pi", "ρ": "rho", "σ": "sigma",
+          "τ": "tau", "₍": "(", "₎": ")", "ₙ": "_n", "ₖ": "_k", "ᵢ": "_i", "ⱼ": "_j", "ₜ": "_t", "ₗ": "_l"}
+_MARKS = {"\u0304": "_bar", "\u0302": "_hat", "\u0307": "_dot"}  # combining macron, circumflex, dot above
 
 
 def ascii_text(line: str) -> str:
-    """A line for a LaTeX verbatim block: the symbols above spelled out, accents
-    dropped, anything else outside ASCII as ``?``."""
+    """Plain ASCII for a terminal that cannot show Unicode, or a LaTeX verbatim block:
+    the symbols above spelled out (z₁ → z1, ŷ → yhat, h̄ → h_bar, ⊙ → (*)), anything
+    else outside ASCII as ``?``."""
     for k, v in _ASCII.items():
         line = line.replace(k, v)
-    line = unicodedata.normalize("NFKD", line)
-    return "".join(ch if ord(ch) < 128 else "?" for ch in line if not unicodedata.combining(ch))
+    out = []
+    for ch in unicodedata.normalize("NFKD", line):
+        if ch in _MARKS:
+            out.append(_MARKS[ch])
+        elif not unicodedata.combining(ch):
+            out.append(ch if ord(ch) < 128 else "?")
+    return "".join(out)

@@ -287,3 +287,40 @@ def test_a_params_file_holding_null_is_one_line(tmp_path, capsys):
     for name in ("shared_bias", "rnn_bptt"):
         status, _, err = run(capsys, name, "--check", "--params", str(path))
         assert status == 2 and "expected a JSON object with keys" in err
+
+
+def test_no_arguments_print_a_short_usage_with_the_derivations(capsys):
+    assert main([], prog="gradproof") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: gradproof {NAME | list | trace | report | MODEL.gp} [options]")
+    assert "shared_bias" in out and "rnn_bptt" in out and "gradproof NAME --help" in out
+
+
+def test_version_and_the_program_name_the_user_typed(capsys):
+    from importlib import metadata
+
+    assert main(["--version"], prog="gradproof") == 0
+    assert capsys.readouterr().out.strip() == f"gradproof {metadata.version('gradproof')}"
+    assert main(["--help"], prog="python -m gradproof") == 0
+    assert capsys.readouterr().out.startswith("usage: python -m gradproof {NAME | list | trace | report")
+    assert main(["trace", "--help"], prog="gradproof") == 0
+    assert capsys.readouterr().out.startswith("usage: gradproof trace")
+    from derive.cli import program_name
+
+    assert program_name("/usr/lib/python3/site-packages/derive/__main__.py") == "python -m derive"
+    assert program_name("/home/u/.venv/bin/gradproof") == "gradproof"
+
+
+@pytest.mark.parametrize(("name", "starts"), [("d.md", "## shared_bias: "), ("d.json", "{\n  \"name\""),
+                                             ("d.txt", "shared_bias — "), ("d.tex", "\\documentclass")])
+def test_output_extension_picks_the_format(tmp_path, name, starts):
+    assert main(["shared_bias", "--no-proof", "-o", str(tmp_path / name)]) == 0
+    assert (tmp_path / name).read_text(encoding="utf-8").startswith(starts)
+
+
+def test_a_format_flag_that_contradicts_the_extension_is_refused(tmp_path, capsys):
+    assert main(["shared_bias", "--no-proof", "--json", "-o", str(tmp_path / "d.md")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: -o {tmp_path / 'd.md'} names markdown, but --json asks for json: drop the flag or change the "
+        "extension"]
+    assert not (tmp_path / "d.md").exists()
