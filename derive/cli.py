@@ -258,6 +258,8 @@ def _report(argv) -> tuple[int, str, str | None]:
         raise UsageError("-o needs a file name, e.g. -o report.pdf")
     if args.output and not args.output.endswith((".tex", ".pdf")):
         raise UsageError(f"report -o writes a .tex or .pdf file; got {args.output!r}")
+    if not args.no_check:
+        _need_jax("report runs the numeric checks", "add --no-check")
     report = importlib.import_module("checks.writeup").report  # runs checks: imported only when asked for
     text, passed = report(args.names, seed=args.seed, check=not args.no_check)
     return (0 if passed else 1), text, args.output
@@ -312,6 +314,7 @@ def _dispatch(args) -> tuple[int, str]:
     _refuse_mixed_flags(args)
     if args.check:
         # numbers live in checks/ and numeric/ (JAX); imported only when asked for
+        _need_jax("--check compares with JAX", "run without --check")
         checks_cli = importlib.import_module("checks.cli")
         with budget(args.timeout, f"checking {args.name}", _LONGER):
             return checks_cli.run_check(args.name, _options(args), seed=args.seed or 0, params=args.params,
@@ -326,6 +329,14 @@ def _dispatch(args) -> tuple[int, str]:
     with budget(args.timeout, f"writing {args.name} (its component forms)", _SMALLER):
         return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
                                lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))
+
+
+def _need_jax(what: str, otherwise: str) -> None:
+    """JAX is the second oracle of every numeric check: without it, say what to install."""
+    import importlib.util
+
+    if importlib.util.find_spec("jax") is None:
+        raise UsageError(f"{what}, which is not installed here: pip install 'jax[cpu]' (or {otherwise})")
 
 
 def _short_usage() -> str:
@@ -418,6 +429,7 @@ def _model(args) -> tuple[int, str]:
     with budget(args.timeout, f"deriving {args.name}", _LONGER):
         d = load_model(args.name, wrt=args.wrt)
     if args.check:
+        _need_jax("--check compares with JAX", "run without --check")
         checks_model = importlib.import_module("checks.model_check")
         with budget(args.timeout, f"checking {args.name}", _LONGER):
             return checks_model.run_model_check(d, seed=args.seed or 0, params=args.params, as_json=args.json)

@@ -324,3 +324,16 @@ def test_a_format_flag_that_contradicts_the_extension_is_refused(tmp_path, capsy
         f"error: -o {tmp_path / 'd.md'} names markdown, but --json asks for json: drop the flag or change the "
         "extension"]
     assert not (tmp_path / "d.md").exists()
+
+
+def test_without_jax_check_says_what_to_install(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real(name, *a))
+    assert main(["shared_bias", "--check"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: --check compares with JAX, which is not installed here: pip install 'jax[cpu]' "
+        "(or run without --check)"]
+    assert main(["report", "-o", "unused.tex"]) == 2
+    assert "pip install 'jax[cpu]' (or add --no-check)" in capsys.readouterr().err
