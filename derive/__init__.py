@@ -11,6 +11,7 @@ Public surface:
 
 This package never imports JAX.
 """
+__gradproof__ = True  # gradproof.ensure_ours: this module is gradproof's, not another distribution's
 from . import bayes, models  # noqa: F401  (registers the derivations)
 from .derivation import Derivation, derive
 from .engine import Sweep, backprop
