@@ -15,6 +15,7 @@ import numpy as np
 
 from derive import derive
 from derive.errors import CannotJudge, UsageError
+from derive.schema import header
 
 __all__ = ["BAYES", "TOLERANCES", "BayesCheck", "check_bayes", "render", "run_bayes_check"]
 
@@ -40,7 +41,8 @@ class BayesCheck:
                           "passed": bool(rel_error <= tol)})
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "passed": self.passed, "options": self.options, "tolerances": TOLERANCES,
+        return {**header("bayes_check"), "name": self.name, "passed": self.passed, "options": self.options,
+                "tolerances": TOLERANCES,
                 "checks": self.rows, "notes": self.notes}
 
 

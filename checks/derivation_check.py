@@ -16,6 +16,7 @@ import numpy as np
 from derive import derive
 from derive.registry import REGISTRY, get
 from derive.errors import CannotJudge, UsageError
+from derive.schema import header
 from numeric import FORWARDS, compile_sweep
 
 from .compare import TOLERANCES, relative_error
@@ -93,7 +94,7 @@ class CheckReport:
         return f"random, seed {self.seed}" if self.source == "random" else self.source
 
     def to_dict(self):
-        return {"name": self.name, "passed": self.passed, "verdict": self.verdict, "seed": self.seed,
+        return {**header("check"), "name": self.name, "passed": self.passed, "verdict": self.verdict, "seed": self.seed,
                 "sizes": self.sizes,
                 "params": self.source, "tolerances": check_tolerances(), "notes": list(self.notes),
                 "checks": [c.to_dict() for c in self.checks]}

@@ -15,6 +15,7 @@ from .errors import UsageError
 from . import components, derivation_doc, render
 from .document import Document
 from .pseudocode import pseudocode
+from .schema import header
 from .symbols import subscript
 from .printing import compound_pointwise, latex as _latex, latex_label, unicode as _unicode
 from .proof import ProofResult, prove
@@ -320,6 +321,7 @@ class Derivation(render.Rendered):
                     for c in g.contributions],
             }
         out = {
+            **header("derivation"),
             "name": self.name,
             "description": self.description,
             "problem": self.problem,

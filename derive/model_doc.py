@@ -24,6 +24,7 @@ from .model_file import ModelSpec, parse_model, read_model
 from .model_proof import default_sizes, prove_model
 from .printing import latex, unicode
 from .proof import ProofResult
+from .schema import header
 from .sections import proof_section, steps_section
 from .sweep import MAX_PATHS, ModelSweep, build_graph, sweep
 
@@ -264,7 +265,7 @@ class ModelDerivation(render.Rendered):
                                    "adjoint": self.u(o.expr), "paths": chains, "chains": []}
                                   for (ou, _, eq, chains), o in zip(self.occurrences(p), g.occurrences,
                                                                     strict=True)]}
-        out = {"name": self.name, "description": self.title, "problem": "model file",
+        out = {**header("derivation"), "name": self.name, "description": self.title, "problem": "model file",
                "options": {"file": self.spec.path, "wrt": list(self.wrt)},
                "forward": [{"lhs": self.names[n][0], "rhs": u, "latex": f"{self.names[n][1]} = {t}", "note": ""}
                            for n, u, t in self.forward_pass()],

@@ -22,6 +22,7 @@ import sympy as sp
 from . import render
 from .document import Document
 from .errors import UsageError
+from .schema import header
 from .expr import Expr, parse, to_sympy
 from .graph import display
 from .printing import latex as _latex, unicode as _unicode
@@ -280,6 +281,7 @@ class Trace:
 
         tangents = {r[0]: r for r in self.tangent_rows()}
         out = {
+            **header("trace"),
             "expression": self.expr.text, "function": _unicode(self.function),
             "variables": self.variables, "wrt": self.wrt, "mode": "reverse" if self.reverse else "forward",
             "at": {v: {"typed": self.at_text[v], **num(self.at[v])} for v in self.variables},

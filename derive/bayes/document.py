@@ -14,6 +14,7 @@ from sympy.printing.str import StrPrinter
 
 from .. import render
 from ..document import Document, Equation, Equations, Item, Items, Math, Prose, Section, Table
+from ..schema import header
 from ..symbols import latex_symbols, prose_tex, superscript
 
 __all__ = ["BayesDerivation", "Step", "eq", "prose_tex", "tex", "u"]
@@ -125,7 +126,8 @@ class BayesDerivation(render.Rendered):
 
     def to_dict(self, proof=True) -> dict:
         """A JSON-ready description (schema in the README)."""
-        out = {"name": self.name, "description": self.description, "problem": self.problem,
+        out = {**header("bayes_derivation"), "name": self.name, "description": self.description,
+               "problem": self.problem,
                "options": dict(self.options),
                "steps": [{"title": s.title, "prose": s.prose + s.after, "table": s.table,
                           "equations": [{"text": " = ".join([e.lhs.text, *(f.text for f in e.forms)]),
