@@ -120,7 +120,7 @@ def _validate(f, grad, mode, probes, coordinates, complex_mode, jax_mode, atol):
 def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="auto", probes: int = 4,
               coordinates: int = 11, taylor: bool = False, parts: dict | None = None, seed: int = 0,
               worst: int = 3, jax_gradient=None, rtol: float | None = None,
-              atol: float | None = None) -> GradcheckReport:
+              atol: float | None = None, name: str = "x") -> GradcheckReport:
     """Check ``grad`` (the gradient of the scalar function ``f``) at ``x``.
 
     ``x`` is an array, a dict of arrays or a tuple of arrays; ``f(x)`` returns a
@@ -136,7 +136,8 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
     autodiff gradient computed elsewhere (structure of x), used as the JAX
     oracle; ``rtol`` overrides the dtype table (:data:`checks.RTOL`) for
     callers that know their rounding better; ``atol`` is an absolute tolerance
-    that replaces the floors below.
+    that replaces the floors below. ``name`` names ``x`` in the report when it
+    is a bare array or a tuple (``name="encoder"``: "gradcheck FAILED for encoder").
 
     Three verdicts (``report.verdict``): ``"passed"``, ``"failed"``, or
     ``"cannot_judge"`` when some entry had no oracle able to judge it (f not
@@ -161,7 +162,9 @@ def gradcheck(f, x, grad=None, *, mode: str = "auto", jax="auto", complex_step="
     """
     start = time.perf_counter()
     _validate(f, grad, mode, probes, coordinates, complex_step, jax, atol)
-    pt = _point(f, x)
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string (what the report calls x); got {name!r}")
+    pt = _point(f, x, name)
     jg, jax_status = _jax_oracle(f, x, pt, jax, jax_gradient)
     if grad is None:
         if jg is None:
@@ -213,8 +216,8 @@ class _Point:
         return fp
 
 
-def _point(f, x) -> _Point:
-    kind, leaves = flatten(x)
+def _point(f, x, name: str = "x") -> _Point:
+    kind, leaves = flatten(x, name)
     names = [n for n, _ in leaves]
     given = [a for _, a in leaves]
     empty = [n for n, a in leaves if a.size == 0]
@@ -312,6 +315,7 @@ def assert_gradients(f, x, grad=None, **options) -> GradcheckReport:
           x[1]           derived  6  FD  12 ± ...
     ...
     """
+    __tracebackhide__ = True  # pytest: the failure shows the caller's line, not this function
     report = gradcheck(f, x, grad, **options)
     if not report.passed:  # failed, or could not be judged: neither is a passing assertion
         raise AssertionError(str(report))

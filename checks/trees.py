@@ -28,8 +28,9 @@ def as_float_array(value, what: str) -> np.ndarray:
     return a
 
 
-def flatten(x) -> tuple[str, list[tuple[str, np.ndarray]]]:
-    """(kind, [(name, array)]) for an array, a dict of arrays or a tuple of arrays.
+def flatten(x, name: str = "x") -> tuple[str, list[tuple[str, np.ndarray]]]:
+    """(kind, [(name, array)]) for an array, a dict of arrays or a tuple of arrays;
+    ``name`` names a bare array (and, indexed, a tuple's arrays).
 
     >>> kind, leaves = flatten({"W": [[1.0, 2.0]], "b": [0.5]})
     >>> kind, [(n, a.shape) for n, a in leaves]
@@ -45,8 +46,8 @@ def flatten(x) -> tuple[str, list[tuple[str, np.ndarray]]]:
     if isinstance(x, tuple):  # a tuple holds tensors; a list is read as one array (nested rows)
         if not x:
             raise ValueError("x is an empty tuple; give at least one array to check")
-        return "sequence", [(f"x[{i}]", as_float_array(v, f"x[{i}]")) for i, v in enumerate(x)]
-    return "array", [("x", as_float_array(x, "x"))]
+        return "sequence", [(f"{name}[{i}]", as_float_array(v, f"{name}[{i}]")) for i, v in enumerate(x)]
+    return "array", [(name, as_float_array(x, name))]
 
 
 def rebuild(kind: str, names: list, arrays: list):
