@@ -40,6 +40,9 @@ class BayesCheck:
                           "rel_error": float(rel_error), "tolerance": tol, "method": method,
                           "passed": bool(rel_error <= tol)})
 
+    def _repr_markdown_(self):  # Jupyter
+        return f"**{self.name} --check: {'passed' if self.passed else 'FAILED'}**\n\n```text\n{render(self)}```\n"
+
     def to_dict(self) -> dict:
         return {**header("bayes_check"), "name": self.name, "passed": self.passed, "options": self.options,
                 "tolerances": TOLERANCES,

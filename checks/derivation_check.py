@@ -93,6 +93,11 @@ class CheckReport:
     def params_label(self) -> str:
         return f"random, seed {self.seed}" if self.source == "random" else self.source
 
+    def _repr_markdown_(self):  # Jupyter
+        from .notebook import check_report_markdown
+
+        return check_report_markdown(self)
+
     def to_dict(self):
         return {**header("check"), "name": self.name, "passed": self.passed, "verdict": self.verdict, "seed": self.seed,
                 "sizes": self.sizes,

@@ -78,6 +78,11 @@ class TensorReport:
             out.append(f"    cannot judge {', '.join(labels[:6])}{more}: {why}")
         return out
 
+    def _repr_markdown_(self):  # Jupyter
+        from .notebook import tensor_markdown
+
+        return tensor_markdown(self)
+
     def lines(self) -> list[str]:
         mark = {"passed": "✓", "failed": "✗", "cannot_judge": "?"}[self.verdict]
         shape = "×".join(map(str, self.shape)) or "scalar"
@@ -150,6 +155,11 @@ class GradcheckReport:
         out += [f"hint: {h}" for h in self.hints]
         out += [f"note: {n}" for n in self.notes]
         return "\n".join(out)
+
+    def _repr_markdown_(self):  # Jupyter
+        from .notebook import gradcheck_markdown
+
+        return gradcheck_markdown(self)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -52,6 +52,17 @@ class ProofResult:
     def holds(self) -> bool:
         return bool(self.checks) and all(c.holds for c in self.checks)
 
+    def _repr_markdown_(self):  # Jupyter
+        sizes = ", ".join(f"{k} = {v}" for k, v in self.sizes.items()) or "scalars"
+        lines = [f"**Proof against sympy.diff ({sizes}): {'HOLDS' if self.holds else 'FAILS'}**"
+                 + (" (cached)" if self.cached else ""), ""]
+        for c in self.checks:
+            how = f"; P(false pass) < {c.false_pass:.0e}" if c.false_pass else ""
+            lines.append(f"- {'✓' if c.holds else '✗'} `{c.param}`: {c.what} check, {c.label} "
+                         f"[{c.components} component{'s' if c.components != 1 else ''}{how}]")
+        lines += [f"- assuming {a}" for a in self.assumptions] + [f"- ({x})" for x in self.omitted + self.notes]
+        return "\n".join(lines) + "\n"
+
 
 def _undefined(expr) -> bool:
     return any(is_generic(f) or isinstance(f, sp.core.function.AppliedUndef)
