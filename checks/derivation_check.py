@@ -16,6 +16,7 @@ import numpy as np
 from derive import derive
 from derive.registry import REGISTRY, get
 from derive.errors import CannotJudge, UsageError
+from derive import progress
 from derive.schema import header
 from numeric import FORWARDS, compile_sweep
 
@@ -193,6 +194,7 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
     report = CheckReport(name, seed, dict(sizes or {}), _params_source(params))
     fixed = None
     for n, (a, o, ls) in enumerate(combos):
+        progress.update(f"checking {name} ({a}, {o}, {ls})", n + 1, len(combos))
         d = derive(name, wrt=wrt, activation=a, output_activation=o, loss=ls, **extra)
         if not report.sizes:
             report.sizes = dict(d.spec.check_sizes)

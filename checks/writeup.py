@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from derive import progress
 from derive import derive, names as derivation_names
 from derive.errors import UsageError
 from derive.pdf import standalone
@@ -118,7 +119,8 @@ def report(names=None, *, seed: int = 0, check: bool = True) -> tuple[str, bool]
         raise UsageError(f"report: unknown section {bad[0]!r}; choose from: {', '.join(known)}, or a model "
                          "file (FILE.gp)")
     body, passed = [], True
-    for name in dict.fromkeys(names):
+    for k, name in enumerate(dict.fromkeys(names), 1):
+        progress.update(f"report: {name}", k, len(dict.fromkeys(names)))
         if is_model_path(name):
             lines, ok = _model_section(name, check, seed)
             body += [*lines, r"\clearpage"]

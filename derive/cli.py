@@ -10,6 +10,7 @@ import sys
 import threading
 import unicodedata
 
+from . import progress
 from .budget import DEFAULT, OutOfTime, budget
 from .errors import EXIT, CannotJudge, UsageError
 from .files import write_atomic
@@ -55,6 +56,11 @@ def _seconds(text):
     if not 0 < value <= 86400:
         raise argparse.ArgumentTypeError(f"invalid time budget {text!r}: seconds, more than 0 and at most 86400")
     return value
+
+
+def _add_quiet(p):
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress line on stderr (shown only on a terminal, after 2 s)")
 
 
 def _add_budget(p):
@@ -119,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true",
                    help="prove again instead of reading the proof cached by an earlier run (and refresh it)")
     p.add_argument("--verbose", action="store_true", help="say on stderr why a cached proof was not used")
+    _add_quiet(p)
     _add_budget(p)
     p.add_argument("--check", action="store_true",
                    help="check numerically against JAX and finite differences (exit 1 on disagreement, "
@@ -181,6 +188,7 @@ def build_trace_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="Markdown with $…$ math")
     fmt.add_argument("--json", action="store_true", help="JSON (schema in the README)")
     p.add_argument("-o", "--output", help="write to FILE instead of stdout")
+    _add_quiet(p)
     _add_budget(p)
     return p
 
@@ -249,6 +257,7 @@ def build_report_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="FILE.tex (a document) or FILE.pdf (needs pdflatex); default stdout")
     p.add_argument("--no-check", action="store_true", help="leave out the numeric checks (no JAX)")
     p.add_argument("--seed", type=_seed, default=0, help="seed for the checks' random points (default 0)")
+    _add_quiet(p)
     return p
 
 
@@ -486,6 +495,7 @@ def printable(text: str) -> str:
 
 def _err(line: str) -> None:
     """One line on standard error (if there is one), control characters removed."""
+    progress.finish()  # the progress line, if one is shown, is cleared first
     if sys.stderr is not None:
         with contextlib.suppress(OSError, ValueError):  # a closed or full stderr: nothing more to say
             print(printable(line), file=sys.stderr)
@@ -513,6 +523,8 @@ def main(argv=None, prog: str | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() \
         else None
+    if not any(a in ("-q", "--quiet") for a in argv):
+        progress.enable()
     try:
         return _main(argv)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: temporary files are removed on the way out
@@ -522,6 +534,7 @@ def main(argv=None, prog: str | None = None) -> int:
         _err(f"error: {e}")
         return EXIT["timeout"]
     finally:
+        progress.finish()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
@@ -529,6 +542,7 @@ def main(argv=None, prog: str | None = None) -> int:
 def _main(argv) -> int:
     try:
         status, text, args_out = run(argv)
+        progress.finish()
     except CannotJudge as e:
         _err(f"cannot judge: {e}")
         return EXIT["cannot_judge"]

@@ -23,6 +23,7 @@ from collections import defaultdict
 
 import sympy as sp
 
+from . import progress
 from .ops import MissingRule
 from .ops.evaluate import explicit
 from .proof import Check, ProofResult, _replace, gradient, is_zero
@@ -135,7 +136,8 @@ def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
         ok = all(is_zero(_replace(a - b, simplex), bounds=bounds) for a, b in zip(mine, theirs, strict=True))
         result.checks.append(Check(what, param, label, ok, len(theirs), min(1.0, sum(bounds))))
 
-    for p in sw.wrt:
+    for k, p in enumerate(sw.wrt, 1):
+        progress.update(f"proving ∂L/∂{p}", k, len(sw.wrt))
         grad = sw.gradients[p]
         for o in grad.occurrences:
             label = f"{sw.names[o.occurrence.name][0]} in {sw.names[o.equation][0]}"

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from . import progress
 from .engine import Sweep
 from .functions import is_generic
 from .matexpr import explicit
@@ -556,7 +557,9 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
             brutes[p] = gradient(L_t, list(leaves_t[p]), result.notes, "the tied loss")
         return brutes[p]
 
-    for what, p, label, c in proof_plan(sweep):
+    plan = proof_plan(sweep)
+    for k, (what, p, label, c) in enumerate(plan, 1):
+        progress.update(f"proving ∂L/∂{p}: {what} check", k, len(plan))
         grad = sweep.gradients[p]
         if what == "occurrence":
             tie = dict(everything_tied)

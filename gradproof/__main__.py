@@ -6,11 +6,14 @@ def main() -> int:
     from gradproof import NotOurs, ensure_ours
 
     try:
-        ensure_ours()
+        ensure_ours()  # imports derive, numeric and checks (SymPy, NumPy): Ctrl-C may come during it
+        from derive.cli import main as cli
     except NotOurs as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from derive.cli import main as cli
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
     prog = "python -m gradproof" if sys.argv and sys.argv[0].endswith("__main__.py") else "gradproof"
     return cli(prog=prog)
