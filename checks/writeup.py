@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from derive.cache import cached_proof
 from derive import progress
 from derive import derive, names as derivation_names
 from derive.errors import UsageError
@@ -137,6 +138,7 @@ def report(names=None, *, seed: int = 0, check: bool = True) -> tuple[str, bool]
             passed = passed and ok
             continue
         d = derive(name)
+        d._proof = cached_proof(d)  # the proof cache, as every other command reads it
         tex = d.latex(proof=True).replace(r"\section*{", r"\section{", 1)
         body.append(tex)
         passed = passed and d.proof.holds

@@ -198,3 +198,12 @@ def test_a_key_others_can_read_signs_nothing(cache_on, capsys):
     assert cache.load_proof(derive("shared_bias"), reasons) is None and "readable by others" in reasons[0]
     (cache_on / "key").chmod(0o600)
     assert cache.load_proof(derive("shared_bias")).cached
+
+
+def test_report_without_checks_reads_the_proof_cache(cache_on, tmp_path):
+    from derive.cli import main
+
+    first, second = tmp_path / "a.tex", tmp_path / "b.tex"
+    assert main(["report", "shared_bias", "--no-check", "-o", str(first)]) == 0
+    assert main(["report", "shared_bias", "--no-check", "-o", str(second)]) == 0
+    assert "(cached)" not in first.read_text() and "HOLDS (cached)" in second.read_text()
