@@ -57,10 +57,10 @@ def main(quick=False, out="examples/out", seed=0):
     bottom_pos, bottom_neg = np.zeros(M), np.zeros(M)
     for t, dt in enumerate(deltas, 1):  # stacked: the per-step contributions that BPTT sums
         base = np.where(dt >= 0, bottom_pos, bottom_neg)
-        a1.bar(i - 0.2, dt, 0.4, bottom=base, label=f"δ_{t} (step {t})", alpha=0.8)
+        a1.bar(i - 0.2, dt, 0.4, bottom=base, label=rf"$\delta_{{{t}}}$ (step {t})", alpha=0.8)
         bottom_pos, bottom_neg = bottom_pos + np.maximum(dt, 0), bottom_neg + np.minimum(dt, 0)
     a1.bar(i + 0.2, central, 0.4, color="black", label="central differences")
-    a1.plot(i - 0.2, bptt, "k_", ms=30, mew=2, label="BPTT total Σ_t δ_t")
+    a1.plot(i - 0.2, bptt, "k_", ms=30, mew=2, label=r"BPTT total $\sum_t \delta_t$")
     a1.axhline(0, color="grey", lw=0.8)
     a1.set_xticks(i, [f"b[{j + 1}]" for j in i])
     a1.set(ylabel="∂L/∂b component", title="∂L/∂b: BPTT (stacked by step) vs central differences")
