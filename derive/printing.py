@@ -538,20 +538,32 @@ def _unpaired_delimiters(s: str) -> str:
 _BREAKS = (" + ", " - ", r" \odot ", r" \cdot ", r" \oslash ", r" \, ")
 
 
-def _cuts(s: str) -> tuple[list, set]:
+def _cuts(s: str) -> tuple[list, set, dict]:
     """Where a line may break: before a binary operator outside any brace group, and
-    between two factors of a product (``implicit``: the new line starts with ·)."""
-    cuts, implicit, depth = [], set(), 0
+    between two factors of a product (``implicit``: the new line starts with ·), but
+    not between a sum's Σ_{…} and its summand; ``nesting``: how many sized parentheses
+    (``\\bigl(`` … ``\\bigr)``) enclose each cut."""
+    cuts, implicit, nesting, depth, parens = [], set(), {}, 0, 0
     for i, ch in enumerate(s):
+        if s.startswith(("\\bigl", "\\biggl"), i):
+            parens += 1
+        elif s.startswith(("\\bigr", "\\biggr"), i):
+            parens -= 1
         if ch in "{}":
             depth += 1 if ch == "{" else -1
         elif depth == 0 and i > 0:
             if any(s.startswith(op, i) for op in _BREAKS):
                 cuts.append(i)
-            elif ch == " " and s[i - 1] in ")}]" and _factor_follows(s[i + 1:]):
+            elif ch == " " and s[i - 1] in ")}]" and _factor_follows(s[i + 1:]) and not _SUM_END.search(s[:i]):
                 cuts.append(i)
                 implicit.add(i)
-    return cuts, implicit
+            else:
+                continue
+            nesting[i] = parens
+    return cuts, implicit, nesting
+
+
+_SUM_END = re.compile(r"\\sum_\{[^{}]*\}(\^\{[^{}]*\})?$")
 
 
 def _factor_follows(rest: str) -> bool:
@@ -561,24 +573,39 @@ def _factor_follows(rest: str) -> bool:
 def break_tex(s: str, width: float = 62.0) -> list[str]:
     """Split display math that would run past the margin into lines, at a
     binary operator outside any brace group; ``\\left(…\\right)`` pairs become
-    ``\\bigl(…\\bigr)`` so a line may end inside them. A line that fits is
+    ``\\bigl(…\\bigr)`` so a line may end inside them — but only where a line is
+    still too wide when broken outside every parenthesis. A line that fits is
     returned whole.
 
     >>> break_tex("a + b", width=10)
     ['a + b']
     >>> break_tex(r"\\left(a + b\\right) \\odot c + d", width=4)
     ['\\\\bigl(a', '+ b\\\\bigr)', '\\\\odot c + d']
+    >>> break_tex(r"\\left(a + b\\right) \\odot c + d", width=7)
+    ['\\\\bigl(a + b\\\\bigr) \\\\odot c', '+ d']
     """
     if tex_width(s) <= width:
         return [s]
     s = _unpaired_delimiters(s)
-    cuts, implicit = _cuts(s)
-    pieces, start, last = [], 0, None
-    for c in cuts + [len(s)]:
-        if tex_width(s[start:c]) > width and last is not None and last > start:
-            pieces.append((start, last))
-            start = last
-        last = c
-    pieces.append((start, len(s)))
-    lines = [(r"\cdot " if a in implicit else "") + s[a:b].strip() for a, b in pieces]
+    cuts, implicit, nesting = _cuts(s)
+    lines = [(r"\cdot " if a in implicit else "") + s[a:b].strip() for a, b in _split(s, cuts, nesting, width)]
     return [ln for ln in lines if ln]
+
+
+def _split(s: str, cuts: list, nesting: dict, width: float) -> list:
+    """[(a, b)] lines: each as full as fits, ended at the fitting cut inside the fewest
+    parentheses (among those that fill at least half a line), so a line breaks inside
+    a parenthesised factor only when nothing outside it fits."""
+    out, start = [], 0
+    while tex_width(s[start:]) > width:
+        fits = [c for c in cuts if c > start and tex_width(s[start:c]) <= width]  # not monotone in c: all of them
+        if not fits:  # nothing fits: the next cut, and a line that runs over
+            later = [c for c in cuts if c > start]
+            if not later:
+                break
+            fits = later[:1]
+        full = [c for c in fits if tex_width(s[start:c]) >= width / 2] or fits
+        end = min(full, key=lambda c: (nesting[c], -c))
+        out.append((start, end))
+        start = end
+    return out + [(start, len(s))]
