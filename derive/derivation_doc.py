@@ -3,7 +3,6 @@ says, section by section; :mod:`derive.render` prints it."""
 from __future__ import annotations
 
 from .document import Code, Document, Equation, Equations, Item, Items, Math, Prose, Section, Step, Table, rich
-from .render import pad
 from .sections import proof_section, steps_section
 
 __all__ = ["document", "rule_in_words"]
@@ -57,13 +56,16 @@ def _shapes(d) -> Section:
             parts += [", "] * bool(parts) + [shape]
         return Section(("Shapes",), (Prose(tuple(parts)), *constraints))
     N = d.spec.batch
-    lines = []
+    rows = []
     for name, u, r, c in d.shapes():
-        kind = d.graph.nodes[name].kind
-        batched = kind not in ("param", "loss")
-        lines.append(f"{pad(u, 4)} {pad(f'{r}×{c}', 8)} {f'{r}×{N}' if batched else f'{r}×{c}'}"
-                     + ("   (L summed over the batch)" if kind == "loss" else ""))
-    table = Table((), (), tuple(lines), indent=2)
+        node = d.graph.nodes[name]
+        batched = node.kind not in ("param", "loss")
+        space = "" if r == c == "1" else f"^{{{r}}}" if c == "1" else rf"^{{{r} \times {c}}}"
+        one = Math(f"{r}×{c}", rf"\mathbb{{R}}{space}")
+        many = Math(f"{r}×{N}", rf"\mathbb{{R}}^{{{r} \times {N}}}") if batched else one
+        summed = "   (L summed over the batch)" if node.kind == "loss" else ""
+        rows.append((Math(u, node.latex), one, rich(many, summed)))
+    table = Table(("", "one data point", f"a batch of {N} points"), tuple(rows), widths=(4, 8))
     return Section((f"Shapes (one data point | a batch of {N} points as columns)",), (table, *constraints))
 
 

@@ -14,7 +14,7 @@ The blocks:
 * :class:`Steps` — a caption before each equation (the backprop sweep);
 * :class:`Items` — a numbered or bulleted list, each item with equations under it;
 * :class:`Code` — a verbatim block;
-* :class:`Table` — rows of cells.
+* :class:`Table` — rows of cells (a preformatted table is :class:`Code`).
 """
 from __future__ import annotations
 
@@ -102,19 +102,21 @@ class Items:
 
 @dataclass(frozen=True)
 class Code:
+    """Lines shown as they are (a verbatim block): code, or a preformatted table (``language="text"``)."""
+
     lines: tuple
     language: str = "python"
 
 
 @dataclass(frozen=True)
 class Table:
-    """A header row and rows of cells (each cell rich text); ``text`` is the fixed-width rendering, when
-    the document has one of its own (a preformatted table); otherwise the text renderer pads the cells."""
+    """Rows of cells (each cell rich text) under an optional header; the text rendering
+    pads the first columns to ``widths`` and leaves the header to the section's heading."""
 
     header: tuple
     rows: tuple
-    text: tuple = ()
-    indent: int = 4
+    widths: tuple = ()
+    indent: int = 2
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from .cancel import composite_delta, needs_simplex
 from .graph import Graph, Node, display
 from .matexpr import Pointwise
 from .ops.reductions import Softmax
-from .symbols import SUB as _SUBS
+from .symbols import SUB as _SUBS, tex_subscript
 
 __all__ = ["Step", "Contribution", "Gradient", "Sweep", "ForwardMode", "backprop", "forward_mode"]
 
@@ -263,7 +263,7 @@ def _occurrence_names(p: str, pnode: Node, i: int, many: bool) -> tuple[str, str
     """(symbol name, adjoint name, unicode, latex) of p₍ᵢ₎; plain p when it occurs once."""
     occ_name = f"{p}_occ{i}" if many else p
     u = pnode.unicode + (f"₍{str(i).translate(_SUBS)}₎" if many else "")
-    t = pnode.latex + (f"_{{({i})}}" if many else "")
+    t = tex_subscript(pnode.latex, f"({i})") if many else pnode.latex
     return occ_name, f"bar_{occ_name}", u, t
 
 

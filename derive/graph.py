@@ -42,6 +42,8 @@ def display(name: str) -> tuple[str, str]:
     ('δ_out', '\\\\delta_{\\\\text{out}}')
     >>> display("yhat")
     ('ŷ', '\\\\hat{y}')
+    >>> display("a_b_c")[1]
+    'a_{\\\\text{b\\\\_c}}'
     """
     m = re.fullmatch(r"([A-Za-z]+)(\d*)(?:_(\w+))?", name)
     if not m:
@@ -59,7 +61,7 @@ def display(name: str) -> tuple[str, str]:
     if subs:
         parts = [digits] if digits else []
         if sub:
-            parts.append(rf"\text{{{sub}}}" if not sub.isdigit() else sub)
+            parts.append(rf"\text{{{sub.replace('_', chr(92) + '_')}}}" if not sub.isdigit() else sub)
         tex += "_{" + ",".join(parts) + "}"
     return unicodedata.normalize("NFC", uni), tex
 

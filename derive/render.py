@@ -22,7 +22,7 @@ import unicodedata
 
 from .document import Code, Document, Equation, Items, Math, Prose, Section, Steps, Table
 from .printing import break_tex, tex_width
-from .symbols import ascii_text, prose_tex
+from .symbols import ascii_text, tex_text
 
 __all__ = ["TEX_WIDTH", "Rendered", "aligned", "latex", "markdown", "text"]
 
@@ -34,7 +34,7 @@ def text(doc: Document) -> str:
 
 
 def latex(doc: Document) -> str:
-    """A LaTeX body (amsmath); :func:`derive.cli.standalone` wraps it to compile."""
+    """A LaTeX body (amsmath); :func:`derive.pdf.standalone` wraps it to compile."""
     return _Latex().document(doc)
 
 
@@ -114,6 +114,7 @@ class _Renderer:
         return lines
 
     def rich(self, parts) -> str:
+        parts = parts if isinstance(parts, tuple) else (parts,)  # a table cell may be one str or Math
         return "".join(p if isinstance(p, str) else self.math(p) for p in parts)
 
 
@@ -170,13 +171,19 @@ class _Text(_Renderer):
         return ["    " + x for x in b.lines]
 
     def table(self, b: Table):
-        return [" " * b.indent + x for x in b.text]
+        """Rows only (the heading says what the columns are), cells padded to ``widths``."""
+        out = []
+        for row in b.rows:
+            cells = [self.rich(c) for c in row]
+            padded = [pad(c, w) for c, w in zip(cells, b.widths, strict=False)] + cells[len(b.widths):]
+            out.append(" " * b.indent + " ".join(padded).rstrip())
+        return out
 
 
 class _Latex(_Renderer):
     def title(self, doc):
         lines = [r"\section*{" + self.rich(_typeset_title(doc)) + "}"]
-        return lines + [self.rich(p.text) for p in doc.preamble]
+        return lines + [self.rich(p.text) + "\n" for p in doc.preamble]
 
     def heading(self, s):
         number = f"{s.number}. " if s.number is not None else ""
@@ -185,7 +192,8 @@ class _Latex(_Renderer):
         return ["", r"\paragraph{" + number + title + ".}" + lead]
 
     def rich(self, parts) -> str:
-        return "".join(prose_tex(p) if isinstance(p, str) else self.math(p) for p in parts)
+        parts = parts if isinstance(parts, tuple) else (parts,)
+        return "".join(tex_text(p) if isinstance(p, str) else self.math(p) for p in parts)
 
     def math(self, m: Math) -> str:
         return f"${m.latex}$"
@@ -193,22 +201,23 @@ class _Latex(_Renderer):
     def prose(self, p: Prose):
         return [self.rich(p.text) + "\n"]
 
-    def row(self, e: Equation, measure=0.0) -> str:
+    def row(self, e: Equation, measure=0.0, notes=True) -> str:
         """One equation for an align environment; one without forms is its label and its expression."""
         if not e.forms:
             return rf"  \text{{{self.rich(e.label)}}} &\quad {e.lhs.latex}"
         room = max(24.0, measure - tex_width(e.lhs.latex)) if measure else None
-        return aligned(e.lhs.latex, [f.latex for f in e.forms], room)
+        row = aligned(e.lhs.latex, [f.latex for f in e.forms], room)
+        return row + rf" \quad \text{{{tex_text(e.note)}}}" if e.note and notes else row
 
-    def _align(self, equations, measure=0.0) -> list:
-        rows = " \\\\\n".join(self.row(e, measure) for e in equations)
+    def _align(self, equations, measure=0.0, notes=True) -> list:
+        rows = " \\\\\n".join(self.row(e, measure, notes) for e in equations)
         return [r"\begin{align*}", rows, r"\end{align*}"]
 
-    def equations(self, b):
-        return self._align(b.rows, b.measure)
+    def equations(self, b):  # a table's notes (the forward pass's) are for the text rendering
+        return self._align(b.rows, b.measure, notes=not b.columns)
 
     def steps(self, b: Steps):
-        rows = [r"\intertext{\emph{" + prose_tex(st.words) + "}}\n"
+        rows = [r"\intertext{\emph{" + tex_text(st.words) + "}}\n"
                 + aligned(st.equation.lhs.latex, [f.latex for f in st.equation.forms]) for st in b.steps]
         return [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
 
@@ -226,10 +235,28 @@ class _Latex(_Renderer):
         return [r"{\small", r"\begin{verbatim}", *(ascii_text(x) for x in b.lines), r"\end{verbatim}", "}"]
 
     def table(self, b: Table):
-        return [r"{\small", r"\begin{verbatim}", *(ascii_text(x) for x in b.text), r"\end{verbatim}", "}"]
+        rows = [" & ".join(self.rich(c) for c in row) + r" \\" for row in b.rows]
+        head = [" & ".join(self.rich(c) for c in b.header) + r" \\ \hline"] if b.header else []
+        return [r"\begin{center}\small", r"\begin{tabular}{" + "l" * len(b.rows[0]) + "}", *head, *rows,
+                r"\end{tabular}", r"\end{center}"]
+
+
+_MD_SPECIAL = {c: "\\" + c for c in "\\`*_<>[]$|"}
+
+
+def md_text(s: str) -> str:
+    """Prose for Markdown: every character Markdown (or its $…$ math) would read as markup is escaped.
+
+    >>> md_text("loss = (yhat_1 - y_1)**2, model <square>")
+    'loss = (yhat\\\\_1 - y\\\\_1)\\\\*\\\\*2, model \\\\<square\\\\>'
+    """
+    return "".join(_MD_SPECIAL.get(ch, ch) for ch in s)
 
 
 class _Markdown(_Renderer):
+    def rich(self, parts) -> str:
+        parts = parts if isinstance(parts, tuple) else (parts,)
+        return "".join(md_text(p) if isinstance(p, str) else self.math(p) for p in parts)
     def title(self, doc):
         lines = [f"## {self.rich(_typeset_title(doc))}"]
         for p in doc.preamble:
@@ -248,15 +275,15 @@ class _Markdown(_Renderer):
     def prose(self, p: Prose):
         return [self.rich(p.text) + "\n"]
 
-    def _display(self, equations) -> list:
-        rows = " \\\\\n".join(_Latex().row(e) for e in equations)
+    def _display(self, equations, notes=True) -> list:
+        rows = " \\\\\n".join(_Latex().row(e, notes=notes) for e in equations)
         return ["$$", r"\begin{aligned}", rows, r"\end{aligned}", "$$"]
 
     def equations(self, b):
-        return self._display(b.rows)
+        return self._display(b.rows, notes=not b.columns)
 
     def steps(self, b: Steps):
-        return [f"- *{st.rule}*{': ' + st.note if st.note else ''}: "
+        return [f"- *{md_text(st.rule)}*{': ' + md_text(st.note) if st.note else ''}: "
                 f"${' = '.join([st.equation.lhs.latex, *(f.latex for f in st.equation.forms)])}$" for st in b.steps]
 
     def items(self, b: Items):
@@ -275,8 +302,6 @@ class _Markdown(_Renderer):
         return [f"```{b.language}", *b.lines, "```"]
 
     def table(self, b: Table):
-        if not b.header:
-            return ["```", *b.text, "```"]
-        cells = [b.header, *b.rows]
-        lines = ["| " + " | ".join(self.rich(c) for c in row) + " |" for row in cells]
-        return [lines[0], "|" + "---|" * len(b.header), *lines[1:]]
+        header = b.header or ("",) * len(b.rows[0])
+        lines = ["| " + " | ".join(self.rich(c) for c in row) + " |" for row in (header, *b.rows)]
+        return [lines[0], "|" + "---|" * len(header), *lines[1:]]

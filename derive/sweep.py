@@ -37,7 +37,7 @@ from .ops.base import Apply, ScalarApply, as_matrix_shape
 from .ops.elementwise import ELEMENTWISE, Elementwise
 from .ops.evaluate import explicit
 from .ops.losses import LossOp
-from .symbols import SUB as _SUB
+from .symbols import SUB as _SUB, tex_subscript
 
 __all__ = ["GraphNode", "ModelGraph", "ModelStep", "Occurrence", "ModelGradient", "ModelSweep", "build_graph",
            "sweep"]
@@ -388,7 +388,7 @@ class _Sweeper:
         for i, (expr, consumer, slot) in enumerate(parts, 1):
             occ_name = f"{p}_occ{i}" if many else p
             ou = u + (f"₍{str(i).translate(_SUB)}₎" if many else "")
-            ot = t + (f"_{{({i})}}" if many else "")
+            ot = tex_subscript(t, f"({i})") if many else t
             self.g.names[occ_name] = (ou, ot)
             bar_sym = _symbol(f"bar_{occ_name}", leaf.shape)
             self.g.names[bar_sym.name] = bar(ou, ot)

@@ -4,18 +4,28 @@ Subscript and superscript digits, the Unicode ↔ LaTeX names of the symbols
 prose uses (σ, ∂, ⊙, …), and the three conversions built on them:
 
 * :func:`subscript` / :func:`superscript` — ``12`` → ``₁₂`` / ``¹²``;
-* :func:`tex_text` / :func:`prose_tex` — prose with Unicode math → LaTeX text;
+* :func:`tex_text` — prose with Unicode math → LaTeX text (the one way user text reaches TeX);
 * :func:`ascii_text` — a line for a verbatim block (ASCII only).
 """
 from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["SUB", "SUP", "UNSUB", "ascii_text", "latex_symbols", "prose_tex", "subscript", "superscript", "tex_text"]
+__all__ = ["SUB", "SUP", "UNSUB", "ascii_text", "latex_symbols", "subscript", "superscript", "tex_subscript",
+           "tex_text"]
 
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 UNSUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def tex_subscript(latex: str, sub: str) -> str:
+    """``latex`` with the subscript ``sub``, braced when it has one already (no double subscript).
+
+    >>> print(tex_subscript("b", "(1)"), tex_subscript(r"h_{\\text{prev}}", "(1)"))
+    b_{(1)} {h_{\\text{prev}}}_{(1)}
+    """
+    return f"{{{latex}}}_{{{sub}}}" if "_" in latex else f"{latex}_{{{sub}}}"
 
 
 def subscript(n) -> str:
@@ -37,14 +47,14 @@ _TEXT_MATH = {
     "ε": r"\varepsilon", "θ": r"\theta", "μ": r"\mu", "τ": r"\tau",
     "λ": r"\lambda", "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "η": r"\eta", "ρ": r"\rho", "Π": r"\Pi",
     "″": "''", "…": r"\ldots", "∞": r"\infty", "∝": r"\propto", "∫": r"\int", "√": r"\surd",
+    "~": r"\sim", "✓": r"\checkmark", "✗": r"\times",
     "≠": r"\neq", "⇒": r"\Rightarrow", "π": r"\pi", "κ": r"\kappa", "∑": r"\sum", "∏": r"\prod", "±": r"\pm",
 }
 _SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₍₎ᵢⱼₗ₋ₙₖₜ", "0123456789()ijl-nkt", strict=True))
 _SUPERSCRIPTS = dict(zip("ʰʲᵐᵏᵈ¹²ᵀ∗", ["h", "j", "m", "k", "d", "1", "2", r"\top ", "*"], strict=True))
 _ACCENTS = {"\u0304": r"\bar", "\u0302": r"\hat"}
 _TEXT_ESCAPE = {"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
-                "\\": r"\textbackslash{}", "~": r"\textasciitilde{}",
-                "✓": r"$\checkmark$", "✗": r"$\times$", "—": "---", "–": "--", "^": r"\^{}"}
+                "\\": r"\textbackslash{}", "—": "---", "–": "--", "^": r"\^{}"}
 
 
 def tex_text(s: str) -> str:
@@ -56,15 +66,33 @@ def tex_text(s: str) -> str:
 
     >>> tex_text("affine z₂: input")
     'affine $z_{2}$: input'
+
+    Letters pdflatex typesets from its default fonts (é, ü, ß) stay; any other
+    character outside ASCII and the tables here (ω as prose, an emoji) becomes ``?``.
+
     >>> print(tex_text("\\\\input{/etc/passwd} ~ " + chr(27) + "[2J"))
-    \\textbackslash{}input\\{/etc/passwd\\} \\textasciitilde{} [2J
+    \\textbackslash{}input\\{/etc/passwd\\} $\\sim$ [2J
+    >>> tex_text("Résumé of ω-net 😀")
+    'Résumé of ?-net ?'
     """
-    s = "".join(ch if ch in _TEXT_MATH else unicodedata.normalize("NFD", ch) for ch in s.replace("ŷ", "y\u0302"))
+    s = "".join(_decomposed(ch) for ch in s.replace("ŷ", "y\u0302"))
     pieces, i = [], 0  # pieces: (is_math, text)
     while i < len(s):
         piece, i = _script(s, i) or _symbol(s, i) or _character(s, i)
         pieces.append(piece)
     return _join(pieces)
+
+
+_LATIN = set("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝßàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿ")  # in pdflatex's default fonts
+
+
+def _decomposed(ch: str) -> str:
+    """A letter with a bar or hat as letter + mark (x̄ → x, U+0304), which :func:`_symbol`
+    typesets; any other character as it is (é stays é)."""
+    if ch in _TEXT_MATH:
+        return ch
+    d = unicodedata.normalize("NFD", ch)
+    return d if len(d) > 1 and all(m in _ACCENTS for m in d[1:]) else unicodedata.normalize("NFC", ch)
 
 
 def _script(s: str, i: int):
@@ -99,8 +127,12 @@ def _character(s: str, i: int):
         return (True, _TEXT_MATH[ch] + (" " if _TEXT_MATH[ch][-1].isalpha() else "")), i + 1
     if ch in _ACCENTS:
         return (True, ""), i + 1
-    if ch.isprintable() or ch == " ":
+    if unicodedata.combining(ch):  # an accent TeX would not know
+        return (False, ""), i + 1
+    if ch in _TEXT_ESCAPE or ch in _LATIN or (ch.isascii() and (ch.isprintable() or ch == " ")):
         return (False, _TEXT_ESCAPE.get(ch, ch)), i + 1
+    if ch.isprintable():
+        return (False, "?"), i + 1
     return (False, " " if ch in "\t\n\r" else ""), i + 1  # control characters never reach TeX
 
 
@@ -132,11 +164,6 @@ def latex_symbols(latex: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
-
-
-def prose_tex(s: str) -> str:
-    """The same as :func:`tex_text` (kept for the Bayes derivations' callers)."""
-    return tex_text(s)
 
 
 _ASCII = {"∇ŷℓ": "grad_yhat(l)", "×": "x", "∂": "d", "…": "...", "−": "-", "≥": ">=", "≤": "<=", "≠": "!=",

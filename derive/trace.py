@@ -12,7 +12,6 @@ True
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -162,7 +161,7 @@ def _real(e, what):
 
 
 @dataclass
-class Trace:
+class Trace(render.Rendered):
     """The evaluation trace of one expression at one point."""
 
     expr: Expr
@@ -260,22 +259,14 @@ class Trace:
     def _at_text(self):
         return ", ".join(f"{v} = {_unicode(self.at[v])}" for v in self.variables)
 
-    def document(self) -> Document:
-        """The trace as a :class:`derive.document.Document` (:mod:`derive.trace_doc`)."""
+    def document(self, proof=True) -> Document:
+        """The trace as a :class:`derive.document.Document` (:mod:`derive.trace_doc`); ``proof``:
+        with the comparison against ``sympy.diff``."""
         from . import trace_doc
 
-        return trace_doc.document(self)
+        return trace_doc.document(self, proof)
 
-    def text(self) -> str:
-        return render.text(self.document())
-
-    def latex(self) -> str:
-        return render.latex(self.document())
-
-    def markdown(self) -> str:
-        return render.markdown(self.document())
-
-    def to_dict(self) -> dict:
+    def to_dict(self, proof=True) -> dict:
         def num(e):
             return {"exact": _unicode(e), "latex": _latex(e), "float": float(sp.N(e, 30))}
 
@@ -291,8 +282,9 @@ class Trace:
                                    "substituted": tangents[self._dot(s.index)][2], **num(s.tangent)}}
                       for s in self.steps],
             "value": num(self.value), "derivative": num(self.tangent_value),
-            "proof": {"against": "sympy.diff", "holds": self.proof, "method": self.comparison or None},
         }
+        if proof:
+            out["proof"] = {"against": "sympy.diff", "holds": self.proof, "method": self.comparison or None}
         if self.reverse:
             rows = {r[0]: r for r in self.adjoint_rows()}
             for d, s in zip(out["steps"], self.steps, strict=True):
@@ -300,12 +292,6 @@ class Trace:
                 d["adjoint"] = {"rule": r[1], "substituted": r[2], **num(s.adjoint)}
             out["gradient"] = {v: num(g) for v, g in self.gradient.items()}
         return out
-
-    def json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
-
-    def _repr_markdown_(self):  # rendered by Jupyter
-        return self.markdown()
 
 
 def _same(a, b) -> str:
@@ -347,10 +333,6 @@ def _paren(s: str) -> str:
 
 def _paren_tex(s: str) -> str:
     return rf"\left({s}\right)" if any(c in s for c in "+-") else s
-
-
-def _float(e) -> str:
-    return f"{float(sp.N(e, 30)):.12g}"
 
 
 def parse_point(items, variables) -> tuple[dict, dict]:

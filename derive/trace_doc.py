@@ -13,14 +13,14 @@ from .trace import _exact, _paren_tex, _terms
 __all__ = ["document"]
 
 
-def document(t) -> Document:
+def document(t, proof=True) -> Document:
     fx = f"f({', '.join(t.variables)})"
     fx_t = f"f({', '.join(display(v)[1] for v in t.variables)})"
     title = rich("evaluation trace of ", Math(f"{fx} = {t.expr.text.strip()}", f"{fx_t} = {_latex(t.function)}"))
     sections = [_primal(t), _tangents(t)]
     if t.reverse:
         sections.append(_adjoints(t))
-    sections += [_result(t), _proof(t)]
+    sections += [_result(t), _proof(t)] if proof else [_result(t)]
     return Document("trace", title, (_preamble(t),), tuple(sections), typeset_name=False)
 
 

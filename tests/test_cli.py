@@ -311,7 +311,7 @@ def test_version_and_the_program_name_the_user_typed(capsys):
     assert program_name("/home/u/.venv/bin/gradproof") == "gradproof"
 
 
-@pytest.mark.parametrize(("name", "starts"), [("d.md", "## shared_bias: "), ("d.json", "{\n  \"schema_version\""),
+@pytest.mark.parametrize(("name", "starts"), [("d.md", "## shared\\_bias: "), ("d.json", "{\n  \"schema_version\""),
                                              ("d.txt", "shared_bias — "), ("d.tex", "\\documentclass")])
 def test_output_extension_picks_the_format(tmp_path, name, starts):
     assert main(["shared_bias", "--no-proof", "-o", str(tmp_path / name)]) == 0

@@ -13,11 +13,11 @@ import sympy as sp
 from sympy.printing.str import StrPrinter
 
 from .. import render
-from ..document import Document, Equation, Equations, Item, Items, Math, Prose, Section, Table
+from ..document import Code, Document, Equation, Equations, Item, Items, Math, Prose, Section
 from ..schema import header
-from ..symbols import latex_symbols, prose_tex, superscript
+from ..symbols import latex_symbols, superscript, tex_text
 
-__all__ = ["BayesDerivation", "Step", "eq", "prose_tex", "tex", "u"]
+__all__ = ["BayesDerivation", "Step", "eq", "tex", "u"]
 
 
 class _Unicode(StrPrinter):
@@ -66,10 +66,10 @@ def eq(lhs, *forms, names: dict, lhs_tex: str | None = None) -> Equation:
     """An equation (:class:`derive.document.Equation`) from SymPy expressions; a
     form may also be a string (Unicode prose) or a (Unicode, LaTeX) pair."""
     lu = lhs if isinstance(lhs, str) else u(lhs)
-    lt = lhs_tex if lhs_tex is not None else (prose_tex(lhs).replace("$", "") if isinstance(lhs, str)
+    lt = lhs_tex if lhs_tex is not None else (tex_text(lhs).replace("$", "") if isinstance(lhs, str)
                                               else tex(lhs, names))
     fu = [f[0] if isinstance(f, tuple) else f if isinstance(f, str) else u(f) for f in forms]
-    ft = [f[1] if isinstance(f, tuple) else prose_tex(f).replace("$", "") if isinstance(f, str)
+    ft = [f[1] if isinstance(f, tuple) else tex_text(f).replace("$", "") if isinstance(f, str)
           else tex(f, names) for f in forms]
     return Equation(Math(lu, lt), tuple(map(Math, fu, ft)))
 
@@ -120,7 +120,7 @@ class BayesDerivation(render.Rendered):
         if st.equations:
             blocks.append(Equations(tuple(st.equations), indent=4, measure=46.0))
         if st.table:
-            blocks.append(Table((), (), tuple(st.table)))
+            blocks.append(Code(tuple(st.table), language="text"))  # a preformatted table
         blocks += [Prose((p,)) for p in st.after]
         return Section((st.title,), tuple(blocks), number=k)
 
