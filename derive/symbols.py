@@ -9,6 +9,7 @@ prose uses (σ, ∂, ⊙, …), and the three conversions built on them:
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
 __all__ = ["SUB", "SUP", "UNSUB", "ascii_text", "latex_symbols", "subscript", "superscript", "tex_subscript",
@@ -66,6 +67,8 @@ def tex_text(s: str) -> str:
 
     >>> tex_text("affine z₂: input")
     'affine $z_{2}$: input'
+    >>> print(tex_text("L = Σ_t ℓ_t, ∂a_t, δ_hidden; output_activation"))
+    L = $\\Sigma _{t}$ $\\ell _{t}$, $\\partial a_{t}$, $\\delta _{\\text{hidden}}$; output\\_activation
 
     Letters pdflatex typesets from its default fonts (é, ü, ß) stay; any other
     character outside ASCII and the tables here (ω as prose, an emoji) becomes ``?``.
@@ -78,9 +81,27 @@ def tex_text(s: str) -> str:
     s = "".join(_decomposed(ch) for ch in s.replace("ŷ", "y\u0302"))
     pieces, i = [], 0  # pieces: (is_math, text)
     while i < len(s):
-        piece, i = _script(s, i) or _symbol(s, i) or _character(s, i)
+        math_before = bool(pieces) and pieces[-1][0]
+        piece, i = (math_before and _math_tail(s, i, pieces[-1][1])) or _script(s, i) or _symbol(s, i) \
+            or _character(s, i)
         pieces.append(piece)
     return _join(pieces)
+
+
+_SUBSCRIPT_RUN = re.compile(r"_([A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)")
+
+
+def _math_tail(s: str, i: int, before: str):
+    """What continues the math just written: a subscript (Σ_t, δ_hidden) or the variable of a ∂ (∂a)."""
+    run = _SUBSCRIPT_RUN.match(s, i) if s[i] == "_" and not before.startswith("_") else None
+    if run:  # the whole run, a_b_c → a_{\text{b\_c}}: one subscript, never two
+        sub = run.group(1)
+        return (True, "_{" + (sub if len(sub) == 1 or sub.isdigit() else rf"\text{{{sub.replace('_', chr(92) + '_')}}}")
+                + "}"), run.end()
+    single = i + 1 >= len(s) or not s[i + 1].isalpha()
+    if before == _TEXT_MATH["∂"] + " " and s[i].isascii() and s[i].isalpha() and single:
+        return (True, s[i]), i + 1
+    return None
 
 
 _LATIN = set("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝßàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿ")  # in pdflatex's default fonts
