@@ -22,6 +22,22 @@ OPTIONS = {"activation": "sigmoid", "output_activation": "sigmoid", "loss": "bce
 WRT = ["W", "U", "b"]
 
 
+def log_bars(ax, x, errors: dict, top: float = 1e-7) -> float:
+    """Bars of relative errors on a log axis, two per x: {label: [error per x]}. On a log axis a bar
+    grows from the axis floor, so the floor is put a decade below the smallest error (JAX's errors
+    near 1e-16 are bars, not slivers); an exact 0 is drawn at the floor and labelled. Returns the floor."""
+    positive = [v for vs in errors.values() for v in vs if v > 0] or [1e-16]
+    floor = 10.0 ** (np.floor(np.log10(min(positive))) - 1)
+    for shift, (label, values) in zip((-0.2, 0.2), errors.items(), strict=True):
+        ax.bar(x + shift, [max(v, floor * 1.5) - floor for v in values], 0.4, bottom=floor, label=label)
+        for xi, v in zip(x + shift, values, strict=True):
+            if v == 0:
+                ax.annotate("0", (xi, floor * 1.5), ha="center", va="bottom", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylim(floor, top)  # room for the legend above the tolerance line
+    return floor
+
+
 def main(quick=False, out="examples/out", seed=0):
     """Derive, prove, check and export shared_bias; plot the check's relative errors."""
     out = Path(out)
@@ -50,21 +66,10 @@ def main(quick=False, out="examples/out", seed=0):
 
     fig, ax = plt.subplots(figsize=(6.4, 4))
     x = np.arange(len(WRT))
-    errors = {"jax": [combo.gradients[p]["rel_error_jax"] for p in WRT],
-              "fd": [combo.gradients[p]["rel_error_fd"] for p in WRT]}
-    # on a log axis a bar grows from the axis floor: put the floor a decade below the smallest error,
-    # so JAX's errors near 1e-16 are bars and not slivers; an exact 0 is drawn at the floor and labelled
-    positive = [v for vs in errors.values() for v in vs if v > 0] or [1e-16]
-    floor = 10.0 ** (np.floor(np.log10(min(positive))) - 1)
-    for shift, key, label in ((-0.2, "jax", "vs JAX (autodiff)"), (0.2, "fd", "vs finite differences")):
-        heights = [max(v, floor * 1.5) - floor for v in errors[key]]
-        ax.bar(x + shift, heights, 0.4, bottom=floor, label=label)
-        for xi, v in zip(x + shift, errors[key], strict=True):
-            if v == 0:
-                ax.annotate("0", (xi, floor * 1.5), ha="center", va="bottom", fontsize=8)
+    errors = {"vs JAX (autodiff)": [combo.gradients[p]["rel_error_jax"] for p in WRT],
+              "vs finite differences": [combo.gradients[p]["rel_error_fd"] for p in WRT]}
+    log_bars(ax, x, errors)
     ax.axhline(report.to_dict()["tolerances"]["jax"], color="tab:red", ls="--", label="tolerance vs JAX (rtol)")
-    ax.set_yscale("log")
-    ax.set_ylim(floor, 1e-7)  # room for the legend above the tolerance line
     ax.set_xticks(x, [f"∂L/∂{p}" for p in WRT])
     ax.set(ylabel="relative error (log scale)",
            title=f"shared_bias ({OPTIONS['activation']}/{OPTIONS['loss']}): derived gradients checked")

@@ -141,3 +141,27 @@ def test_quick_mode_from_flag_or_environment(monkeypatch, tmp_path):
     assert options("x", ["--quick", "--out", str(tmp_path / "b")]).quick
     monkeypatch.setenv("GRADPROOF_EXAMPLES_QUICK", "1")
     assert options("x", ["--out", str(tmp_path / "c")]).quick and (tmp_path / "c").is_dir()
+
+
+def test_the_check_plot_shows_both_oracles_errors_as_bars():
+    _common()  # matplotlib on Agg, as the examples use it
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import derivation_to_report
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    floor = derivation_to_report.log_bars(ax, np.arange(2), {"jax": [2e-16, 0.0], "fd": [3e-12, 5e-13]})
+    assert floor <= 2e-17 and ax.get_ylim()[0] == floor
+    tops = sorted(p.get_y() + p.get_height() for p in ax.patches)
+    assert tops[0] >= 1.5 * floor and tops[1] >= 10 * floor  # the exact 0 is visible, JAX's 2e-16 is a bar
+    assert [t.get_text() for t in ax.texts] == ["0"]
+
+
+def test_legends_use_mathtext_for_greek_and_sums():
+    source = (EXAMPLES / "rnn_step.py").read_text(encoding="utf-8")
+    assert 'rf"$\\delta_{{{t}}}$ (step {t})"' in source and r"$\sum_t \delta_t$" in source
+    assert "δ_" not in source.split("label=")[1].split("\n")[0]

@@ -135,3 +135,15 @@ def test_full_report_compiles_and_every_page_has_content(tmp_path, capsys):
     assert len(pages) >= 10
     for k, page in enumerate(pages, 1):
         assert (page < 250).mean() > 0.01, f"page {k} is blank"  # a page number alone is ~0.001
+
+
+def test_long_lines_break_outside_parentheses_and_never_after_a_sum_sign():
+    from derive.printing import break_tex
+
+    s = (r"\left(a_{1} + b_{1} + c_{1} + d_{1}\right) \odot \left(e_{1} - f_{1}\right) + "
+         r"\sum_{p} \left(\hat{y}_{p} - y_{p}\right) V_{pi} + \left(g_{1} + h_{1} + k_{1} + m_{1}\right)")
+    lines = break_tex(s, width=24)
+    assert len(lines) > 1
+    for ln in lines:  # every line opens and closes its own parentheses: no break inside a factor
+        assert ln.count(r"\bigl(") == ln.count(r"\bigr)"), lines
+    assert not any(ln.rstrip().endswith(r"\sum_{p}") for ln in lines), lines
