@@ -1,7 +1,5 @@
 """``python -m derive``: see :mod:`derive.cli`."""
-import sys
-
-from .cli import main
+from .cli import exit_process, main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_process(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import re
 import signal
 import sys
@@ -505,6 +506,25 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+_INTERRUPTED = []  # a Ctrl-C seen during this run, even where a library swallowed its KeyboardInterrupt
+
+
+def _on_sigint(signum, frame):
+    _INTERRUPTED.append(signum)
+    raise KeyboardInterrupt
+
+
+def exit_process(status: int) -> None:
+    """End the process with ``status``. After Ctrl-C (130) it ends at once, once the output is
+    flushed: a half-imported SymPy or JAX must not turn the exit into a second interrupt."""
+    if status == EXIT["interrupted"]:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 def version() -> str:
     """The installed distribution's version (the source tree's, when it is not installed)."""
     from importlib import metadata
@@ -521,8 +541,10 @@ def main(argv=None, prog: str | None = None) -> int:
     global PROG
     PROG = prog or (program_name(sys.argv[0] if sys.argv else None) if argv is None else "python -m derive")
     argv = sys.argv[1:] if argv is None else argv
-    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() \
-        else None
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+    previous_int = signal.signal(signal.SIGINT, _on_sigint) if main_thread else None
+    _INTERRUPTED.clear()
     if not any(a in ("-q", "--quiet") for a in argv):
         progress.enable()
     try:
@@ -537,11 +559,14 @@ def main(argv=None, prog: str | None = None) -> int:
         progress.finish()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def _main(argv) -> int:
     try:
         status, text, args_out = run(argv)
+        if _INTERRUPTED:  # a KeyboardInterrupt some library swallowed (JAX's gc callback): still interrupted
+            raise KeyboardInterrupt
         progress.finish()
     except CannotJudge as e:
         _err(f"cannot judge: {e}")

@@ -55,7 +55,9 @@ def _interrupt(after: float, *argv) -> subprocess.CompletedProcess:
 
 
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
-    for after in (0.3, 3.0):  # while SymPy and JAX are imported, and while checking
-        r = _interrupt(after, "shared_bias", "--check", "-o", str(tmp_path / "out.json"))
+    # while SymPy is imported, and during a long proof (no JAX: a Ctrl-C inside jaxlib's own
+    # initialisation can abort the interpreter, which no Python code can catch)
+    for after, argv in ((0.3, ["shared_bias", "--check"]), (4.0, ["rnn_bptt", "--steps", "8"])):
+        r = _interrupt(after, *argv, "-o", str(tmp_path / "out.txt"))
         assert (r.returncode, r.stderr) == (130, "interrupted\n"), (after, r.stderr[-500:])
     assert list(tmp_path.iterdir()) == []  # no output file, and no half-written one
