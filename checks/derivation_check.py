@@ -278,7 +278,7 @@ def _hook(where: str):
     return getattr(importlib.import_module(module), fn)
 
 
-def _oracle_noise(jax_at, values, g0, probes=2):
+def oracle_noise(jax_at, values, g0, probes=2):
     """How much JAX's float64 gradient moves when every input is perturbed by a
     few ulps: the accuracy any float64 evaluation can claim at this point.
     Well-conditioned points give ~1e-16 (the 1e-12 tolerance stands);
@@ -309,18 +309,20 @@ def check_values(d, values, forward, jax_grad, gradient_fn=None) -> ComboCheck:
         return jax_grad(lambda q, xp: forward(q, xp=xp, **opts), vals, list(derived))
 
     jg = jax_at(values)
-    noise = _oracle_noise(jax_at, values, jg)
+    noise = oracle_noise(jax_at, values, jg)
     passed = relative_error(result["loss"], loss_ind) <= TOLERANCES["loss"]
     if not all(np.all(np.isfinite(jg[p])) for p in derived):
         raise _oracles_not_finite(label)
-    tol = _jax_tolerances(jg, noise, derived)
+    tol = jax_tolerances(jg, noise, derived)
     report = gradcheck(lambda q: forward({**values, **q}, xp=np, **opts), {p: values[p] for p in derived},
                        lambda q: derived, jax_gradient={p: jg[p] for p in derived}, mode="full",
                        complex_step=False, rtol=max(tol.values()),
                        parts={p: dict(result["contributions"][p]) for p in derived})
     grads, contribs = {}, {}
     for p, g in derived.items():
-        grads[p] = _gradient_entry(report, p, g, jg[p], noise[p], label)
+        if not np.all(np.isfinite(report.tensors[p].fd_values)):
+            raise _oracles_not_finite(label)
+        grads[p] = gradient_entry(report, p, g, jg[p], noise[p])
         passed = passed and report.tensors[p].passed
         contribs[p] = [{"path": path, "value": v.tolist()} for path, v in result["contributions"][p]]
     return ComboCheck(a, o, ls, result["loss"], loss_ind, grads, contribs, bool(passed))
@@ -355,7 +357,7 @@ def _oracles_not_finite(label: tuple) -> UsageError:
                       "outside the functions' numeric range — use smaller parameters")
 
 
-def _jax_tolerances(jg: dict, noise: dict, names) -> dict:
+def jax_tolerances(jg: dict, noise: dict, names) -> dict:
     """Per parameter, JAX's tolerance: rtol, widened to 8× JAX's rounding noise relative to max|JAX|, ≤ 1e-6."""
     # JAX's tolerance widens to 8× its own rounding noise at this point (saturated outputs),
     # up to 1e-6; a gradient that is exactly zero has no relative noise to speak of
@@ -364,20 +366,18 @@ def _jax_tolerances(jg: dict, noise: dict, names) -> dict:
             for p in names}
 
 
-def _gradient_entry(report, p: str, g, jax_g, noise: float, label: tuple) -> dict:
-    """The report entry of parameter ``p``: derived vs JAX vs finite differences, errors, kinks and verdict."""
-    t = report.tensors[p]
-    fd, est = t.fd_values, t.fd_errors
-    if not np.all(np.isfinite(fd)):
-        raise _oracles_not_finite(label)
-    kinks = np.zeros(np.shape(g), dtype=bool)
+def gradient_entry(report, p: str, g, jax_g, noise: float) -> dict:
+    """The report entry of parameter ``p`` (a built-in's or a model file's): derived vs JAX vs
+    finite differences, errors, kinks and verdict."""
+    t, g = report.tensors[p], np.asarray(g)
+    smooth = np.ones(np.shape(g), dtype=bool)
     for ix in t.kinks:
-        kinks[ix] = True
-    smooth = ~kinks
-    e_f = relative_error(g[smooth], fd[smooth]) if smooth.any() else 0.0
-    return {"derived": g.tolist(), "jax": jax_g.tolist(), "finite_difference": fd.tolist(),
-            "fd_error_estimate": float(np.max(est)), "rel_error_jax": relative_error(g, jax_g),
-            "rel_error_fd": e_f, "tolerance_jax": t.rtol, "jax_rounding_noise": noise,
+        smooth[ix] = False
+    return {"derived": g.tolist(), "jax": jax_g.tolist(), "finite_difference": t.fd_values.tolist(),
+            "fd_error_estimate": float(np.max(t.fd_errors)) if np.size(t.fd_errors) else 0.0,
+            "rel_error_jax": relative_error(g, jax_g),
+            "rel_error_fd": relative_error(g[smooth], t.fd_values[smooth]) if smooth.any() else 0.0,
+            "tolerance_jax": t.rtol, "jax_rounding_noise": noise,
             "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
             "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis,
             "hints": [str(h) for h in t.hints + report.hints]}

@@ -14,7 +14,7 @@ from derive.ops.losses import LossOp
 from numeric.model import derived, forward, loss_function
 
 from .compare import TOLERANCES, relative_error
-from .derivation_check import CheckReport, ComboCheck, _jax_tolerances, _oracle_noise
+from .derivation_check import CheckReport, ComboCheck, gradient_entry, jax_tolerances, oracle_noise
 from .gradcheck import gradcheck
 from .params import _array, read_params
 
@@ -142,8 +142,8 @@ def _check_point(d, values, jax_grad) -> ComboCheck:
     if not all(np.all(np.isfinite(jg[p])) for p in grads):
         raise UsageError(f"JAX's gradient of {d.name} is not finite at these values; give other values "
                          "with --params")
-    noise = _oracle_noise(jax_at, values, jg)
-    tol = _jax_tolerances(jg, noise, grads)
+    noise = oracle_noise(jax_at, values, jg)
+    tol = jax_tolerances(jg, noise, grads)
     rep = gradcheck(lambda q: f({**values, **q}, np), {p: values[p] for p in grads}, lambda q: grads,
                     jax_gradient=jg, mode="full", complex_step=False, rtol=max(tol.values()),
                     parts={p: dict(ours["contributions"][p]) for p in grads})
@@ -151,7 +151,7 @@ def _check_point(d, values, jax_grad) -> ComboCheck:
     out = {}
     for p, g in grads.items():
         passed = passed and rep.tensors[p].passed
-        out[p] = _gradient_entry(rep, p, g, jg[p], noise[p])
+        out[p] = gradient_entry(rep, p, g, jg[p], noise[p])
     contribs = {p: [{"path": label, "value": np.asarray(v).tolist()} for label, v in ours["contributions"][p]]
                 for p in grads}
     return ComboCheck(None, None, None, ours["loss"], independent, out, contribs, bool(passed))
@@ -166,22 +166,6 @@ def _model_losses(d, f, values) -> tuple[dict, float]:
         raise UsageError(f"the loss of {d.name} is not finite at these values (L = {independent}); a log, "
                          "sqrt or division left its domain — give values inside it with --params")
     return ours, independent
-
-
-def _gradient_entry(rep, p: str, g, jax_g, noise: float) -> dict:
-    """The report entry of parameter ``p``: derived vs JAX vs finite differences, errors, kinks and verdict."""
-    t = rep.tensors[p]
-    smooth = np.ones(np.shape(g), dtype=bool)
-    for ix in t.kinks:
-        smooth[ix] = False
-    return {"derived": np.asarray(g).tolist(), "jax": jax_g.tolist(), "finite_difference": t.fd_values.tolist(),
-            "fd_error_estimate": float(np.max(t.fd_errors)) if np.size(t.fd_errors) else 0.0,
-            "rel_error_jax": relative_error(g, jax_g),
-            "rel_error_fd": relative_error(np.asarray(g)[smooth], t.fd_values[smooth]) if smooth.any() else 0.0,
-            "tolerance_jax": t.rtol, "jax_rounding_noise": noise,
-            "kinks": [list(map(int, ix)) for ix in t.kinks], "passed": t.passed,
-            "verdict": t.verdict, "unjudged": [list(u) for u in t.unjudged], "diagnosis": t.diagnosis,
-            "hints": [str(h) for h in t.hints + rep.hints]}
 
 
 def _vec(v):

@@ -10,12 +10,17 @@ import sympy as sp
 
 from .index import entry
 
-__all__ = ["component", "delta_elementwise", "elementwise", "finite_sums", "rename_dummies"]
+__all__ = ["component", "delta_elementwise", "elementwise", "finite_sums", "rename_dummies", "too_big"]
 
 INDEX = ("i", "j")
 SUMS = ("j", "l", "p", "q", "r", "s")
 STRUCTURAL_INDEX = 40  # expression nodes above which component forms come from derive.index
 
+
+
+def too_big(expr) -> bool:
+    """Too long to be worth reading written out (long RNN unrollings)."""
+    return sp.count_ops(expr) > 120
 
 
 def finite_sums(expr):

@@ -13,6 +13,7 @@ import sympy as sp
 from .engine import Sweep, backprop
 from .errors import UsageError
 from . import components, derivation_doc, render
+from .components import too_big
 from .document import Document
 from .pseudocode import pseudocode
 from .schema import header
@@ -84,11 +85,6 @@ def _tidy(expr):
     return simpler if sp.count_ops(simpler) < sp.count_ops(expr) else expr
 
 
-def _big(expr) -> bool:
-    """Too long to be worth reading written out (long RNN unrollings)."""
-    return sp.count_ops(expr) > 120
-
-
 @dataclass
 class Derivation(render.Rendered):
     name: str
@@ -136,7 +132,7 @@ class Derivation(render.Rendered):
             ranks.setdefault(name, top)
         return ranks
 
-    def _factor(self, f, tex=False):
+    def factor(self, f, tex=False):
         """A factor of a chain-rule product, bracketed when it is a sum or quotient."""
         text = self.tex(f) if tex else self.u(f)
         if isinstance(f, sp.MatAdd) or compound_pointwise(f):
@@ -271,8 +267,6 @@ class Derivation(render.Rendered):
         """Everything this derivation says, in order (:mod:`derive.derivation_doc`)."""
         return derivation_doc.document(self, proof)
 
-    factor = _factor
-    too_big = staticmethod(_big)
 
     def proof_text(self):
         pr = self.proof
@@ -301,7 +295,7 @@ class Derivation(render.Rendered):
         grads = {}
         for p in self.spec.wrt:
             g = self.sweep.gradients[p]
-            big = _big(g.expanded)
+            big = too_big(g.expanded)
             idx, comp_d = self.elementwise(p, expanded=False)
             comp = None if big else self.elementwise(p)[1]
             grads[p] = {
@@ -347,6 +341,6 @@ class Derivation(render.Rendered):
     def _repr_latex_(self):
         g = self.sweep.gradients[self.spec.wrt[0]]
         node = self.graph.nodes[self.spec.wrt[0]]
-        tail = "" if _big(g.expanded) else f" = {self.tex(g.expanded)}"
+        tail = "" if too_big(g.expanded) else f" = {self.tex(g.expanded)}"
         return rf"$\frac{{\partial L}}{{\partial {node.latex}}} = {self.tex(g.total)}{tail}$"
 

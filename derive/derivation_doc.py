@@ -2,6 +2,7 @@
 says, section by section; :mod:`derive.render` prints it."""
 from __future__ import annotations
 
+from .components import too_big
 from .document import Code, Document, Equation, Equations, Item, Items, Math, Prose, Section, Step, Table, rich
 from .sections import proof_section, steps_section
 
@@ -134,7 +135,7 @@ def _result(d, p) -> Section:
         for c in g.contributions:
             parts += [" + "] * bool(parts) + [Math(d.u(c.symbol), d.tex(c.symbol)), f" ({c.path} path)"]
         blocks.append(Prose(rich(*parts, ", each evaluated at the shared value ", _node(d, p), ":")))
-    big = d.too_big(g.expanded)
+    big = too_big(g.expanded)
     lhs = Math(f"∂L/∂{node.unicode}", rf"\frac{{\partial L}}{{\partial {node.latex}}}")
     total = Math(d.u(g.total), d.tex(g.total))
     expanded = None if big else Math(d.u(g.expanded), d.tex(g.expanded))

@@ -143,7 +143,8 @@ def test_an_output_file_keeps_its_mode_and_a_symlink_its_target(tmp_path):
     assert (target.stat().st_mode & 0o777) == 0o600
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.skipif(shutil.which("pdflatex") is None,
+                    reason="compiling needs pdflatex, which is not on PATH (.ci/run installs texlive-latex-base)")
 def test_any_characters_in_titles_and_names_still_compile(tmp_path):
     model = tmp_path / "t.gp"
     model.write_text("# Résumé of ω-net 😀 ~ $x$\ninput A[n, d]\ninput b[n]\nparam x[d]\nr = A @ x - b\n"
