@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from derive import derive
-from derive.registry import REGISTRY, get
+from derive.registry import entries, get
 from derive.errors import CannotJudge, UsageError
 from derive import progress
 from derive.schema import header
@@ -213,7 +213,7 @@ def check_derivation(name: str, options: dict | None = None, *, seed: int = 0, p
 def _check_step_options(entry, eps, lr) -> None:
     """Refuse ``--eps``/``--lr`` for a derivation that takes neither, and values not positive and finite."""
     if (eps is not None or lr is not None) and not entry.check_options:
-        takers = [e.name for e in REGISTRY.values() if e.check_options]
+        takers = [e.name for e in entries() if e.check_options]
         raise UsageError(f"--eps and --lr are for {' and '.join(takers)} --check")
     check_eps_lr(eps, lr)
 

@@ -16,7 +16,7 @@ from derive import derive, names as derivation_names
 from derive.errors import UsageError
 from derive.pdf import standalone
 from derive.printing import tex_text
-from derive.registry import REGISTRY
+from derive.registry import get
 from derive.trace import P4_EXAMPLE, trace
 
 from .bayes import BAYES, report_section as bayes_section
@@ -29,7 +29,7 @@ TITLE = "gradproof: derivations, proofs and numeric checks"
 
 def report_names() -> list[str]:
     """Every section the report can hold, in problem order (P1, P2, …)."""
-    entries = [(REGISTRY[n].problem or "P9", n) for n in derivation_names()] + [("P4", "trace")]
+    entries = [(get(n).problem or "P9", n) for n in derivation_names()] + [("P4", "trace")]
     return [n for _, n in sorted(entries)]
 
 

@@ -12,36 +12,32 @@ Public surface:
 This package never imports JAX.
 """
 __gradproof__ = True  # gradproof.ensure_ours: this module is gradproof's, not another distribution's
-from . import bayes, models  # noqa: F401  (registers the derivations)
-from .derivation import Derivation, derive
-from .engine import Sweep, backprop
-from .errors import UsageError
-from .functions import ACTIVATIONS, LOSSES, activation, loss
-from .graph import Graph
-from .model_doc import ModelDerivation, load_model, model
-from .ops import OPERATORS
-from .proof import ProofResult, prove
-from .registry import REGISTRY, Spec, names, register
 
-__all__ = [
-    "ACTIVATIONS",
-    "Derivation",
-    "Graph",
-    "LOSSES",
-    "ModelDerivation",
-    "OPERATORS",
-    "ProofResult",
-    "REGISTRY",
-    "Spec",
-    "Sweep",
-    "UsageError",
-    "activation",
-    "backprop",
-    "derive",
-    "load_model",
-    "loss",
-    "model",
-    "names",
-    "prove",
-    "register",
-]
+import importlib
+
+# name -> the submodule that defines it; imported on first use (PEP 562), so that
+# `python -m derive shared_bias` imports the one model it derives and nothing else
+_EXPORTS = {
+    "ACTIVATIONS": "functions", "LOSSES": "functions", "activation": "functions", "loss": "functions",
+    "Derivation": "derivation", "derive": "derivation",
+    "Sweep": "engine", "backprop": "engine",
+    "UsageError": "errors",
+    "Graph": "graph",
+    "ModelDerivation": "model_doc", "load_model": "model_doc", "model": "model_doc",
+    "OPERATORS": "ops",
+    "ProofResult": "proof", "prove": "proof",
+    "REGISTRY": "registry", "Spec": "registry", "names": "registry", "register": "registry",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'derive' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

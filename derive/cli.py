@@ -105,12 +105,20 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
+class _Version(argparse.Action):
+    """--version, which reads the distribution's metadata (~40 ms) only when asked."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser._print_message(f"gradproof {version()}\n", sys.stdout)
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, usage=USAGE.format(prog=PROG),
                 description="Derive, prove and export neural-network gradients.",
                 epilog=_examples(EPILOG), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", help="a derivation name, 'list', 'trace' (--help), 'report' (--help) or a model file")
-    p.add_argument("--version", action="version", version=f"gradproof {version()}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     p.add_argument("--activation", help=_OPTION_HELP["activation"])
     p.add_argument("--output-activation", dest="output_activation", help=_OPTION_HELP["output_activation"])
     p.add_argument("--loss", help=_OPTION_HELP["loss"])
@@ -305,9 +313,9 @@ def run(argv) -> tuple[int, str, str | None]:
     if argv and is_model_path(argv[0]):
         args = build_parser().parse_args(argv)
         return (*_model(args), args.output)
-    from .registry import REGISTRY
+    from .registry import names
 
-    if argv and argv[0] in REGISTRY and any(a in ("-h", "--help") for a in argv[1:]):
+    if argv and argv[0] in names() and any(a in ("-h", "--help") for a in argv[1:]):
         return 0, derivation_help(argv[0]), None
     args = build_parser().parse_args(argv)
     status, text = _dispatch(args)
@@ -356,11 +364,11 @@ def _short_usage() -> str:
 
 
 def _listing() -> str:
-    from . import names
-    from .registry import REGISTRY
+    from .registry import entries
 
-    width = max(len(n) for n in names())
-    lines = [f"{n:<{width}}  {REGISTRY[n].description}" for n in names()]
+    known = entries()
+    width = max(len(e.name) for e in known)
+    lines = [f"{e.name:<{width}}  {e.description}" for e in known]
     lines.append(f"{'trace':<{width}}  P4: evaluation trace of any expression, forward and reverse mode "
                  f"({PROG} trace --help)")
     lines.append(f"{'report':<{width}}  every derivation, proof and numeric check in one LaTeX/PDF document "

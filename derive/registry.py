@@ -2,13 +2,14 @@
 that declares a model and returns a :class:`Spec`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import importlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from .errors import unknown
 from .graph import Graph
 
-__all__ = ["Spec", "Entry", "register", "get", "names", "REGISTRY"]
+__all__ = ["Spec", "Entry", "register", "get", "names", "entries", "REGISTRY", "BUILT_INS"]
 
 
 @dataclass
@@ -45,6 +46,18 @@ class Entry:
 
 REGISTRY: dict[str, Entry] = {}
 
+# Where each built-in is declared: importing only the one a command names keeps
+# `python -m derive shared_bias` from importing every model (tests check the table
+# against what the modules register).
+BUILT_INS = {
+    "shared_bias": "derive.models.shared_bias",
+    "input_gradient": "derive.models.mlp",
+    "sigmoid_mlp": "derive.models.mlp",
+    "rnn_bptt": "derive.models.rnn",
+    "beta_binomial": "derive.bayes.beta_binomial",
+    "normal_normal": "derive.bayes.normal_normal",
+}
+
 
 def register(name, description, *, problem="", defaults=None, params="", **extra):
     """Register the decorated builder as derivation ``name``; ``defaults`` are
@@ -59,10 +72,18 @@ def register(name, description, *, problem="", defaults=None, params="", **extra
 
 
 def get(name) -> Entry:
+    if name not in REGISTRY and name in BUILT_INS:
+        importlib.import_module(BUILT_INS[name])
     if name not in REGISTRY:
-        raise unknown("derivation", name, REGISTRY)
+        raise unknown("derivation", name, names())
     return REGISTRY[name]
 
 
 def names() -> list[str]:
-    return sorted(REGISTRY)
+    """Every derivation's name (the built-ins without importing them)."""
+    return sorted(set(REGISTRY) | set(BUILT_INS))
+
+
+def entries() -> list[Entry]:
+    """Every derivation's :class:`Entry`, in name order (imports every built-in)."""
+    return [get(n) for n in names()]

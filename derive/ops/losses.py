@@ -39,7 +39,12 @@ class LossOp(Operator):
         self.loss = loss
         self.name = name or loss.name
         self.words = f"loss gradient: ŷ̄ = L̄ ∇ŷ{loss.label}, ȳ = L̄ ∇y{loss.label}, computed by SymPy"
-        self.differentiable = (0, 1) if loss_gradient(loss, 1) is not None else (0,)
+
+    @property
+    def differentiable(self):
+        """(0, 1) when SymPy finds ∇yℓ, else (0,); asked only when a rule is used, so that
+        importing the registry differentiates no loss."""
+        return (0, 1) if loss_gradient(self.loss, 1) is not None else (0,)
 
     def shape(self, shapes):
         a, b = shapes
