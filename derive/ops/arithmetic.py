@@ -11,10 +11,10 @@ over the broadcast axis):
 from __future__ import annotations
 
 import sympy as sp
-from sympy import DiagMatrix, Identity, MatAdd, OneMatrix
+from sympy import Identity, MatAdd, OneMatrix
 
 from ..matexpr import Pointwise
-from .base import (Operator, ShapeError, broadcast, expand_to, hadamard, is_scalar, reduce_to, total,
+from .base import (Diag, Operator, ShapeError, broadcast, expand_to, hadamard, is_scalar, reduce_to, total,
                    transpose)
 
 __all__ = ["Add", "Sub", "Neg", "Mul", "Div", "Pow", "ADD", "SUB", "NEG", "MUL", "DIV"]
@@ -190,7 +190,7 @@ class Mul(_Binary):
             return other
         if is_scalar(mine):
             return transpose(other)
-        return other * Identity(full[0]) if is_scalar(so) else DiagMatrix(other)
+        return other * Identity(full[0]) if is_scalar(so) else Diag(other)
 
     def jvp(self, tangents, out, args, shapes):
         """Ȧ ⊙ B + A ⊙ Ḃ (product rule)."""
@@ -242,11 +242,11 @@ class Div(_Binary):
             if is_scalar(sb):
                 return (1 / b) * (Identity(full[0]) if not is_scalar(sa) else OneMatrix(1, full[0]))
             d = Pointwise(sp.Lambda(_t, 1 / _t), b)
-            return transpose(d) if is_scalar(sa) else DiagMatrix(d)
+            return transpose(d) if is_scalar(sa) else Diag(d)
         if is_scalar(sb):
             return transpose((-1 / b ** 2) * a)
         d = Pointwise(sp.Lambda((_s, _t), -_s / _t ** 2), expand_to(a, sa, full), b)
-        return DiagMatrix(d)
+        return Diag(d)
 
     def jvp(self, tangents, out, args, shapes):
         """Ȧ ⊘ B − (A ⊘ B) ⊙ Ḃ ⊘ B: (Ȧ − out ⊙ Ḃ) ⊘ B, with broadcasting."""
@@ -301,7 +301,7 @@ class Pow(Operator):
         c = self.c
         if is_scalar(full):
             return c * args[0] ** (c - 1)
-        return DiagMatrix(Pointwise(sp.Lambda(_t, c * _t ** (c - 1)), args[0]))
+        return Diag(Pointwise(sp.Lambda(_t, c * _t ** (c - 1)), args[0]))
 
     def jvp(self, tangents, out, args, shapes):
         return self.vjp(tangents[0], out, args, shapes)[0]  # elementwise: the same rule forwards

@@ -18,13 +18,29 @@ broadcast operand sums over the broadcast axis (:func:`reduce_to`).
 from __future__ import annotations
 
 import sympy as sp
-from sympy import Basic, HadamardProduct, Identity, MatMul, MatrixExpr, OneMatrix, Transpose
+from sympy import Basic, DiagMatrix, HadamardProduct, Identity, MatMul, MatrixExpr, OneMatrix, Transpose
 
 from ..errors import UsageError
 
-__all__ = ["Operator", "ShapeError", "MissingRule", "Apply", "ScalarApply", "Block", "broadcast",
+__all__ = ["Diag", "Operator", "ShapeError", "MissingRule", "Apply", "ScalarApply", "Block", "broadcast",
            "expand_to", "reduce_to", "as_matrix_shape", "is_scalar", "shape_text", "total", "hadamard",
            "transpose"]
+
+
+class Diag(DiagMatrix):
+    """diag(v) without SymPy's assumptions query on the common case. ``DiagMatrix.doit``
+    asks whether v is already diagonal; the first such query imports SymPy's SAT solver
+    (~0.4 s of every command with a softmax, a ⊙ or an activation Jacobian). A rule's
+    v is a column symbol or an elementwise expression, never diagonal unless it is 1×1;
+    every other kind of v goes to SymPy's own ``doit``."""
+
+    def doit(self, **hints):
+        vector = self._vector
+        if vector.shape == (1, 1):
+            return vector
+        if isinstance(vector, (MatMul, Transpose, sp.MatrixBase, Identity)) or not isinstance(vector, MatrixExpr):
+            return DiagMatrix(vector).doit(**hints)
+        return self
 
 
 class ShapeError(UsageError):

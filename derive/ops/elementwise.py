@@ -8,12 +8,11 @@ identity is proved by SymPy before it is used, and the derivation shows both.
 from __future__ import annotations
 
 import sympy as sp
-from sympy import DiagMatrix
 
 from ..expr import RealAbs
 from ..functions import ACTIVATIONS, Activation, generic_activation, proved_identity
 from ..matexpr import Pointwise
-from .base import Operator, hadamard, is_scalar
+from .base import Diag, Operator, hadamard, is_scalar
 
 __all__ = ["Elementwise", "ELEMENTWISE", "elementwise", "generic"]
 
@@ -97,7 +96,7 @@ class Elementwise(Operator):
             return super().jacobian_T(position, out, args, shapes)
         raw, ident, _ = self.derivative(args[0], out, shapes[0])
         d = ident if through_output and ident is not None else raw
-        return d if is_scalar(shapes[0]) else DiagMatrix(d)
+        return d if is_scalar(shapes[0]) else Diag(d)
 
     jacobian = jacobian_T
 

@@ -13,9 +13,9 @@ Rules (1 is a vector or matrix of ones; Ḡ the adjoint of the result):
 from __future__ import annotations
 
 import sympy as sp
-from sympy import DiagMatrix, HadamardProduct, Identity, MatAdd, OneMatrix
+from sympy import HadamardProduct, Identity, MatAdd, OneMatrix
 
-from .base import Apply, Block, Operator, ScalarApply, ShapeError, is_scalar, shape_text, transpose
+from .base import Apply, Block, Diag, Operator, ScalarApply, ShapeError, is_scalar, shape_text, transpose
 
 __all__ = ["Sum", "Mean", "Softmax", "LogSoftmax", "Concat", "SUM", "MEAN", "SOFTMAX", "LOG_SOFTMAX", "CONCAT"]
 
@@ -171,7 +171,7 @@ class Softmax(Operator):
         (sa,) = shapes
         s, g = out, adjoint
         if len(sa) == 1:
-            return [(DiagMatrix(s) - s * transpose(s)) * g]
+            return [MatAdd(Diag(s), -(s * transpose(s))) * g]
         sg = HadamardProduct(s, g)
         return [HadamardProduct(s, MatAdd(g, -(sg * OneMatrix(sa[1], sa[1]))))]
 
@@ -182,7 +182,7 @@ class Softmax(Operator):
         """diag(s) − s sᵀ (of a vector): symmetric, so it is also the Jacobian."""
         if len(shapes[0]) != 1:
             return super().jacobian_T(position, out, args, shapes)
-        return DiagMatrix(out) - out * transpose(out)
+        return MatAdd(Diag(out), -(out * transpose(out)))
 
     jacobian = jacobian_T
 
