@@ -37,12 +37,15 @@ NAMES = {mu: r"\mu", s2: r"\sigma^{2}", t2: r"\tau^{2}", m0: "m_{0}", v0: "v_{0}
 
 
 def complete_square(expo, var):
-    """Write ``expo`` (quadratic in ``var``) as −(var − c)²/(2w) + k; SymPy
-    solves the coefficient equations. Returns (c, w, k)."""
-    c, w, k = sp.symbols("c w k")
-    eqs = sp.Poly(sp.expand(expo - (-(var - c) ** 2 / (2 * w) + k)), var).all_coeffs()
-    sol = sp.solve(eqs, [c, w, k], dict=True)[0]
-    return sp.simplify(sol[c]), sp.simplify(sol[w]), sp.simplify(sol[k])
+    """Write ``expo`` (quadratic in ``var``) as −(var − c)²/(2w) + k. Matching the
+    coefficients of var², var and 1 of a·var² + b·var + k₀ with those of the square
+    gives w = −1/(2a), c = −b/(2a), k = k₀ − b²/(4a); SymPy reads a, b, k₀ off the
+    polynomial and factors each result. Returns (c, w, k)."""
+    poly = sp.Poly(sp.expand(expo), var)
+    if poly.degree() != 2:
+        raise ValueError(f"complete_square needs a quadratic in {var}; got degree {poly.degree()}")
+    a, b, k0 = (poly.coeff_monomial(var**j) for j in (2, 1, 0))
+    return sp.factor(-b / (2 * a)), sp.factor(-1 / (2 * a)), sp.factor(k0 - b**2 / (4 * a))
 
 
 def _pull(e):
@@ -63,18 +66,18 @@ def symbolic() -> dict:
     # general conjugate update: prior N(m₀, v₀)
     c, w, k = complete_square(loglik - (mu - m0) ** 2 / (2 * v0), mu)
     r.update(m_upd=c, v_upd=w, k_upd=k, prec_upd=sp.expand(1 / w),
-             square_check=sp.simplify(-(mu - c) ** 2 / (2 * w) + k - (loglik - (mu - m0) ** 2 / (2 * v0))))
+             square_check=sp.cancel(-(mu - c) ** 2 / (2 * w) + k - (loglik - (mu - m0) ** 2 / (2 * v0))))
     # P6: prior N(0, τ²)
     p6 = {m0: 0, v0: t2}
-    r.update(mean=sp.simplify(c.subs(p6)), var=sp.simplify(w.subs(p6)), prec=sp.expand(1 / w.subs(p6)))
-    r["mean_via_var"] = sp.simplify(r["mean"] / r["var"])  # μₙ/σₙ² = S/σ²
+    r.update(mean=sp.cancel(c.subs(p6)), var=sp.cancel(w.subs(p6)), prec=sp.expand(1 / w.subs(p6)))
+    r["mean_via_var"] = sp.cancel(r["mean"] / r["var"])  # μₙ/σₙ² = S/σ²
     # MLE and MAP
     d_ll = sp.diff(loglik, mu)
     r.update(d_ll=d_ll, mle_roots=sp.solve(d_ll, mu), d2_ll=sp.diff(loglik, mu, 2))
     logpost = loglik - mu**2 / (2 * t2)
     d_lp = sp.diff(logpost, mu)
     r.update(logpost=logpost, d_lp=d_lp, map_roots=sp.solve(d_lp, mu), d2_lp=sp.diff(logpost, mu, 2))
-    r["map_minus_mean"] = sp.simplify(r["map_roots"][0] - r["mean"])
+    r["map_minus_mean"] = sp.cancel(r["map_roots"][0] - r["mean"])
     # posterior predictive: ∫ N(x*|μ, σ²) N(μ|μₙ, σₙ²) dμ
     expo = -(xs - mu) ** 2 / (2 * s2) - (mu - mn) ** 2 / (2 * vn)
     cp, wp, kp = complete_square(expo, mu)
@@ -82,8 +85,8 @@ def symbolic() -> dict:
     pred = sp.simplify(sp.exp(kp) * gauss / (2 * sp.pi * sp.sqrt(s2 * vn)))
     pm, pv, pk = complete_square(sp.expand(sp.expand_log(sp.log(pred), force=True)), xs)
     r.update(pred_expo=expo, pred_c=cp, pred_w=wp, pred_k=kp, pred_gauss=gauss, pred=pred,
-             pred_mean=pm, pred_var=pv, pred_norm=sp.simplify(pk))
-    r["var_gap"] = sp.simplify(pv - s2)  # predictive minus plug-in variance
+             pred_mean=pm, pred_var=pv, pred_norm=sp.cancel(pk))
+    r["var_gap"] = sp.cancel(pv - s2)  # predictive minus plug-in variance
     r["var_gap_limit"] = sp.limit(r["var"], n, sp.oo)
     # marginal likelihood p(D) = ∫ Πᵢ N(xᵢ|μ, σ²) N(μ|0, τ²) dμ
     ce, we, ke = complete_square(logpost, mu)
@@ -93,7 +96,7 @@ def symbolic() -> dict:
     tidy_k = -Q / (2 * s2) + S**2 * t2 / (2 * s2 * (s2 + n * t2))
     tidy = (2 * sp.pi * s2) ** (-n / 2) * sp.sqrt(s2 / (s2 + n * t2)) * sp.exp(tidy_k)
     r.update(ev_k=ke, ev_w=we, ev_gauss=g2, evidence=evidence, ev_tidy=tidy, ev_tidy_k=tidy_k,
-             ev_tidy_check=sp.simplify(sp.expand_log(sp.log(evidence) - sp.log(tidy), force=True)),
+             ev_tidy_check=sp.cancel(sp.expand_log(sp.log(evidence) - sp.log(tidy), force=True)),
              log_ev_tidy=-n / 2 * sp.log(2 * sp.pi * s2) + sp.log(s2 / (s2 + n * t2)) / 2 + tidy_k)
     # order invariance: one point at a time, in either order, equals the batch
     def one(m_, v_, nn, ss):
@@ -106,9 +109,9 @@ def symbolic() -> dict:
     blocks = one(*one(m0, v0, n1, S1), n2, S2)
     batch_blocks = one(m0, v0, n1 + n2, S1 + S2)
     r.update(seq12=a12, seq21=a21, batch2=batch,
-             diff12=[sp.simplify(a12[j] - batch[j]) for j in range(2)],
-             diff21=[sp.simplify(a21[j] - batch[j]) for j in range(2)],
-             diff_blocks=[sp.simplify(blocks[j] - batch_blocks[j]) for j in range(2)])
+             diff12=[sp.cancel(a12[j] - batch[j]) for j in range(2)],
+             diff21=[sp.cancel(a21[j] - batch[j]) for j in range(2)],
+             diff_blocks=[sp.cancel(blocks[j] - batch_blocks[j]) for j in range(2)])
     return r
 
 
