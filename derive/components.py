@@ -6,6 +6,8 @@ SymPy's summation algorithms.
 """
 from __future__ import annotations
 
+from functools import cache
+
 import sympy as sp
 
 from .index import entry
@@ -78,11 +80,34 @@ def _sum_deltas(e):
 
 
 def rename_dummies(expr):
-    """Name SymPy's summation dummies j, l, p, … avoiding the free indices."""
+    """Name SymPy's summation dummies j, l, p, … avoiding the free indices: one name
+    each while there are enough; past that (a long unrolling), a sum's index is named
+    by how many sums enclose it, so a nested sum never captures its parent's index
+    (sibling sums share a name; past the sixth level: j1, l1, …)."""
     taken = {s.name for s in expr.free_symbols}
     free = [n for n in SUMS if n not in taken]
     dummies = sorted(expr.atoms(sp.Dummy), key=lambda d: d.dummy_index)
-    return expr.xreplace({d: sp.Symbol(free[n % len(free)]) for n, d in enumerate(dummies)})
+    if len(dummies) <= len(free):
+        return expr.xreplace({d: sp.Symbol(name) for d, name in zip(dummies, free, strict=False)})
+
+    def name(depth):
+        base, lap = free[depth % len(free)], depth // len(free)
+        return sp.Symbol(f"{base}{lap}" if lap else base)
+
+    @cache
+    def walk(e, depth):
+        if isinstance(e, sp.Sum):
+            body, limits = e.function, []
+            for v, lo, hi in e.limits:
+                new = name(depth) if isinstance(v, sp.Dummy) else v
+                body, depth = body.xreplace({v: new}), depth + 1
+                limits.append((new, lo, hi))
+            return sp.Sum(walk(body, depth), *limits)
+        if not e.args or not e.has(sp.Sum):
+            return e
+        return e.func(*[walk(a, depth) for a in e.args])
+
+    return walk(expr, 0)
 
 
 def elementwise(d, param, expanded=True):

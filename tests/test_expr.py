@@ -152,3 +152,18 @@ def test_numeric_typed_loss_reads_components_one_based():
     f = numeric_loss("(yhat_1 - 1/2)**2 - log(yhat_2) + y_2")
     got = f(np.array([0.25, 0.5, 9.0]), np.array([0.0, 3.0, 0.0]))
     assert got == pytest.approx(0.0625 - np.log(0.5) + 3.0, rel=1e-15)
+
+
+def test_component_sum_indices_are_named_by_nesting_depth():
+    """A T = 10 RNN's ∂L/∂W[i,j] nests more sums than there are index names: a nested
+    sum's index must never reuse an enclosing one's (that would read V[p, p])."""
+    import re
+
+    from derive import derive
+    from derive.components import elementwise
+
+    idx, comp = elementwise(derive("rnn_bptt", wrt=["W"], steps=10), "W")
+    text = str(comp)
+    assert not re.findall(r"V\[(\w+), \1\]", text)
+    assert "V[l, i]" in text and "V[p, l]" in text  # the first two levels: l, then p inside it
+    assert re.search(r"\bl1\b", text)  # past six levels the names carry a number
