@@ -26,7 +26,7 @@ import sympy as sp
 from . import progress
 from .ops import MissingRule
 from .ops.evaluate import explicit
-from .proof import Check, ProofResult, _replace, gradient, is_zero
+from .proof import Atoms, Check, ProofResult, _replace, gradient, is_zero
 from .sweep import ModelSweep
 
 __all__ = ["prove_model", "default_sizes", "explicit_forward", "derived_env"]
@@ -105,6 +105,21 @@ def _simplex(sw: ModelSweep, leaves):
     return subs
 
 
+def _untie(sw: ModelSweep, dims: dict, leaves: dict):
+    """Own symbols for each occurrence of a parameter used more than once: (the sites they
+    take in the forward pass, occurrence -> its symbols, each symbol -> the shared one)."""
+    sites, untie, back = {}, {}, {}
+    for p in sw.wrt:
+        occs = sw.gradients[p].occurrences
+        if len(occs) > 1:
+            for o in occs:
+                own = _entries(f"{p}({o.index})", concrete(sw.graph.node(p).shape, dims))
+                sites[(o.node, o.slot)] = own
+                untie[o.occurrence.name] = own
+                back.update(zip(_flat(own), _flat(leaves[p]), strict=True))
+    return sites, untie, back
+
+
 def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
     """Prove every gradient of ``sw`` at the concrete ``sizes`` (named dim → int)."""
     graph = sw.graph
@@ -114,26 +129,24 @@ def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
               if n.kind in ("input", "target", "param", "const")}
     tied = explicit_forward(sw, dims, leaves)
     L_t = tied[graph.by_name[graph.spec.loss]]
-    sites, untie, back = {}, {}, {}
-    for p in sw.wrt:
-        occs = sw.gradients[p].occurrences
-        if len(occs) > 1:
-            for o in occs:
-                own = _entries(f"{p}({o.index})", concrete(graph.node(p).shape, dims))
-                sites[(o.node, o.slot)] = own
-                untie[o.occurrence.name] = own
-                back.update(zip(_flat(own), _flat(leaves[p]), strict=True))
+    sites, untie, back = _untie(sw, dims, leaves)
     L_u = explicit_forward(sw, dims, leaves, sites)[graph.by_name[graph.spec.loss]] if sites else L_t
     env = derived_env(sw, leaves, tied, dims)
     every = [s for own in untie.values() for s in _flat(own)]  # all occurrences at once: one reverse pass
     untied = dict(zip(every, gradient(L_u, every, result.notes, "the untied loss"), strict=True)) if every else {}
+    every_p = [s for p in sw.wrt for s in _flat(leaves[p])]  # every parameter at once: one reverse pass
+    by_symbol = dict(zip(every_p, gradient(L_t, every_p, result.notes, "the loss"), strict=True))
+    brutes = {p: [by_symbol[s] for s in _flat(leaves[p])] for p in sw.wrt}
     simplex = _simplex(sw, leaves)
     if simplex:
         result.assumptions.extend(sw.assumptions)
 
+    atoms, simplex_memo = Atoms(), {}  # shared by every zero test of this proof
+
     def check(what, param, label, mine, theirs):
         bounds: list = []
-        ok = all(is_zero(_replace(a - b, simplex), bounds=bounds) for a, b in zip(mine, theirs, strict=True))
+        ok = all(is_zero(_replace(a - b, simplex, simplex_memo), bounds=bounds, atoms=atoms)
+                 for a, b in zip(mine, theirs, strict=True))
         result.checks.append(Check(what, param, label, ok, len(theirs), min(1.0, sum(bounds))))
 
     for k, p in enumerate(sw.wrt, 1):
@@ -152,7 +165,7 @@ def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
             else:
                 check("path", p, f"{label}, {n} operator path{'s' if n > 1 else ''}",
                       _flat(explicit(o.expr, env, dims)), _flat(value))
-        brute = gradient(L_t, _flat(leaves[p]), result.notes, "the loss")
+        brute = brutes[p]
         check("total", p, f"∂L/∂{sw.names[p][0]}", _flat(explicit(grad.total, env, dims)), brute)
     return result
 

@@ -70,7 +70,7 @@ def _undefined(expr) -> bool:
                for f in expr.atoms(sp.Function))
 
 
-def is_zero(expr, probes: int = 3, seed: int = 0, bounds: list | None = None) -> bool:
+def is_zero(expr, probes: int = 3, seed: int = 0, bounds: list | None = None, atoms: Atoms | None = None) -> bool:
     """True when SymPy proves ``expr`` ≡ 0.
 
     First the fast proof (transcendental atoms → independent symbols, then the
@@ -78,13 +78,13 @@ def is_zero(expr, probes: int = 3, seed: int = 0, bounds: list | None = None) ->
     random numeric probes reject a non-zero expression before the slow
     ``simplify`` is tried. Rational functions too large to reduce quickly are
     tested at random points modulo a large prime instead; the bound on a false
-    pass is appended to ``bounds``.
+    pass is appended to ``bounds``. ``atoms`` shares the atomization across the tests of one proof.
     """
     # the value of a step at exactly 0 is a convention (relu′(0)); identities are about z ≠ 0
     expr = _replace(sp.sympify(expr), _steps(expr))
-    if expr == 0 or _atoms_cancel(expr, bounds) == 0:
+    if expr == 0 or _atoms_cancel(expr, bounds, atoms) == 0:
         return True
-    free = sorted(expr.free_symbols, key=str)
+    free = _free(expr)
     if not _undefined(expr):
         rng = random.Random(seed)
         for _ in range(probes):
@@ -203,13 +203,13 @@ def _prime(rng) -> int:
             return n
 
 
-def _atoms_cancel(expr, bounds=None):
+def _atoms_cancel(expr, bounds=None, atoms=None):
     """Replace every function application (exp(…), tanh(…), g′(…)), innermost
     first, by an independent symbol, then cancel the rational function. A zero
     here proves the identity for all values of those atoms, hence for the
     original; a non-zero result proves nothing and the caller tries harder."""
-    expr = _atomize(expr)
-    symbols = sorted(expr.free_symbols, key=str)
+    expr = _atomize(expr, atoms)
+    symbols = _free(expr)
     if not symbols:
         return sp.nsimplify(expr)
     top = _degree_bound(expr)
@@ -230,11 +230,12 @@ def _atoms_cancel(expr, bounds=None):
         return sp.expand(numerator)
 
 
-def _rewrite(expr, leaf=None, node=None):
+def _rewrite(expr, leaf=None, node=None, memo=None):
     """Rebuild ``expr`` bottom-up, each distinct subexpression once (an unrolled network's loss is
     a small DAG whose tree is exponentially larger): ``leaf(e)`` may replace a subexpression
-    outright (None: keep going), ``node(rebuilt)`` may replace one after its arguments are rebuilt."""
-    memo: dict = {}
+    outright (None: keep going), ``node(rebuilt)`` may replace one after its arguments are rebuilt.
+    A ``memo`` kept across calls rebuilds what several expressions share only once."""
+    memo = {} if memo is None else memo
 
     def go(e):
         if e in memo:
@@ -253,10 +254,20 @@ def _rewrite(expr, leaf=None, node=None):
     return go(sp.sympify(expr))
 
 
-def _atomize(expr):
+class Atoms:
+    """The atoms of one proof: every zero test of a proof shares them, so the forward pass's
+    nested tanh(…) and exp(…), common to all of its differences, are atomized once."""
+
+    def __init__(self):
+        self.table: dict = {}  # application (its arguments atomized) -> its atom
+        self.memo: dict = {}  # subexpression -> atomized
+
+
+def _atomize(expr, atoms: Atoms | None = None):
     """``expr`` with every function application replaced by an atom, innermost first: an
     application is keyed by its arguments with their own atoms in place."""
-    table: dict = {}
+    atoms = atoms or Atoms()
+    table = atoms.table
 
     def atom(key):
         if key not in table:
@@ -270,12 +281,17 @@ def _atomize(expr):
             return go(rebuilt)  # rebuilding pulled a sign out of an odd function: tanh(−u) → −tanh(u)
         return rebuilt
 
-    return _rewrite(expr, node=node)
+    return _rewrite(expr, node=node, memo=atoms.memo)
 
 
-def _replace(expr, mapping: dict):
-    """``expr.xreplace(mapping)``, visiting each distinct subexpression once."""
-    return _rewrite(expr, leaf=mapping.get) if mapping else expr
+def _replace(expr, mapping: dict, memo: dict | None = None):
+    """``expr.xreplace(mapping)``, visiting each distinct subexpression once (``memo``: across calls)."""
+    return _rewrite(expr, leaf=mapping.get, memo=memo) if mapping else expr
+
+
+def _free(expr) -> list:
+    """The free symbols of ``expr``, sorted, found on its DAG (``free_symbols`` walks the tree)."""
+    return sorted({e for e in _dag(expr) if e.is_Symbol}, key=str)
 
 
 # a loss with more distinct subexpressions than this, whose tree is REVERSE_RATIO times larger, is differentiated
@@ -311,8 +327,13 @@ class _Unevaluated(Exception):
 
 
 def _local_partials(e, needed) -> list:
-    """∂e/∂(each needed argument of e), None for the others: sympy.diff of e's own operation at
+    """∂e/∂(each needed argument of e), None for the others: of a sum 1, of a product the product
+    of its other factors (SymPy's factors are distinct); of any other operation sympy.diff at
     dummies, then the arguments put back."""
+    if e.is_Add:
+        return [sp.Integer(1) if need else None for need in needed]
+    if e.is_Mul:
+        return [sp.Mul(*e.args[:k], *e.args[k + 1:]) if need else None for k, need in enumerate(needed)]
     dummies = [sp.Dummy() for _ in e.args]
     node = e.func(*dummies)
     back = dict(zip(dummies, e.args, strict=True))
@@ -367,7 +388,8 @@ def gradient(L, wrt: list, notes: list | None = None, what: str = "the loss") ->
         except _Unevaluated:
             return [sp.diff(L, s) for s in wrt]
         note = (f"∂/∂ of {what} by reverse accumulation over its expression DAG ({len(order)} distinct "
-                f"subexpressions, {tree:.2g} as a tree), each node's partials by sympy.diff")
+                f"subexpressions, {tree:.2g} as a tree), each node's partials by sympy.diff (a sum's and a "
+                f"product's directly: 1 and the other factors)")
         if notes is not None and note not in notes:
             notes.append(note)
         return out
@@ -382,8 +404,12 @@ def _steps(expr) -> dict:
 
 def _as_atom(f, atom):
     if isinstance(f, sp.exp):
-        # exp(−u) = exp(u)⁻¹ and exp(2u) = exp(u)²: one atom per u, not three
-        coeff, base = sp.factor_terms(f.args[0]).as_coeff_Mul()
+        # exp(−u) = exp(u)⁻¹ and exp(2u) = exp(u)²: one atom per u, not three (the rational
+        # content and sign of a sum come off its terms' coefficients, without factoring it)
+        u = f.args[0]
+        coeff, base = u.primitive() if u.is_Add else u.as_coeff_Mul()
+        if base.could_extract_minus_sign():
+            coeff, base = -coeff, -base
         if coeff.is_Integer:
             return atom(("exp", base)) ** int(coeff)
         return atom(("exp", f.args[0]))
@@ -533,6 +559,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
     result.assumptions.extend(proof_assumptions(sweep))
 
     cache: dict = {}
+    atoms, simplex_memo = Atoms(), {}  # shared by every zero test of this proof
 
     def untied(symbols):
         """∂L/∂(occurrence symbols) of the untied loss, every occurrence at once (one reverse pass)."""
@@ -547,14 +574,17 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
         """Record one identity (component by component); a randomized test's
         bounds add up (union bound) into the check's false-pass bound."""
         bounds: list = []
-        ok = all(is_zero(_replace(a - b, simplex), bounds=bounds)
+        ok = all(is_zero(_replace(a - b, simplex, simplex_memo), bounds=bounds, atoms=atoms)
                  for a, b in zip(mine, theirs, strict=True))
         result.checks.append(Check(what, param, label, ok, len(theirs), min(1.0, sum(bounds))))
     brutes: dict = {}
 
     def tied(p):
-        if p not in brutes:
-            brutes[p] = gradient(L_t, list(leaves_t[p]), result.notes, "the tied loss")
+        """∂L/∂p of the tied loss, every parameter at once (one reverse pass)."""
+        if not brutes:
+            every = [s for q in sweep.wrt for s in list(leaves_t[q])]
+            by_symbol = dict(zip(every, gradient(L_t, every, result.notes, "the tied loss"), strict=True))
+            brutes.update({q: [by_symbol[s] for s in list(leaves_t[q])] for q in sweep.wrt})
         return brutes[p]
 
     plan = proof_plan(sweep)
