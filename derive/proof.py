@@ -24,6 +24,7 @@ from . import progress
 from .engine import Sweep
 from .functions import is_generic
 from .matexpr import explicit
+from .ops.linear import product
 
 __all__ = ["ProofResult", "Check", "prove", "proof_plan", "proof_assumptions", "is_zero", "explicit_model"]
 
@@ -601,7 +602,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
                 prod = None
                 for factor in chain:
                     v = explicit(factor.value, derived, dims)
-                    prod = v if prod is None else prod * v
+                    prod = v if prod is None else product(prod, v)  # not SymPy's: it queries every entry
                 total = prod if total is None else total + prod
             check(what, p, label, list(explicit(c.expr, derived, dims)), list(total))
         elif what == "total":

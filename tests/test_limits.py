@@ -134,3 +134,11 @@ def test_inputs_that_used_to_hang_or_crash_end_in_one_line(capsys, monkeypatch):
     status, out, _ = _run(capsys, "trace", "max(" + ",".join(f"x{i % 3}" for i in range(25)) + ")",
                           "--at", "x0=1", "x1=2", "x2=3")
     assert status == 0 and "HOLDS" in out
+
+
+def test_an_unrolling_the_proof_cannot_finish_is_refused_before_it_starts(capsys):
+    from derive.models.rnn import MAX_PROVED_STEPS
+
+    status, out, err = _run(capsys, "rnn_bptt", "--steps", str(MAX_PROVED_STEPS + 1))
+    assert status == 2 and not out
+    assert f"--steps {MAX_PROVED_STEPS + 1} does not finish" in err and "--no-proof" in err

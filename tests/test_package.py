@@ -22,6 +22,27 @@ def test_import_gradproof_imports_nothing_heavy():
     assert r.stdout.strip() == "[]"
 
 
+def test_a_command_imports_only_the_derivation_it_names():
+    """``python -m derive shared_bias`` imports that model's module, not every model, the
+    Bayes derivations, the distribution metadata or SymPy's assumptions solver."""
+    code = ("import sys, io, contextlib\nfrom derive.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()): main(['shared_bias', '--no-proof'])\n"
+            "print(sorted(m for m in ('derive.bayes', 'derive.models.rnn', 'derive.models.mlp', 'importlib.metadata',"
+            " 'sympy.assumptions.satask', 'numpy', 'jax', 'checks') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]", r.stdout
+
+
+def test_the_built_in_table_names_what_each_module_registers():
+    """derive.registry.BUILT_INS (read without importing the models) against the registry
+    the modules fill when they are all imported."""
+    from derive.registry import BUILT_INS, REGISTRY, entries, names
+
+    assert [e.name for e in entries()] == names() == sorted(REGISTRY)
+    for name, module in BUILT_INS.items():
+        assert REGISTRY[name].build.__module__ == module, name
+
+
 def test_python_m_gradproof_is_the_cli():
     r = subprocess.run([sys.executable, "-m", "gradproof", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == f"gradproof {gradproof.__version__}"

@@ -1,2 +1,2 @@
-"""Derivation declarations; importing this package registers them all."""
-from . import mlp, rnn, shared_bias  # noqa: F401
+"""Derivation declarations, one module per built-in; :data:`derive.registry.BUILT_INS`
+says which module registers which name, and :func:`derive.registry.get` imports it."""
