@@ -7,18 +7,14 @@ The one name to import; the work is done by the packages ``derive`` (SymPy),
 >>> gradproof.derive("shared_bias").formula("b")
 'δ_hidden + δ_out'
 
-Everything but :data:`__version__` is imported on first use, so ``import gradproof``
+Everything, :data:`__version__` too, is imported on first use, so ``import gradproof``
 costs nothing until a function is called.
 """
 from __future__ import annotations
 
 import importlib
-from importlib import metadata
-
-try:
-    __version__ = metadata.version("gradproof")
-except metadata.PackageNotFoundError:  # pragma: no cover - a bare source tree
-    __version__ = "0+unknown"
+import sys
+from pathlib import Path
 
 _EXPORTS = {
     "derive": ("derive", "derive"), "names": ("derive", "names"), "model": ("derive", "model"),
@@ -30,6 +26,7 @@ _EXPORTS = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 _OURS = ("derive", "numeric", "checks")
+_MARKER = "__gradproof__ = True"
 
 
 class NotOurs(ImportError):
@@ -38,16 +35,38 @@ class NotOurs(ImportError):
 
 def ensure_ours() -> None:
     """Raise :class:`NotOurs` (one line: the path and the fix) when one of the three
-    packages gradproof is built from is another distribution's (PyPI's ``derive`` is one)."""
+    packages gradproof is built from is another distribution's (PyPI's ``derive`` is one).
+    A package not imported yet is judged by its ``__init__.py``'s source, without importing
+    it (``numeric`` and ``checks`` import NumPy and SymPy, which a command may not need)."""
+    import importlib.util
+
     for name in _OURS:
-        module = importlib.import_module(name)
-        if not getattr(module, "__gradproof__", False):
-            where = getattr(module, "__file__", None) or "(namespace package)"
-            raise NotOurs(f"the module {name!r} at {where} is not gradproof's (another distribution installed "
-                          f"files there); fix: pip uninstall {name}, then pip install --force-reinstall gradproof")
+        module = sys.modules.get(name)
+        if module is not None:
+            ours, where = getattr(module, "__gradproof__", False), getattr(module, "__file__", None)
+        else:
+            spec = importlib.util.find_spec(name)
+            where = spec.origin if spec is not None and spec.has_location else None
+            ours = where is not None and _MARKER in Path(where).read_text(encoding="utf-8", errors="replace")
+        if not ours:
+            raise NotOurs(f"the module {name!r} at {where or '(namespace package)'} is not gradproof's (another "
+                          f"distribution installed files there); fix: pip uninstall {name}, then pip install "
+                          f"--force-reinstall gradproof")
+
+
+def _version() -> str:
+    from importlib import metadata  # ~40 ms: read when asked for, not by every command
+
+    try:
+        return metadata.version("gradproof")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a bare source tree
+        return "0+unknown"
 
 
 def __getattr__(name):
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     if name not in _EXPORTS:
         raise AttributeError(f"module 'gradproof' has no attribute {name!r}")
     ensure_ours()

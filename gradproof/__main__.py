@@ -20,7 +20,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_sigint)  # a library may swallow the KeyboardInterrupt; not the flag
     try:
-        ensure_ours()  # imports derive, numeric and checks (SymPy, NumPy): Ctrl-C may come during it
+        ensure_ours()  # reads the three packages' markers; Ctrl-C may come during the imports below
         from derive.cli import main as cli
     except NotOurs as e:
         print(f"error: {e}", file=sys.stderr)
