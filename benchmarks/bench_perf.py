@@ -1,6 +1,6 @@
 """Generated gradients against jax.jit(jax.grad), the cheap-gradient ratio, CLI start-up, proof time.
 
-    python benchmarks/bench_perf.py [--quick]
+    python benchmarks/bench_perf.py [--quick] [--part gradients] [--models rnn_bptt] [--widths 256] [--batches 64,1024]
 
 Everything is measured in one run and reported as ratios of times taken in that
 run; contenders are timed in interleaved rounds (best of the rounds), so a
@@ -33,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import derive.models.rnn as _rnn  # noqa: E402
 from derive import derive  # noqa: E402
 from numeric import FORWARDS, compile_gradient  # noqa: E402
 from numeric.autodiff import jax, jnp  # noqa: E402
@@ -48,6 +49,11 @@ MODELS = {
                        "input_gradient, 2 layers (tanh, softmax, ce; ∂L/∂x)"),
     "rnn_bptt": ({"steps": 50}, lambda w: {"n": w, "m": w, "k": w}, "rnn_bptt, T = 50 (tanh, softmax, ce; ∂L/∂b)"),
 }
+
+
+# The CLI refuses --steps above MAX_STEPS because deriving *and checking* a long
+# unrolling takes a while; the benchmark only derives (a few seconds at T = 50).
+_rnn.MAX_STEPS = max(_rnn.MAX_STEPS, 50)
 
 
 def rounds(groups: list, n: int, budget: float) -> dict:
@@ -121,10 +127,12 @@ def block(x):
     return jax.block_until_ready(x)
 
 
-def gradient_table(widths, batches, n_rounds, budget):
+def gradient_table(widths, batches, n_rounds, budget, models=None):
     rows = []
     rng = np.random.default_rng(0)
     for name, (opts, sizes_of, label) in MODELS.items():
+        if models and name not in models:
+            continue
         d = derive(name, **opts)
         ours_np, ours_jax = compile_gradient(d, "numpy"), compile_gradient(d, "jax")
         base = jax_baseline(name, d)
@@ -212,6 +220,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer sizes and rounds (a smoke test)")
     ap.add_argument("--part", choices=("all", "gradients", "cli", "proofs"), default="all",
                     help="run one part only")
+    ap.add_argument("--models", type=_names, help="gradient table: only these models (comma-separated)")
+    ap.add_argument("--widths", type=_ints, help="gradient table: only these widths, e.g. 256")
+    ap.add_argument("--batches", type=_ints, help="gradient table: only these batch sizes, e.g. 64,1024")
     args = ap.parse_args()
     want = {"gradients", "cli", "proofs"} if args.part == "all" else {args.part}
     if args.quick:
@@ -222,7 +233,7 @@ def main():
     grads, cli, proofs, steps = [], [], [], []
     if "gradients" in want:
         print("gradients …", file=sys.stderr)
-        grads = gradient_table(widths, batches, n_rounds, budget)
+        grads = gradient_table(args.widths or widths, args.batches or batches, n_rounds, budget, args.models)
     if "cli" in want:
         print("CLI …", file=sys.stderr)
         cli = cli_table(cli_rounds)
@@ -234,7 +245,7 @@ def main():
     print(f"Machine: {os.cpu_count()} cores, CPU only, Python {platform.python_version()}, "
           f"NumPy {np.__version__}, JAX {jax.__version__}; float64; load average {load:.1f} at the end; "
           f"`python benchmarks/bench_perf.py{' --quick' if args.quick else ''}"
-          f"{'' if args.part == 'all' else ' --part ' + args.part}`\n")
+          f"{'' if args.part == 'all' else ' --part ' + args.part}{_selection(args)}`\n")
     if grads:
         print("Gradient of the batch loss: time of ours / time of `jax.jit(jax.grad(loss))` (below 1: ours is "
               "faster); gradient / forward is the generated gradient's time over the generated forward's.\n")
@@ -264,6 +275,24 @@ def main():
         print("\n| rnn_bptt derivation (matrix form, in process) | " + " | ".join(f"T = {T}" for T, _ in steps) + " |")
         print("|---|" + "---|" * len(steps))
         print("| time | " + " | ".join(f"{t:.2f} s" for _, t in steps) + " |")
+
+
+def _selection(args):
+    out = f" --models {','.join(args.models)}" if args.models else ""
+    out += f" --widths {','.join(map(str, args.widths))}" if args.widths else ""
+    return out + (f" --batches {','.join(map(str, args.batches))}" if args.batches else "")
+
+
+def _names(text):
+    names = [s for s in text.split(",") if s]
+    unknown = [s for s in names if s not in MODELS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown model {unknown[0]!r}; choose from: {', '.join(MODELS)}")
+    return names
+
+
+def _ints(text):
+    return tuple(int(s) for s in text.split(",") if s)
 
 
 def _ms(t):

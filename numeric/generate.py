@@ -20,13 +20,28 @@ rules map onto whole-batch array operations:
 * the softmax Jacobian ``(diag(ŷ) − ŷŷᵀ) h̄`` is distributed and applied
   per sample: ``ŷ ⊙ h̄ − ŷ · Σ(ŷ ⊙ h̄)``, never forming a k×k matrix.
 
-The same source runs on NumPy or on ``jax.numpy`` (it names the array module
-``numpy``; the JAX build binds that name to ``jax.numpy`` and jit-compiles).
+The plain source runs on NumPy or on ``jax.numpy`` (it names the array module
+``numpy``; the JAX build binds that name to ``jax.numpy`` and jit-compiles, and
+XLA fuses it). The NumPy build (``gradient_source(sweep, "numpy")``, what
+``compile_gradient(d, "numpy")`` runs) does by hand what XLA does: each chain of
+elementwise work (bias add → tanh, 1 − h² ⊙ h̄, softmax − y) becomes one
+kernel run over blocks of rows that fit in cache, on the cores
+(:func:`by_rows`); results go into arrays no longer needed (``out=``), so few
+N×m arrays are allocated; and small products run on one BLAS thread.
 """
 from __future__ import annotations
 
+import ast
+import collections
+import contextlib
+import ctypes
+import dataclasses
 import functools
+import glob
 import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from collections.abc import Callable
 
@@ -116,14 +131,55 @@ class _Value:
         return self.T or f"{self.var}.T"
 
 
+def _cols(kind, shape):
+    """Columns of the N×columns array holding a per-sample value of this kind and shape."""
+    return shape[1] if kind == "R" else shape[0]
+
+
+@dataclass
+class _Kernel:
+    """An elementwise statement ``var = body``, acting row by row: ``rows`` are
+    its per-sample operands (N×·, cut into row blocks by the NumPy build); any
+    other name in ``body`` is shared (a parameter broadcast as a row). ``body``
+    is a SymPy expression in Symbols named after the arrays, or the code of the
+    result after the statements ``pre`` (a row-wise operator such as softmax,
+    and what is fused with one)."""
+
+    var: str
+    body: object
+    rows: list
+    cols: object  # the result is N × cols
+    prefix: str = "c"  # of the names sympy.cse gives common parts
+    pre: tuple = ()
+
+
+@dataclass
+class _Product:
+    """``var = left @ right``: a per-sample value (N × cols) times a parameter."""
+
+    var: str
+    left: str
+    right: str
+    cols: object
+
+
+@dataclass
+class _Note:
+    """The comment ``# name = var`` naming a value after the derivation."""
+
+    name: str
+    var: str
+
+
 class _Vectorise(Exception):
     """An expression the batched layout cannot represent (a bug in the engine's
     output or an unsupported node); reported with the expression."""
 
 
 class _Emitter:
-    def __init__(self, sweep):
+    def __init__(self, sweep, rowwise=False):
         self.sweep = sweep
+        self.rowwise = rowwise  # row-wise operators (softmax) as kernels, for the NumPy build
         self.graph = sweep.graph
         self.lines: list[str] = []
         self.memo: dict = {}
@@ -139,6 +195,22 @@ class _Emitter:
     def emit(self, code, kind, shape, hint="v") -> _Value:
         var = self.fresh(hint)
         self.lines.append(f"{var} = {code}")
+        return _Value(var, kind, tuple(shape))
+
+    def kernel(self, body, rows, kind, shape, hint="v") -> _Value:
+        """An elementwise statement over per-sample ``rows`` (see :class:`_Kernel`)."""
+        prefix = f"c{self.count}_"
+        var = self.fresh(hint)
+        self.lines.append(_Kernel(var, body, list(dict.fromkeys(rows)), _cols(kind, shape), prefix))
+        return _Value(var, kind, tuple(shape))
+
+    def times(self, a: str, b: str, rows, kind, shape) -> _Value:
+        """The entrywise (broadcast) product of two arrays."""
+        return self.kernel(sp.Mul(sp.Symbol(a), sp.Symbol(b)), rows, kind, shape)
+
+    def product_of(self, left: str, right: str, kind, shape) -> _Value:
+        var = self.fresh()
+        self.lines.append(_Product(var, left, right, _cols(kind, shape)))
         return _Value(var, kind, tuple(shape))
 
     def bind(self, expr, value: _Value) -> _Value:
@@ -160,7 +232,7 @@ class _Emitter:
             return self.opaque(e)
         if e.name in self.defs:
             v = self.value(self.defs[e.name])
-            self.lines.append(f"# {e.name} = {v.var}")
+            self.lines.append(_Note(e.name, v.var))
             return v
         raise _Vectorise(f"unknown symbol {e.name}")
 
@@ -178,8 +250,7 @@ class _Emitter:
             z = self.value(ins[0].symbol)
             if z.kind != "B":
                 raise _Vectorise("softmax of a value that is not per sample")
-            # samples are rows here, and the operator's NumPy form acts along the last axis: it is the code
-            v = self.emit(op.emit([z.var], bind=lambda code: self.emit(code, "B", z.shape, "e").var), "B", z.shape)
+            v = self.rowwise_op(op, z)
         elif isinstance(op, Elementwise):
             z = self.value(ins[0].symbol)
             t = sp.Symbol("t")
@@ -187,8 +258,26 @@ class _Emitter:
             v = z if op.name == "identity" else self.elementwise(sp.Lambda(t, op.f.f(t)), [z])
         else:
             raise _Vectorise(f"node {node.name} applies {op!r}")
-        self.lines.append(f"# {node.name} = {v.var}")
+        self.lines.append(_Note(node.name, v.var))
         return self.bind(sym, v)
+
+    def rowwise_op(self, op, z: _Value) -> _Value:
+        """A row-wise operator: samples are rows here, and the operator's NumPy
+        form acts along the last axis, so it is the code (for the NumPy build, a
+        kernel whose statements run on each block of rows)."""
+        if not self.rowwise:
+            return self.emit(op.emit([z.var], bind=lambda code: self.emit(code, "B", z.shape, "e").var), "B", z.shape)
+        pre = []
+
+        def bind(code):
+            name = self.fresh("e")
+            pre.append(f"{name} = {code}")
+            return name
+
+        result = op.emit([z.var], bind=bind)
+        var = self.fresh()
+        self.lines.append(_Kernel(var, result, [z.var], _cols(z.kind, z.shape), "", tuple(pre)))
+        return _Value(var, z.kind, z.shape)
 
     def loss_value(self, node) -> str:
         """Code for the loss node's value summed over the batch (a scalar)."""
@@ -248,18 +337,18 @@ class _Emitter:
         kind = "B" if "B" in kinds else "R" if "R" in kinds else "S"
         if kinds - {kind, "S"}:
             raise _Vectorise(f"elementwise function of {sorted(kinds)} values")
-        names = []
-        for o in operands:
-            if o.kind == "S" and kind != "S":
-                o = self.emit(self.as_kind(o, kind), kind, o.shape, "b")
-            names.append(o.var)
+        # shared operands stay in the code as broadcast rows (p_b.T); per-sample ones are rows
+        names = [self.as_kind(o, kind) if o.kind == "S" and kind != "S" else o.var for o in operands]
+        rows = [o.var for o in operands if o.kind != "S"]
         body = lam.expr
         if not (body.free_symbols & set(lam.variables)):
-            code = f"numpy.full_like({names[0]}, {float(body)!r})"
+            code = f"numpy.full_like({rows[0] if rows else names[0]}, {float(body)!r})"
             return self.emit(code, kind, operands[0].shape)
         syms = [sp.Symbol(n) for n in names]
         body = body.xreplace(dict(zip(lam.variables, syms, strict=True)))
-        return self.emit(self._scalar(body, "c"), kind, operands[0].shape)
+        if kind == "S":
+            return self.emit(self._scalar(body, "c"), kind, operands[0].shape)
+        return self.kernel(body, rows, kind, operands[0].shape)
 
     def as_kind(self, v: _Value, kind) -> str:
         """A shared vector used beside per-sample ones: broadcast as a row."""
@@ -309,7 +398,10 @@ class _Emitter:
             return self.emit(" + ".join(parts), "M", shape)
         kind = "B" if "B" in kinds else "R" if "R" in kinds else "S"
         parts = [v.var if v.kind == kind else self.as_kind(v, kind) for v in vals]
-        return self.emit(" + ".join(parts), kind, shape)
+        if kind == "S":
+            return self.emit(" + ".join(parts), kind, shape)
+        rows = [v.var for v in vals if v.kind == kind]
+        return self.kernel(sp.Add(*(sp.Symbol(c) for c in parts)), rows, kind, shape)
 
     def as_sum(self, v: _Value) -> str:
         """Σ over samples of a per-sample value, as a rows×cols matrix."""
@@ -337,7 +429,9 @@ class _Emitter:
         acc = self.value(mats[-1])
         for a in reversed(mats[:-1]):
             acc = self.product(self.value(a), acc)
-        if coeff != 1:
+        if coeff != 1 and acc.kind in "BR":
+            acc = self.kernel(sp.Float(float(coeff)) * sp.Symbol(acc.var), [acc.var], acc.kind, e.shape)
+        elif coeff != 1:
             acc = self.emit(f"{float(coeff)!r} * {acc.var}", acc.kind, e.shape)
         return acc
 
@@ -349,32 +443,157 @@ class _Emitter:
         if k == ("S", "S"):
             return self.emit(f"{x.var} @ {y.var}", "S", shape)
         if k == ("S", "B"):
-            return self.emit(f"{y.var} @ {x.transposed}", "B", shape)
+            return self.product_of(y.var, x.transposed, "B", shape)
         if k in (("S", "M"), ("M", "S")):
             return self.emit(f"{x.var} @ {y.var}", "M", shape)
         if k == ("R", "S"):
-            return self.emit(f"{x.var} @ {y.var}", "R", shape)
+            return self.product_of(x.var, y.var, "R", shape)
         if y.kind in "BR" and y.shape == one:  # times a per-sample scalar
             if x.kind in "BR":
-                return self.emit(f"{x.var} * {y.var}", x.kind, shape)
+                return self.times(x.var, y.var, [x.var, y.var], x.kind, shape)
             if x.kind == "S":
-                return self.emit(f"{self.as_kind(x, 'B')} * {y.var}", "B", shape)
+                return self.times(self.as_kind(x, "B"), y.var, [y.var], "B", shape)
         if x.kind in "BR" and x.shape == one:
             if y.kind in "BR":
-                return self.emit(f"{x.var} * {y.var}", y.kind, shape)
+                return self.times(x.var, y.var, [x.var, y.var], y.kind, shape)
             if y.kind == "S" and y.shape[0] == 1:
-                return self.emit(f"{x.var} * {y.var}", "R", shape)
+                return self.times(x.var, y.var, [x.var], "R", shape)
         if k == ("R", "B"):
             return self.emit(f"numpy.sum({x.var} * {y.var}, axis=-1, keepdims=True)", "B", shape)
         if k == ("B", "R"):  # per-sample outer products, summed over the batch
             return self.emit(f"{x.var}.T @ {y.var}", "M", shape)
         if k == ("S", "R") and x.shape[1] == 1:
             return self.emit(f"{x.var} @ numpy.sum({y.var}, axis=0, keepdims=True)", "M", shape)
-        if k == ("D", "B"):
-            return self.emit(f"{x.var} * {y.var}", "B", shape)
-        if k == ("R", "D"):
-            return self.emit(f"{x.var} * {y.var}", "R", shape)
+        if k in (("D", "B"), ("R", "D")):
+            return self.times(x.var, y.var, [x.var, y.var], y.kind if k == ("D", "B") else "R", shape)
         raise _Vectorise(f"product of {x.kind} and {y.kind} values")
+
+
+# -- the NumPy build's runtime --------------------------------------------------------------------------
+
+BLOCK = 1 << 14  # entries in a block of rows: 128 KiB of float64, well inside one core's L2 cache
+_WORKERS = max(1, min(8, os.cpu_count() or 1)) - 1  # threads beside the caller's
+_pool = (None, None)  # (process id, executor): a forked child makes its own
+_pool_lock = threading.Lock()
+
+
+def _threads():
+    global _pool
+    with _pool_lock:
+        if _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(_WORKERS, thread_name_prefix="gradproof-rows"))
+    return _pool[1]
+
+
+def _check(block, out):
+    if block.shape[1:] != out.shape[1:]:  # pragma: no cover - would be broadcast: a bug in the generator
+        raise ValueError(f"by_rows: a block of shape {block.shape} for an output of shape {out.shape}")
+
+
+def by_rows(fn, *arrays, out=None):
+    """``fn(*arrays)`` computed by blocks of rows, into ``out`` if given (it may
+    be one of ``arrays``: each block is read before it is written).
+
+    ``fn`` must act row by row (elementwise, or along the last axis) on the
+    N-row ``arrays``; anything it broadcasts is its own business. Blocks hold
+    about :data:`BLOCK` entries, so a chain of NumPy operations on one stays
+    in cache; they are shared out between the calling thread and a small pool
+    (NumPy releases the GIL inside its loops, so the cores all work)."""
+    n = arrays[0].shape[0]
+    step = max(1, BLOCK // max(1, max(a.shape[-1] for a in arrays)))
+    if n <= step:  # one block: no threads
+        r = fn(*arrays)
+        if out is None:
+            return r.copy() if r.base is not None or any(r is a for a in arrays) else r
+        _check(r, out)
+        out[...] = r
+        return out
+    blocks = collections.deque(slice(i, i + step) for i in range(0, n, step))
+    if out is None:
+        first = blocks.popleft()
+        r = fn(*(a[first] for a in arrays))
+        out = np.empty((n, *r.shape[1:]), r.dtype)
+        out[first] = r
+
+    def drain():
+        while True:
+            try:
+                s = blocks.popleft()
+            except IndexError:
+                return
+            r = fn(*(a[s] for a in arrays))
+            _check(r, out)
+            out[s] = r
+
+    helpers = [_threads().submit(drain) for _ in range(min(_WORKERS, len(blocks) - 1))]
+    try:
+        drain()
+    finally:
+        for h in helpers:
+            h.result()
+    return out
+
+
+# Small matrix products (a batch of 64 at width 256) are faster on one BLAS thread
+# than on OpenBLAS's two once the machine is busy: its threads hand work over by
+# spinning and yielding, and a hand-off can wait for a whole time slice (an RNN's
+# 250 products took 7× as long as on one thread). Below this many multiply-adds
+# per product the NumPy build runs on one BLAS thread (its row blocks still use
+# the cores), as threadpoolctl would set it, for the duration of the call.
+SMALL_PRODUCT = 1 << 23
+_blas_lock = threading.Lock()
+_blas_limit = {"calls": 0, "before": None}
+
+
+@functools.cache
+def _openblas():
+    """(get, set) the thread count of the OpenBLAS in NumPy's wheel, or None (another BLAS)."""
+    for path in glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:  # pragma: no cover
+            continue
+        for get, put in (("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+                         ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+                         ("openblas_get_num_threads", "openblas_set_num_threads")):
+            if hasattr(lib, get) and hasattr(lib, put):
+                get, put = getattr(lib, get), getattr(lib, put)
+                get.restype, put.argtypes, put.restype = ctypes.c_int, [ctypes.c_int], None
+                return get, put
+    return None  # pragma: no cover
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """OpenBLAS on one thread inside the block (process-wide: BLAS has no other
+    setting), restored when the last block using it ends; a no-op elsewhere."""
+    blas = _openblas()
+    if blas is None:  # pragma: no cover
+        yield
+        return
+    with _blas_lock:
+        if _blas_limit["calls"] == 0:
+            _blas_limit["before"] = blas[0]()
+            blas[1](1)
+        _blas_limit["calls"] += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_limit["calls"] -= 1
+            if _blas_limit["calls"] == 0:
+                blas[1](_blas_limit["before"])
+
+
+def _small_products(fn, params):
+    """``fn(p, n)`` on one BLAS thread when its products are small (see :data:`SMALL_PRODUCT`)."""
+    def run(p, n):
+        if n * max((p[k].size for k in params), default=0) >= SMALL_PRODUCT:
+            return fn(p, n)
+        with one_blas_thread():
+            return fn(p, n)
+
+    return functools.wraps(fn)(run)
 
 
 def _flat_mul(*factors):
@@ -446,10 +665,10 @@ class CompiledGradient:
         return self.loss_fn(values)
 
 
-def _gradient_lines(sweep, with_loss: bool):
-    """The body of a generated gradient function and its return statement."""
+def _gradient_lines(sweep, with_loss: bool, rowwise: bool):
+    """The statements of a generated gradient function and its return expression."""
     graph = sweep.graph
-    em = _Emitter(sweep)
+    em = _Emitter(sweep, rowwise)
     total = [em.loss_value(n) for n in graph.losses()] if with_loss else []
     grads = {}
     for p, g in sweep.gradients.items():
@@ -462,36 +681,189 @@ def _gradient_lines(sweep, with_loss: bool):
         else:
             raise _Vectorise(f"gradient with respect to input {p} is not per sample")
     out = "{" + ", ".join(f"{p!r}: {c}" for p, c in grads.items()) + "}"
-    lines = ["    " + line for line in em.lines]
-    if with_loss:
-        return lines + [f"    return {' + '.join(total)}, {out}"]
-    return lines + [f"    return {out}"]
+    return em.lines, (f"{' + '.join(total)}, {out}" if with_loss else out)
 
 
-def gradient_source(sweep) -> str:
+# -- rendering: the plain source (JAX, or NumPy as printed) and the NumPy build ----------------------------
+
+def _names(code: str) -> set:
+    """The variables a line of code reads (none for a comment)."""
+    code = code.strip()
+    if not code or code.startswith("#"):
+        return set()
+    tree = ast.parse(code)
+    stores = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - stores
+
+
+def _reads(stmt) -> set:
+    if isinstance(stmt, str):
+        return _names(stmt)
+    if isinstance(stmt, _Product):
+        return _names(stmt.left) | _names(stmt.right)
+    if isinstance(stmt, _Kernel):
+        shared = set() if isinstance(stmt.body, str) else {n for s in stmt.body.free_symbols for n in _names(s.name)}
+        return set(stmt.rows) | shared
+    return set()
+
+
+def _kernel_code(k: _Kernel):
+    """(statements, result) of a kernel's body: common parts first (``sympy.cse``)."""
+    if isinstance(k.body, str):
+        return list(k.pre), k.body
+    reps, (red,) = sp.cse(k.body, symbols=sp.numbered_symbols(k.prefix))
+    return [f"{s} = {_PRINTER.doprint(r)}" for s, r in reps], _PRINTER.doprint(red)
+
+
+def _plain(stmt) -> list:
+    """Lines of one statement for the whole batch at once (what XLA fuses by itself)."""
+    if isinstance(stmt, str):
+        return [stmt]
+    if isinstance(stmt, _Note):
+        return [f"# {stmt.name} = {stmt.var}"]
+    if isinstance(stmt, _Product):
+        return [f"{stmt.var} = {stmt.left} @ {stmt.right}"]
+    pre, code = _kernel_code(stmt)
+    return pre + [f"{stmt.var} = {code}"]
+
+
+def _fuse(stmts, ret: str):
+    """Each elementwise value used once, by another elementwise statement, is
+    inlined into it (z = x Wᵀ + b into tanh(z), 1 − h² into δ = (1 − h²) ⊙ h̄):
+    the chain then runs once over each block of rows, in cache, with no N×m
+    array in between. Returns the statements and {inlined var: its user}."""
+    uses = collections.Counter(n for s in stmts for n in _reads(s))
+    uses.update(_names(ret))
+    producers, out, inlined = {}, [], {}
+    for s in stmts:
+        if isinstance(s, _Kernel):
+            for u in [u for u in s.rows if u in producers and uses[u] == 1]:
+                k = producers.pop(u)
+                s = _inline(k, s)
+                inlined[u] = s.var
+                out.remove(k)
+            producers[s.var] = s
+        out.append(s)
+    return out, inlined
+
+
+def _inline(k: _Kernel, s: _Kernel) -> _Kernel:
+    """Kernel ``s`` with the value of kernel ``k`` (one of its operands) computed inside it."""
+    rows = list(dict.fromkeys([r for r in s.rows if r != k.var] + k.rows))
+    if not isinstance(k.body, str) and not isinstance(s.body, str):
+        return dataclasses.replace(s, body=s.body.xreplace({sp.Symbol(k.var): k.body}), rows=rows)
+    k_pre, k_code = _kernel_code(k)
+    s_pre, s_code = _kernel_code(s)
+    return dataclasses.replace(s, body=s_code, rows=rows, pre=(*k_pre, f"{k.var} = {k_code}", *s_pre))
+
+
+def _buffers(stmts, ret: str) -> dict:
+    """{statement index: the dead array its result is written into}: an array
+    is reused once its last reader has run (a kernel may write over its own
+    operand, block by block), so that few N×m arrays are ever allocated. Arrays
+    read by other code (views, sums, the returned values) are never reused."""
+    reads, last, owned = _liveness(stmts, ret)
+    free, outs = collections.defaultdict(list), {}
+    for i, s in enumerate(stmts):
+        dying = [n for n in sorted(reads[i]) if n in owned and last[n] == i]
+        if isinstance(s, (_Kernel, _Product)) and s.var in owned:
+            out = _reusable(s, [n for n in dying if owned[n] == s.cols], free[s.cols])
+            if out:
+                outs[i] = out
+        free_now = [n for n in dying if n != outs.get(i)]
+        for n in free_now:
+            free[owned[n]].append(n)
+    return outs
+
+
+def _liveness(stmts, ret: str):
+    """What each statement reads, the last reader of each name, and the arrays
+    the function may reuse: {name: columns} of the results of kernels and
+    products that no other code reads."""
+    reads = [_reads(s) for s in stmts] + [_names(ret)]
+    last = {n: i for i, r in enumerate(reads) for n in r}
+    others = set().union(*(r for s, r in zip(stmts + [ret], reads, strict=True) if isinstance(s, str)))
+    arrays = [s for s in stmts if isinstance(s, _Product) or (isinstance(s, _Kernel) and s.rows)]
+    return reads, last, {s.var: s.cols for s in arrays if s.var not in others}
+
+
+def _reusable(s, dying, free):
+    """The array statement ``s`` writes into: an operand of a kernel it reads for
+    the last time, else any dead array of its shape (or None: a new one)."""
+    over = [n for n in dying if isinstance(s, _Kernel) and n in s.rows]
+    if over:
+        return over[0]
+    return free.pop() if free else None
+
+
+def _numpy(stmt, out, inlined) -> list:
+    """Lines of one statement of the NumPy build: results written into ``out``
+    when given, elementwise work by row blocks (:func:`by_rows`)."""
+    if isinstance(stmt, _Note) and stmt.var in inlined:
+        user = stmt.var
+        while user in inlined:
+            user = inlined[user]
+        return [f"# {stmt.name}: inside {user}"]
+    into = f", out={out}" if out else ""
+    if isinstance(stmt, _Product) and out:
+        return [f"{stmt.var} = numpy.matmul({stmt.left}, {stmt.right}{into})"]
+    if not isinstance(stmt, _Kernel) or not stmt.rows:
+        return _plain(stmt)
+    pre, code = _kernel_code(stmt)
+    args = ", ".join(stmt.rows)
+    if not pre:
+        return [f"{stmt.var} = by_rows(lambda {args}: {code}, {args}{into})"]
+    fn = f"rows_{stmt.var}"
+    return [f"def {fn}({args}):", *("    " + line for line in pre), f"    return {code}",
+            f"{stmt.var} = by_rows({fn}, {args}{into})"]
+
+
+def _render(stmts, ret: str, numpy_build: bool) -> list:
+    """The body of a generated function, indented, ending with ``return ret``."""
+    if not numpy_build:
+        lines = [line for s in stmts for line in _plain(s)]
+    else:
+        stmts, inlined = _fuse(stmts, ret)
+        outs = _buffers(stmts, ret)
+        lines = [line for i, s in enumerate(stmts) for line in _numpy(s, outs.get(i), inlined)]
+    return ["    " + line for line in lines] + [f"    return {ret}"]
+
+
+def gradient_source(sweep, backend: str = "numpy") -> str:
     """The generated Python source of ``sweep``'s loss and gradient: functions
     ``loss``, ``gradient`` (the gradients only: the loss value itself is never
     formed) and ``loss_and_gradient``, each of ``(p, n_samples)`` with ``p`` a
-    dict of prepared arrays; see :func:`compile_gradient`."""
+    dict of prepared arrays; see :func:`compile_gradient`.
+
+    ``backend="jax"`` gives the plain source, one whole-batch array expression
+    a statement (it runs on NumPy too); ``"numpy"`` the NumPy build of it:
+    chains of elementwise work fused into one pass over blocks of rows, run
+    on the machine's cores by :func:`by_rows`, and dead arrays reused."""
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     graph = sweep.graph
     leaves = [n for n in graph.nodes.values() if n.kind in ("input", "target", "param")]
+    build = backend == "numpy"
 
-    def header(name):
+    def function(name, stmts, ret):
         out = [f"def {name}(p, n_samples):"]
         out += [f"    p_{n.name} = p[{n.name!r}]" for n in leaves]
-        return out
+        return out + _render(stmts, ret, build)
 
     try:
-        fwd = _Emitter(sweep)
+        fwd = _Emitter(sweep, build)
         total = [fwd.loss_value(n) for n in graph.losses()]
-        loss_lines = header("loss") + ["    " + line for line in fwd.lines]
-        loss_lines.append(f"    return {' + '.join(total)}")
-        grad_lines = header("gradient") + _gradient_lines(sweep, False)
-        both_lines = header("loss_and_gradient") + _gradient_lines(sweep, True)
+        loss_lines = function("loss", fwd.lines, " + ".join(total))
+        grad_lines = function("gradient", *_gradient_lines(sweep, False, build))
+        both_lines = function("loss_and_gradient", *_gradient_lines(sweep, True, build))
     except _Vectorise as e:  # pragma: no cover - an engine output the layout does not cover
         raise NotImplementedError(f"cannot vectorise the derivation of {graph.name}: {e}") from None
-    doc = [f"# generated from the {graph.name} derivation: samples are rows; numpy is NumPy or jax.numpy",
-           "import functools  # noqa: F401", ""]
+    if build:
+        doc = [f"# generated from the {graph.name} derivation: samples are rows; NumPy, elementwise chains "
+               "fused and run by blocks of rows", "from numeric.generate import by_rows  # noqa: F401", ""]
+    else:
+        doc = [f"# generated from the {graph.name} derivation: samples are rows; numpy is NumPy or jax.numpy",
+               "import functools  # noqa: F401", ""]
     return "\n".join(doc + loss_lines + [""] + grad_lines + [""] + both_lines) + "\n"
 
 
@@ -523,7 +895,7 @@ def compile_gradient(derivation, backend: str = "numpy", *, jit: bool = True) ->
                              "not its sweep")
         source, *fns, wrt = compile_model_gradient(derivation, backend, jit)
         return CompiledGradient(backend, wrt, source, *fns)
-    source = gradient_source(sweep)
+    source = gradient_source(sweep, backend)
     if backend == "jax":
         from .autodiff import jax, jnp
 
@@ -535,6 +907,9 @@ def compile_gradient(derivation, backend: str = "numpy", *, jit: bool = True) ->
     core_both, core_grad, core_loss = namespace["loss_and_gradient"], namespace["gradient"], namespace["loss"]
     graph = sweep.graph
     leaves = [n for n in graph.nodes.values() if n.kind in ("input", "target", "param")]
+    if backend == "numpy":
+        params = [n.name for n in leaves if n.kind == "param"]
+        core_both, core_grad, core_loss = (_small_products(f, params) for f in (core_both, core_grad, core_loss))
     first_input = next(n.name for n in leaves if n.kind == "input")
 
     def prepare(values):

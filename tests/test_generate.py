@@ -115,10 +115,11 @@ def test_batch_gradient_is_the_sum_of_per_sample_gradients(rng):
 
 
 def test_a_wrong_gradient_is_caught_by_the_oracle(rng):
-    """The comparison above can fail: a planted factor 1.001 on the hidden path is seen."""
+    """The comparison above can fail: a planted factor 1.001 on the hidden path is seen
+    (planted in the plain source, where δ_hidden has a line of its own; it runs on NumPy too)."""
     d = derive("shared_bias", activation="tanh", output_activation="sigmoid", loss="bce")
     values = _batch(d, "bce", rng)
-    source = gradient_source(d.sweep)
+    source = gradient_source(d.sweep, "jax")
     planted = re.sub(r"(# delta_hidden = )(\w+)", r"\2 = 1.001 * \2\n    \1\2", source, count=1)
     assert planted != source
     ns = {"numpy": np, "functools": None}
@@ -129,15 +130,18 @@ def test_a_wrong_gradient_is_caught_by_the_oracle(rng):
     assert relative_error(np.reshape(g["b"], -1), want["b"]) > 1e-5
 
 
-def test_each_product_is_computed_once():
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_each_product_is_computed_once(backend):
     """Common subexpressions: the RNN's Vᵀ(ŷ_t − y_t) is used by two definitions
     (ō_t's and h̄_t's) but multiplied once; T steps need 3T forward products
-    (W h, U x, V h) and 2T − 1 backward ones (Vᵀ ō_t, Wᵀ δ_{t+1})."""
+    (W h, U x, V h) and 2T − 1 backward ones (Vᵀ ō_t, Wᵀ δ_{t+1}). The NumPy
+    build writes some of them into dead arrays (numpy.matmul(a, b, out=c))."""
     T = 5
-    source = gradient_source(derive("rnn_bptt", steps=T).sweep)
+    source = gradient_source(derive("rnn_bptt", steps=T).sweep, backend)
     body = source.split("def gradient")[1].split("def loss_and_gradient")[0]
-    assert body.count(" @ ") == 3 * T + 2 * T - 1
-    assert len(re.findall(r"^    v_\d+ = v_\d+ @ p_V$", body, re.M)) == T
+    assert len(re.findall(r" @ |numpy\.matmul\(", body)) == 3 * T + 2 * T - 1
+    by_v = r"^    v_\d+ = (v_\d+ @ p_V|numpy\.matmul\(v_\d+, p_V, out=v_\d+\))$"
+    assert len(re.findall(by_v, body, re.M)) == T
 
 
 def test_softmax_jacobian_is_never_formed(rng):
@@ -175,3 +179,56 @@ def test_printer_forms():
     assert _PRINTER.doprint(1 / (1 + sp.exp(-z))) == "1/(1 + numpy.exp(-z))"
     relu_prime = eval("lambda z: " + _PRINTER.doprint(sp.Heaviside(z, 0)), {"numpy": np})
     assert list(relu_prime(np.array([-1.0, 0.0, 2.0]))) == [0.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("name,options,wrt", CASES, ids=lambda c: str(c)[:40])
+def test_numpy_build_by_small_row_blocks_on_threads(name, options, wrt, rng, monkeypatch):
+    """The NumPy build cut into blocks of one to three rows (so several threads share
+    every elementwise chain, and the last block is short) gives the plain source's numbers."""
+    import numeric.generate as generate
+
+    d = derive(name, wrt=wrt, **options)
+    values = _batch(d, d.options["loss"], rng, n=11)
+    plain = compile_gradient(d, backend="jax", jit=False)
+    want_loss, want = plain(values)
+    monkeypatch.setattr(generate, "BLOCK", 3 * max(np.size(v[0]) for v in values.values()))
+    monkeypatch.setattr(generate, "_WORKERS", 2)
+    loss, got = compile_gradient(d)(values)
+    assert relative_error(loss, float(want_loss)) <= TOL
+    for p in d.spec.wrt:
+        assert relative_error(got[p], np.asarray(want[p])) <= TOL, p
+
+
+def test_by_rows():
+    from numeric.generate import by_rows
+
+    rng = np.random.default_rng(1)
+    a, b, row = rng.normal(size=(37, 5)), rng.normal(size=(37, 1)), rng.normal(size=(1, 5))
+    want = np.tanh(a + row) * b
+    import numeric.generate as generate
+
+    for block in (5, 16, 10_000):
+        generate.BLOCK, keep = block, generate.BLOCK
+        try:
+            np.testing.assert_array_equal(by_rows(lambda a, b: np.tanh(a + row) * b, a, b), want)
+            over = a.copy()  # written over block by block, each block read first
+            assert by_rows(lambda a, b: np.tanh(a + row) * b, over, b, out=over) is over
+            np.testing.assert_array_equal(over, want)
+            sm = by_rows(lambda z: np.exp(z) / np.sum(np.exp(z), axis=-1, keepdims=True), a)
+            np.testing.assert_allclose(np.sum(sm, axis=-1), 1.0, rtol=1e-15)
+            assert by_rows(lambda a: a, a) is not a  # a result never aliases an operand
+        finally:
+            generate.BLOCK = keep
+
+
+def test_numpy_build_fuses_elementwise_chains():
+    """z₁ = W x + b, h₁ = tanh(z₁) is one pass over the batch (no array for z₁), 1 − h₁²
+    is computed where δ_hidden needs it (not kept from the forward pass), and dead
+    arrays are written over; the plain source (JAX) keeps a statement per value."""
+    d = derive("shared_bias", activation="tanh", output_activation="sigmoid", loss="bce")
+    build, plain = gradient_source(d.sweep), gradient_source(d.sweep, "jax")
+    body = build.split("def gradient(")[1].split("def loss_and_gradient")[0]
+    assert "# z1: inside" in body and "# delta_hidden: inside" in body
+    assert re.search(r"by_rows\(lambda v_\d+: numpy.tanh\(p_b.T \+ v_\d+\), v_\d+, out=v_\d+\)", body)
+    assert body.count("by_rows(") == 3 and "out=" in body
+    assert "by_rows" not in plain and "# z1 = " in plain
