@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from collections.abc import Callable
+
 
 import sympy as sp
 
@@ -145,7 +146,21 @@ _add(Activation("sigmoid", "logistic σ(z) = 1/(1+e^(−z)); σ′ = σ(1−σ)"
                 output_identity=lambda h: h * (1 - h), identity_name="sigmoid identity σ′ = σ(1 − σ)"))
 _add(Activation("tanh", "hyperbolic tangent; tanh′ = 1 − tanh²", sp.tanh, "tanh", r"\tanh",
                 output_identity=lambda h: 1 - h**2, identity_name="tanh identity tanh′ = 1 − tanh²"))
-_add(Activation("relu", "rectifier max(0, z); relu′ = 𝟙[z > 0] (Heaviside)", lambda z: sp.Max(0, z), "relu",
+def _relu(z):
+    """max(0, z), evaluated only for a number: for an expression SymPy's Max factors z looking for
+    a sign it can decide (a T = 10 RNN's explicit forward: 5 s of nested factoring, for nothing)."""
+    z = sp.sympify(z)
+    return sp.Max(0, z) if z.is_number else unevaluated(sp.Max, 0, z)
+
+
+@cache
+def unevaluated(func, *args):
+    """``func(*args, evaluate=False)``, one object per distinct arguments: SymPy caches only the
+    evaluated constructors, and equal but distinct objects compare by walking both trees."""
+    return func(*args, evaluate=False)
+
+
+_add(Activation("relu", "rectifier max(0, z); relu′ = 𝟙[z > 0] (Heaviside)", _relu, "relu",
                 r"\operatorname{relu}"))
 _add(Activation("softplus", "softplus log(1 + e^z); softplus′ = σ", lambda z: sp.log(1 + sp.exp(z)),
                 "softplus", r"\operatorname{softplus}"))
