@@ -1,12 +1,16 @@
 """Derive, prove and check time of every example model file and every built-in, as
 ratios against ``python -c "import sympy"`` measured in the same run.
 
-    python benchmarks/bench_models.py [--rounds 3] [--part models|builtins]
+    python benchmarks/bench_models.py [--rounds 3] [--part models|builtins|first]
 
-Each model is timed in a fresh process (``python -m derive FILE.gp`` and
-``… --check``), best of ``--rounds``; the in-process split (sweep, proof,
-check) comes from one extra run per model. The built-ins are timed the same way
-with the proof cache off (every run proves). Nothing here is asserted.
+Each command is timed in a fresh process, best of ``--rounds``: with the proof
+cache off (every run proves: the first run) and with it on (after one warm-up run
+that fills it), and ``… --check``. The in-process split of a model file (sweep,
+proof, check) comes from one extra run per model. ``first`` times the first runs
+the issue asks about: ``rnn_bptt --steps 10`` with every ``--wrt`` and every
+registered activation. Bytecode is written as in a user's environment (this
+machine's ``PYTHONDONTWRITEBYTECODE`` is dropped for the timed processes, so
+imports do not recompile every module). Nothing here is asserted.
 """
 from __future__ import annotations
 
@@ -21,9 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = sorted((ROOT / "examples" / "models").glob("*.gp"))
 
 
-def _wall(cmd, rounds):
+def _wall(cmd, rounds, cached=False):
     best = float("inf")
-    env = {**os.environ, "GRADPROOF_CACHE": "off", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if cached:
+        env.pop("GRADPROOF_CACHE", None)
+        subprocess.run(cmd, capture_output=True, check=False, env=env, cwd=ROOT)  # fills the proof cache
+    else:
+        env["GRADPROOF_CACHE"] = "off"
     for _ in range(rounds):
         t = time.perf_counter()
         subprocess.run(cmd, capture_output=True, check=False, env=env, cwd=ROOT)
@@ -56,45 +66,60 @@ BUILTINS = [["shared_bias"], ["input_gradient"], ["sigmoid_mlp"], TRACE, ["rnn_b
 
 
 def _builtins(py, base, rounds):
-    print("| built-in | `python -m derive NAME` (proves) | × import sympy | `--check` | × import sympy |")
-    print("|---|---:|---:|---:|---:|")
+    print("| built-in | first run (proves) | × import sympy | proof cached | × import sympy | `--check` |")
+    print("|---|---:|---:|---:|---:|---:|")
     for argv in BUILTINS:
-        d = _wall([py, "-m", "derive", *argv], rounds)
+        cmd = [py, "-m", "derive", *argv]
+        d, cached = _wall(cmd, rounds), _wall(cmd, rounds, cached=True)
         label = "trace (P4)" if argv is TRACE else " ".join(argv)
-        if argv is TRACE:  # a trace is its own proof (exact SymPy values); it has no --check
-            print(f"| `{label}` | {d:.2f} s | {d / base:.1f} | — | — |")
-            continue
-        c = _wall([py, "-m", "derive", *argv, "--check"], rounds)
-        print(f"| `{label}` | {d:.2f} s | {d / base:.1f} | {c:.2f} s | {c / base:.1f} |")
+        # a trace is its own proof (exact SymPy values); it has no --check
+        c = "—" if argv is TRACE else f"{_wall([*cmd, '--check'], rounds):.2f} s"
+        print(f"| `{label}` | {d:.2f} s | {d / base:.1f} | {cached:.2f} s | {cached / base:.2f} | {c} |", flush=True)
+
+
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "softplus", "identity")
+WRTS = ("b", "W", "U", "V", "c", "W,U,V,c")
+
+
+def _first(py, base, rounds):
+    print("| `rnn_bptt --steps 10` | " + " | ".join(f"`--activation {a}`" for a in ACTIVATIONS) + " |")
+    print("|---|" + "---:|" * len(ACTIVATIONS))
+    for wrt in WRTS:
+        cells = [_wall([py, "-m", "derive", "rnn_bptt", "--steps", "10", "--wrt", wrt, "--activation", a], rounds)
+                 for a in ACTIVATIONS]
+        print(f"| `--wrt {wrt}` | " + " | ".join(f"{t:.1f} s" for t in cells) + " |", flush=True)
+
+
+def _models(py, base, rounds):
+    rows = []
+    for path in MODELS:
+        derive_s = _wall([py, "-m", "derive", str(path)], rounds)
+        cached = _wall([py, "-m", "derive", str(path)], rounds, cached=True)
+        sweep_s, proof_s, chk_s, ok = _split(path)
+        check_s = _wall([py, "-m", "derive", str(path), "--check"], rounds) if chk_s is not None else None
+        rows.append((path.name, derive_s, cached, check_s, sweep_s, proof_s, chk_s, ok))
+    print("| model | first run | × import sympy | proof cached | × import sympy | `--check` | sweep | proof "
+          "| check | proved and checked |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name, d, cached, c, s, pr, ch, ok in rows:
+        c_text, ch_text = ("—", "—") if ch is None else (f"{c:.2f} s", f"{ch:.2f} s")
+        print(f"| `{name}` | {d:.2f} s | {d / base:.1f} | {cached:.2f} s | {cached / base:.2f} | {c_text} "
+              f"| {s:.2f} s | {pr:.2f} s | {ch_text} | {'yes' if ok else 'NO'} |")
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--part", choices=["models", "builtins", "all"], default="all")
+    p.add_argument("--part", choices=["models", "builtins", "first", "all"], default="all")
     args = p.parse_args(argv)
     py = sys.executable
     base = _wall([py, "-c", "import sympy"], args.rounds)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; load {os.getloadavg()[0]:.2f}; "
           f"import sympy {base:.2f} s (best of {args.rounds})")
-    if args.part in ("builtins", "all"):
-        _builtins(py, base, args.rounds)
-    if args.part == "builtins":
-        return
-    rows = []
-    for path in MODELS:
-        derive_s = _wall([py, "-m", "derive", str(path)], args.rounds)
-        sweep_s, proof_s, chk_s, ok = _split(path)
-        check_s = _wall([py, "-m", "derive", str(path), "--check"], args.rounds) if chk_s is not None else None
-        rows.append((path.name, derive_s, derive_s / base, check_s, sweep_s, proof_s, chk_s, ok))
-    head = ("| model | `python -m derive FILE` | × import sympy | `--check` | sweep | proof | check "
-            "| proved and checked |",
-            "|---|---:|---:|---:|---:|---:|---:|---|")
-    print("\n".join(head))
-    for name, d, r, c, s, pr, ch, ok in rows:
-        c_text, ch_text = ("—", "—") if ch is None else (f"{c:.2f} s", f"{ch:.2f} s")
-        print(f"| `{name}` | {d:.2f} s | {r:.1f} | {c_text} | {s:.2f} s | {pr:.2f} s | {ch_text} | "
-              f"{'yes' if ok else 'NO'} |")
+    parts = {"builtins": _builtins, "first": _first, "models": _models}
+    for name, part in parts.items():
+        if args.part in (name, "all"):
+            part(py, base, args.rounds)
 
 
 if __name__ == "__main__":
