@@ -1,6 +1,6 @@
-"""Generated gradients against jax.jit(jax.grad), the cheap-gradient ratio, CLI start-up, proof time.
+"""Generated gradients against jax.jit(jax.grad), and the cheap-gradient ratio.
 
-    python benchmarks/bench_perf.py [--quick] [--part gradients] [--models rnn_bptt] [--widths 256] [--batches 64,1024]
+    python benchmarks/bench_perf.py [--quick] [--models rnn_bptt] [--widths 256] [--batches 64,1024]
 
 Everything is measured in one run and reported as ratios of times taken in that
 run; contenders are timed in interleaved rounds (best of the rounds), so a
@@ -14,18 +14,16 @@ README. ``--quick`` runs fewer sizes and rounds (a smoke test; about a minute).
    batch with ``jax.vmap`` (what one would write without this package). All
    arrays float64. Also gradient time / forward (loss only) time of the
    generated code.
-2. ``python -m derive NAME`` wall time / ``python -c "import sympy"`` wall
-   time, with the proof cache warm (the usual case) and cold (first run).
-3. Symbolic proof time at m = d = 2, 4, 8 and the matrix-form derivation time.
+
+Start-up and first runs are timed by ``bench_models.py``, proofs against model
+size by ``bench_scaling.py``.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -156,96 +154,23 @@ def gradient_table(widths, batches, n_rounds, budget, models=None):
     return rows
 
 
-def wall(cmd, env=None):
-    t = time.perf_counter()
-    subprocess.run(cmd, capture_output=True, check=True, cwd=ROOT, env=env)
-    return time.perf_counter() - t
-
-
-def cli_table(n_rounds):
-    """Wall times of ``python -m derive NAME`` (proof cached, and --no-proof) and of
-    ``python -c "import sympy"``, all commands interleaved in each round (best of
-    the rounds), so that load from other jobs falls on all of them alike."""
-    py = sys.executable
-    names = ["shared_bias", "input_gradient", "sigmoid_mlp", "rnn_bptt"]
-    with tempfile.TemporaryDirectory() as tmp:
-        warm_env = {**os.environ, "GRADPROOF_CACHE": tmp}
-        cold_env = {**os.environ, "GRADPROOF_CACHE": "off"}
-        cold = {}
-        for name in names:
-            cold[name] = wall([py, "-m", "derive", name], cold_env)  # first run: proves
-            wall([py, "-m", "derive", name], warm_env)  # fills the cache
-        cmds = {"sympy": ([py, "-c", "import sympy"], None)}
-        for name in names:
-            cmds[name] = ([py, "-m", "derive", name], warm_env)
-            cmds[name + " --no-proof"] = ([py, "-m", "derive", name, "--no-proof"], warm_env)
-        best = {k: float("inf") for k in cmds}
-        for _ in range(n_rounds):
-            for k, (cmd, env) in cmds.items():
-                best[k] = min(best[k], wall(cmd, env))
-    for name in names:
-        print(f"  {name:15s} sympy {best['sympy']:.2f} s  cli {best[name]:.2f} s  cold {cold[name]:.2f} s",
-              file=sys.stderr, flush=True)
-    return [(name, best["sympy"], best[name], best[name + " --no-proof"], cold[name]) for name in names]
-
-
-def proof_table(sizes, timeout):
-    rows = []
-    for label, opts in (("generic g, g₁, ℓ (default)", {}),
-                        ("tanh, σ, bce", {"activation": "tanh", "output_activation": "sigmoid", "loss": "bce"})):
-        for s in sizes:
-            code = ("import time, sys; from derive import derive, prove\n"
-                    f"t = time.perf_counter(); d = derive('shared_bias', **{opts!r}); sw = d.sweep\n"
-                    "t1 = time.perf_counter()\n"
-                    f"r = prove(sw, {{'d': {s}, 'm': {s}}})\n"
-                    "print(t1 - t, time.perf_counter() - t1, r.holds)")
-            try:
-                out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                                     timeout=timeout, check=True).stdout.split()
-                rows.append((label, s, float(out[0]), float(out[1]), out[2] == "True"))
-            except subprocess.TimeoutExpired:
-                rows.append((label, s, None, None, None))
-            r = rows[-1]
-            print(f"  proof {label} m = d = {s}: {r[3]}", file=sys.stderr, flush=True)
-    steps = []
-    for T in (3, 10, 50):
-        t = time.perf_counter()
-        _ = derive("rnn_bptt", steps=T).sweep
-        steps.append((T, time.perf_counter() - t))
-    return rows, steps
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer sizes and rounds (a smoke test)")
-    ap.add_argument("--part", choices=("all", "gradients", "cli", "proofs"), default="all",
-                    help="run one part only")
     ap.add_argument("--models", type=_names, help="gradient table: only these models (comma-separated)")
     ap.add_argument("--widths", type=_ints, help="gradient table: only these widths, e.g. 256")
     ap.add_argument("--batches", type=_ints, help="gradient table: only these batch sizes, e.g. 64,1024")
     args = ap.parse_args()
-    want = {"gradients", "cli", "proofs"} if args.part == "all" else {args.part}
     if args.quick:
-        widths, batches, n_rounds, budget, cli_rounds, sizes, timeout = (16, 256), (1, 1024), 1, 0.0, 1, (2, 4), 60
+        widths, batches, n_rounds, budget = (16, 256), (1, 1024), 1, 0.0
     else:
         widths, batches, n_rounds, budget = (16, 256), (1, 64, 1024), 3, 2.0
-        cli_rounds, sizes, timeout = 7, (2, 4, 8), 120
-    grads, cli, proofs, steps = [], [], [], []
-    if "gradients" in want:
-        print("gradients …", file=sys.stderr)
-        grads = gradient_table(args.widths or widths, args.batches or batches, n_rounds, budget, args.models)
-    if "cli" in want:
-        print("CLI …", file=sys.stderr)
-        cli = cli_table(cli_rounds)
-    if "proofs" in want:
-        print("proofs …", file=sys.stderr)
-        proofs, steps = proof_table(sizes, timeout)
+    grads = gradient_table(args.widths or widths, args.batches or batches, n_rounds, budget, args.models)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
     print(f"Machine: {os.cpu_count()} cores, CPU only, Python {platform.python_version()}, "
           f"NumPy {np.__version__}, JAX {jax.__version__}; float64; load average {load:.1f} at the end; "
-          f"`python benchmarks/bench_perf.py{' --quick' if args.quick else ''}"
-          f"{'' if args.part == 'all' else ' --part ' + args.part}{_selection(args)}`\n")
+          f"`python benchmarks/bench_perf.py{' --quick' if args.quick else ''}{_selection(args)}`\n")
     if grads:
         print("Gradient of the batch loss: time of ours / time of `jax.jit(jax.grad(loss))` (below 1: ours is "
               "faster); gradient / forward is the generated gradient's time over the generated forward's.\n")
@@ -256,25 +181,6 @@ def main():
             print(f"| {label} | {w} | {n} | {_ms(t['jax'])} | {t['np'] / t['jax']:.2f} | {t['ojax'] / t['jax']:.2f} "
                   f"| {t['np'] / t['np_fwd']:.2f} | {t['ojax'] / t['jax_fwd']:.2f} |")
         print()
-    if cli:
-        print("| command | `import sympy` | command (proof cached) | ratio | `--no-proof` | ratio "
-              "| first run (proves) |")
-        print("|---|---|---|---|---|---|---|")
-        for name, base, c, npf, cold in cli:
-            print(f"| `python -m derive {name}` | {base:.2f} s | {c:.2f} s | {c / base:.2f} | {npf:.2f} s "
-                  f"| {npf / base:.2f} | {cold:.2f} s |")
-        print()
-    if proofs:
-        print("| shared_bias proof | m = d | derivation (matrix form) | proof | holds |")
-        print("|---|---|---|---|---|")
-        for label, s, t_der, t_proof, holds in proofs:
-            if t_proof is None:
-                print(f"| {label} | {s} | — | > {timeout} s (stopped) | — |")
-            else:
-                print(f"| {label} | {s} | {t_der:.2f} s | {t_proof:.2f} s | {'yes' if holds else 'NO'} |")
-        print("\n| rnn_bptt derivation (matrix form, in process) | " + " | ".join(f"T = {T}" for T, _ in steps) + " |")
-        print("|---|" + "---|" * len(steps))
-        print("| time | " + " | ".join(f"{t:.2f} s" for _, t in steps) + " |")
 
 
 def _selection(args):
