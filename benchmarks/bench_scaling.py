@@ -105,7 +105,7 @@ def _table(title, rows, timeout):
 
 
 def depth(timeout):
-    rows = [(f"L = {n} tanh layers", {"kind": "model", "text": deep_model(n), "check": True}) for n in range(1, 6)]
+    rows = [(f"L = {n} tanh layer{'s' if n > 1 else ''}", {"kind": "model", "text": deep_model(n), "check": True}) for n in range(1, 6)]
     _table("depth (model file, ∂L/∂ every W, b, V)", rows, timeout)
 
 

@@ -149,8 +149,7 @@ _add(Activation("tanh", "hyperbolic tangent; tanh′ = 1 − tanh²", sp.tanh, "
 def _relu(z):
     """max(0, z), evaluated only for a number: for an expression SymPy's Max factors z looking for
     a sign it can decide (a T = 10 RNN's explicit forward: 5 s of nested factoring, for nothing)."""
-    z = sp.sympify(z)
-    return sp.Max(0, z) if z.is_number else unevaluated(sp.Max, 0, z)
+    return unevaluated(sp.Max, 0, z) if isinstance(z, sp.Basic) and not z.is_number else sp.Max(0, z)
 
 
 @cache
