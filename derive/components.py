@@ -12,7 +12,7 @@ import sympy as sp
 
 from .index import entry
 
-__all__ = ["component", "delta_elementwise", "elementwise", "finite_sums", "rename_dummies", "too_big"]
+__all__ = ["component", "delta_elementwise", "elementwise", "finite_sums", "indices", "rename_dummies", "too_big"]
 
 INDEX = ("i", "j")
 SUMS = ("j", "l", "p", "q", "r", "s")
@@ -116,12 +116,19 @@ def elementwise(d, param, expanded=True):
     g = d.sweep.gradients[param]
     return component(d, param, g.expanded if expanded else g.total)
 
-def component(d, param, expr):
-    """Index ``expr`` (shaped like ``param``) at the param's named indices."""
+def indices(d, param) -> tuple:
+    """The index symbols of ``param``'s components (none for a scalar; one for a vector)."""
     rows, cols = d.graph.nodes[param].shape
     n_free = (rows != 1) + (cols != 1)
     names = d.spec.indices.get(param) or INDEX[:n_free]
-    idx = tuple(sp.Symbol(n) for n in names[:n_free])
+    return tuple(sp.Symbol(n) for n in names[:n_free])
+
+
+def component(d, param, expr):
+    """Index ``expr`` (shaped like ``param``) at the param's named indices."""
+    rows, cols = d.graph.nodes[param].shape
+    idx = indices(d, param)
+    n_free = len(idx)
     if n_free == 0:
         at = (0, 0)
     elif n_free == 2:

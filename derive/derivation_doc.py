@@ -2,6 +2,7 @@
 says, section by section; :mod:`derive.render` prints it."""
 from __future__ import annotations
 
+from . import components
 from .components import too_big
 from .document import Code, Document, Equation, Equations, Item, Items, Math, Prose, Section, Step, Table, rich
 from .sections import proof_section, steps_section
@@ -174,7 +175,7 @@ def _entry_tex(name: str, index: str) -> str:
 
 
 def _adjoints(d):
-    idx = next((d.elementwise(p)[0] for p in d.spec.wrt if d.elementwise(p)[0]), ())
+    idx = next((components.indices(d, p) for p in d.spec.wrt if components.indices(d, p)), ())
     i = str(idx[0]) if idx else "i"
     rows = []
     for sym, at, c in d.delta_elementwise(i):
