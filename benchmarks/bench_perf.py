@@ -31,7 +31,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import derive.models.rnn as _rnn  # noqa: E402
 from derive import derive  # noqa: E402
 from numeric import FORWARDS, compile_gradient  # noqa: E402
 from numeric.autodiff import jax, jnp  # noqa: E402
@@ -49,9 +48,6 @@ MODELS = {
 }
 
 
-# The CLI refuses --steps above MAX_STEPS because deriving *and checking* a long
-# unrolling takes a while; the benchmark only derives (a few seconds at T = 50).
-_rnn.MAX_STEPS = max(_rnn.MAX_STEPS, 50)
 
 
 def rounds(groups: list, n: int, budget: float) -> dict:

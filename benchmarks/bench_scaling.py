@@ -27,8 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _CELL = """
 import json, sys, time
-import derive.models.rnn as rnn
-rnn.MAX_STEPS = max(rnn.MAX_STEPS, 50)  # the command line's limit on --steps; deriving T = 50 takes seconds
 spec = json.loads(sys.argv[1])
 from derive import derive, model
 t0 = time.perf_counter()
@@ -105,7 +103,8 @@ def _table(title, rows, timeout):
 
 
 def depth(timeout):
-    rows = [(f"L = {n} tanh layer{'s' if n > 1 else ''}", {"kind": "model", "text": deep_model(n), "check": True}) for n in range(1, 6)]
+    rows = [(f"L = {n} tanh layer{'s' if n > 1 else ''}", {"kind": "model", "text": deep_model(n), "check": True})
+            for n in range(1, 6)]
     _table("depth (model file, ∂L/∂ every W, b, V)", rows, timeout)
 
 

@@ -116,7 +116,7 @@ def test_bad_rnn_params_are_one_line(tmp_path, capsys, change, message):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["rnn_bptt", "--steps", "0"], "--steps must be a whole number from 1 to 30"),
+    (["rnn_bptt", "--steps", "0"], "--steps must be a whole number from 1 to 50"),
     (["rnn_bptt", "--check", "--eps", "-1"], "--eps must be a positive finite number"),
     (["rnn_bptt", "--check", "--lr", "nan"], "--lr must be a positive finite number"),
     (["shared_bias", "--check", "--lr", "0.1"], "--eps and --lr are for rnn_bptt --check"),
