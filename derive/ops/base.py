@@ -38,7 +38,8 @@ class Diag(DiagMatrix):
         vector = self._vector
         if vector.shape == (1, 1):
             return vector
-        if isinstance(vector, (MatMul, Transpose, sp.MatrixBase, Identity)) or not isinstance(vector, MatrixExpr):
+        sympys = (MatMul, Transpose, sp.MatrixBase, Identity, sp.ZeroMatrix)
+        if isinstance(vector, sympys) or not isinstance(vector, MatrixExpr):
             return DiagMatrix(vector).doit(**hints)
         return self
 
