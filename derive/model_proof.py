@@ -26,6 +26,7 @@ import sympy as sp
 from . import progress
 from .ops import MissingRule
 from .ops.evaluate import explicit
+from .ops.linear import product
 from .proof import Atoms, Check, ProofResult, _replace, gradient, is_zero
 from .sweep import ModelSweep
 
@@ -211,7 +212,7 @@ def path_sum(sw: ModelSweep, o, env: dict, dims: dict):
         for edges in paths:
             value = explicit(_local(graph, o.node, o.slot), env, dims)
             for node_id, position in edges:
-                value = value * explicit(_local(graph, node_id, position), env, dims)
+                value = product(value, explicit(_local(graph, node_id, position), env, dims))
             total = value if total is None else total + value
     except MissingRule as e:
         return f"{e}; the sympy.diff checks cover it", None

@@ -26,6 +26,8 @@ def product(a, b) -> sp.ImmutableMatrix:
     """The explicit product a b, entry by entry as sums of products. SymPy's own matrix product
     first looks for a domain for the entries, which for the nested tanh of an unrolled RNN costs
     more than the product (T = 10: 45 s of a 96 s proof)."""
+    if not (isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase)):
+        return a * b  # a scalar factor
     rows, inner, cols = a.rows, a.cols, b.cols
     # a zero factor (structurally 0) is skipped, not multiplied: SymPy's 0·e asks whether e is finite, which for
     # a tanh of nested tanh's walks the whole argument (a T = 10 RNN's path check: 68 s of 75 s)
