@@ -13,8 +13,12 @@ disables the cache. An unreadable, unwritable or corrupt cache is ignored: the
 proof is then computed as if there were no cache. A proof read back is marked
 ``cached`` and every renderer says so.
 
+A model file's proof is keyed by the same fingerprint, the SHA-256 of the file's
+text (not its path), ``wrt`` and the proof sizes.
+
 The cache can only save time, never claim a proof. An entry holds nothing but
-the verdict and false-pass bound of each check, signed (HMAC-SHA256) with a
+the verdict and false-pass bound of each check (and the proof's notes on how its
+brute force was computed), signed (HMAC-SHA256) with a
 per-user key kept beside the entries (``key``, mode 0600); the checks' labels,
 sizes and assumptions come from the derivation itself. An entry is read only
 when the directory, the key and the entry belong to this user and are writable
@@ -32,6 +36,8 @@ import os
 import secrets
 import stat
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -72,9 +78,43 @@ def code_fingerprint() -> str:
 
 def proof_key(d) -> str:
     """The cache key of derivation ``d``'s proof."""
+    return hashlib.sha256(json.dumps(_subject(d).identity, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """What the cache needs of a derivation: what its proof depends on, the checks it makes
+    (everything but the verdicts) and how to prove it."""
+
+    identity: dict
+    stem: str  # the entry's file name: proof-STEM-KEY.json
+    sizes: dict
+    skeleton: Callable  # () -> (plan [(what, param, label, components)], assumptions, omitted)
+    prove: Callable  # () -> ProofResult
+
+
+def _subject(d) -> _Subject:
+    if getattr(d, "is_model", False):
+        return _model_subject(d)
     what = {"code": code_fingerprint(), "name": d.name, "options": d.options, "wrt": list(d.spec.wrt),
             "sizes": d.spec.proof_sizes, "forward": d.spec.forward_mode}
-    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+    return _Subject(what, d.name, dict(d.spec.proof_sizes), lambda: _skeleton(d),
+                    lambda: prove(d.sweep, d.spec.proof_sizes))
+
+
+def _model_subject(d) -> _Subject:
+    """A model file's proof depends on its text (not on where it is), ``wrt`` and the sizes."""
+    from .model_proof import model_proof_plan, prove_model
+
+    what = {"code": code_fingerprint(), "model": hashlib.sha256(d.spec.text.encode()).hexdigest(),
+            "wrt": list(d.wrt), "sizes": d.sizes}
+    plan = lru_cache(maxsize=1)(lambda: model_proof_plan(d.sweep, d.sizes))
+
+    def skeleton():
+        p = plan()
+        return [(c.what, c.param, c.label, c.components) for c in p.checks], p.assumptions, p.omitted
+
+    return _Subject(what, "model", dict(d.sizes), skeleton, lambda: prove_model(d.sweep, d.sizes, plan()))
 
 
 ENTRY_LIMIT = 256 * 1024  # bytes: a proof entry is a few kB; anything larger is not one of ours
@@ -149,7 +189,7 @@ def _mac(key: bytes, body: dict) -> str:
 
 def _path(d) -> Path | None:
     base = cache_dir()
-    return None if base is None else base / f"proof-{d.name}-{proof_key(d)[:32]}.json"
+    return None if base is None else base / f"proof-{_subject(d).stem}-{proof_key(d)[:32]}.json"
 
 
 def _skeleton(d) -> tuple[list, list]:
@@ -162,11 +202,15 @@ def _skeleton(d) -> tuple[list, list]:
         return rows * cols
 
     plan = [(what, p, label, size(p)) for what, p, label, _ in proof_plan(d.sweep)]
-    return plan, proof_assumptions(d.sweep)
+    return plan, proof_assumptions(d.sweep), []
+
+
+MAX_NOTES, NOTE_LIMIT = 8, 400  # how the brute force was computed: a few sentences
 
 
 def _decode(raw, d) -> ProofResult:
-    plan, assumptions = _skeleton(d)
+    subject = _subject(d)
+    plan, assumptions, omitted = subject.skeleton()
     verdicts = raw["checks"]
     if not isinstance(verdicts, list) or len(verdicts) != len(plan):
         raise ValueError("not the checks this derivation makes")
@@ -177,7 +221,11 @@ def _decode(raw, d) -> ProofResult:
                 or not isinstance(bound, float) or not 0.0 <= bound <= 1.0:
             raise ValueError("not the checks this derivation makes")
         checks.append(Check(what, param, label, v["holds"], components, bound))
-    return ProofResult(dict(d.spec.proof_sizes), checks, assumptions, cached=True)
+    notes = raw["notes"]
+    if not isinstance(notes, list) or len(notes) > MAX_NOTES or \
+            not all(isinstance(n, str) and len(n) <= NOTE_LIMIT for n in notes):
+        raise ValueError("notes that are not a few sentences")
+    return ProofResult(subject.sizes, checks, list(assumptions), cached=True, omitted=list(omitted), notes=notes)
 
 
 def load_proof(d, reasons: list | None = None) -> ProofResult | None:
@@ -199,7 +247,7 @@ def load_proof(d, reasons: list | None = None) -> ProofResult | None:
         return None
     try:
         raw = json.loads(data.decode("utf-8"))
-        body = {k: raw[k] for k in ("key", "checks")}
+        body = {k: raw[k] for k in ("key", "checks", "notes")}
         if not hmac.compare_digest(str(raw["mac"]), _mac(key, body)):
             raise ValueError("the signature does not match this user's key")
         if raw["key"] != proof_key(d):
@@ -217,7 +265,8 @@ def store_proof(d, result: ProofResult) -> bool:
         return False
     body = {"key": proof_key(d),
             "checks": [{"what": c.what, "param": c.param, "label": c.label, "holds": bool(c.holds),
-                        "false_pass": float(c.false_pass)} for c in result.checks]}
+                        "false_pass": float(c.false_pass)} for c in result.checks],
+            "notes": list(result.notes)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = _key(path.parent, create=True) if _directory(path.parent, None) else None
@@ -243,6 +292,6 @@ def cached_proof(d, refresh: bool = False, reasons: list | None = None) -> Proof
         hit = load_proof(d, reasons)
         if hit is not None:
             return hit
-    result = prove(d.sweep, d.spec.proof_sizes)
+    result = _subject(d).prove()
     store_proof(d, result)
     return result

@@ -403,7 +403,7 @@ def _prove(d, args) -> int:
     """The proof (kept on disk, keyed by the code and the options); 1 when it fails."""
     from . import Derivation
 
-    if not isinstance(d, Derivation):
+    if not isinstance(d, Derivation) and not getattr(d, "is_model", False):
         return 0
     from .cache import cached_proof
 
@@ -453,9 +453,8 @@ def _model(args) -> tuple[int, str]:
         checks_model = importlib.import_module("checks.model_check")
         with budget(args.timeout, f"checking {args.name}", _LONGER):
             return checks_model.run_model_check(d, seed=args.seed or 0, params=args.params, as_json=args.json)
-    proof = not args.no_proof  # a model's proof is not cached: it is proved on every run
-    with budget(args.timeout, f"proving {args.name}", _NO_PROOF):
-        status = 1 if proof and not d.proof.holds else 0
+    proof = not args.no_proof
+    status = _prove(d, args) if proof else 0
     with budget(args.timeout, f"writing {args.name}", _LONGER):
         return status, _render(args, lambda: d.latex(proof=proof), lambda: d.markdown(proof=proof),
                                lambda: d.json(proof=proof) + "\n", lambda: d.text(proof=proof))

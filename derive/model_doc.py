@@ -48,6 +48,8 @@ def load_model(path: str, *, wrt=None, sizes=None) -> ModelDerivation:
 class ModelDerivation(render.Rendered):
     """Everything derived from one model file; renders itself."""
 
+    is_model = True  # derive.cache keys its proof by the model's text
+
     def __init__(self, spec: ModelSpec, *, name: str, wrt=None, sizes=None):
         self.spec, self.name = spec, name
         self.graph = build_graph(spec)
@@ -241,7 +243,11 @@ class ModelDerivation(render.Rendered):
     def proof_text(self):
         pr = self.proof
         sizes = ", ".join(f"{k} = {v}" for k, v in pr.sizes.items()) or "scalars"
-        L = [f"Proof against sympy.diff of the explicit scalar loss ({sizes}): " + ("HOLDS" if pr.holds else "FAILS")]
+        L = [f"Proof against sympy.diff of the explicit scalar loss ({sizes}): " + ("HOLDS" if pr.holds else "FAILS")
+             + (" (cached)" if pr.cached else "")]
+        if pr.cached:
+            L.append("  (cached: proved by an earlier run of this same code on this same model text; "
+                     "--no-cache proves it again)")
         for c in pr.checks:
             what = {"occurrence": f"occurrence {c.label}: its adjoint = ∂L/∂(that occurrence) of the untied model",
                     "path": f"chain rule for {c.label}: Σ over paths of Π (local Jacobian)ᵀ = that adjoint",

@@ -20,6 +20,8 @@ a randomized identity test with a stated bound where exact reduction is slow).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from math import prod
 
 import sympy as sp
 
@@ -30,7 +32,7 @@ from .ops.linear import product
 from .proof import Atoms, Check, ProofResult, _replace, gradient, is_zero
 from .sweep import ModelSweep
 
-__all__ = ["prove_model", "default_sizes", "explicit_forward", "derived_env"]
+__all__ = ["prove_model", "model_proof_plan", "default_sizes", "explicit_forward", "derived_env"]
 
 PROOF_SIZES = (2, 3)
 MAX_PATHS = 64  # operator-level paths per occurrence beyond which the path check is left out
@@ -89,20 +91,25 @@ def derived_env(sw: ModelSweep, leaves: dict, values: dict, dims: dict) -> dict:
     return env
 
 
+def _simplex_targets(sw: ModelSweep) -> list:
+    """The targets a simplification assumed to sum to 1 (per row)."""
+    return [n.name for n in sw.graph.nodes
+            if n.kind == "target" and any(text.startswith(sw.names[n.name][0] + " ") or
+                                          text.startswith(f"each row of {sw.names[n.name][0]} ")
+                                          for text in sw.assumptions)]
+
+
 def _simplex(sw: ModelSweep, leaves):
     """y_k = 1 − Σ_{j<k} y_j (per row) for each target a simplification assumed to sum to 1."""
     subs = {}
-    for n in sw.graph.nodes:
-        if n.kind == "target" and any(text.startswith(sw.names[n.name][0] + " ") or
-                                      text.startswith(f"each row of {sw.names[n.name][0]} ")
-                                      for text in sw.assumptions):
-            Y = leaves[n.name]
-            rows, cols = Y.shape
-            if cols == 1:
-                subs[Y[rows - 1, 0]] = 1 - sum(Y[i, 0] for i in range(rows - 1))
-            else:
-                for i in range(rows):
-                    subs[Y[i, cols - 1]] = 1 - sum(Y[i, j] for j in range(cols - 1))
+    for name in _simplex_targets(sw):
+        Y = leaves[name]
+        rows, cols = Y.shape
+        if cols == 1:
+            subs[Y[rows - 1, 0]] = 1 - sum(Y[i, 0] for i in range(rows - 1))
+        else:
+            for i in range(rows):
+                subs[Y[i, cols - 1]] = 1 - sum(Y[i, j] for j in range(cols - 1))
     return subs
 
 
@@ -121,11 +128,72 @@ def _untie(sw: ModelSweep, dims: dict, leaves: dict):
     return sites, untie, back
 
 
-def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
-    """Prove every gradient of ``sw`` at the concrete ``sizes`` (named dim → int)."""
+@dataclass(frozen=True)
+class Planned:
+    """One check of a model's proof, known before any of it is computed."""
+
+    what: str  # "occurrence", "path" or "total"
+    param: str
+    label: str
+    components: int
+    occurrence: object = None  # the occurrence an occurrence or path check is about
+    paths: tuple = ()  # a path check's operator paths, each [(node id, operand position), …]
+
+
+@dataclass
+class ModelPlan:
+    checks: list
+    omitted: list
+    assumptions: list
+
+
+def model_proof_plan(sw: ModelSweep, sizes: dict) -> ModelPlan:
+    """The checks :func:`prove_model` makes at ``sizes``, in order, the checks it leaves out
+    (with the reason) and what it assumes: everything but the verdicts."""
+    graph, dims = sw.graph, {sp.Symbol(d, integer=True, positive=True): v for d, v in sizes.items()}
+    plan = ModelPlan([], [], list(sw.assumptions) if _simplex_targets(sw) else [])
+    for p in sw.wrt:
+        grad, shape = sw.gradients[p], graph.node(p).shape
+        size = prod(concrete(shape, dims))
+        for o in grad.occurrences:
+            label = f"{sw.names[o.occurrence.name][0]} in {sw.names[o.equation][0]}"
+            if len(grad.occurrences) > 1:
+                plan.checks.append(Planned("occurrence", p, label, size, o))
+            if len(shape) == 2:
+                continue  # a matrix has no Jacobian matrix in this notation: no chain-rule check to make
+            paths, why = _checkable_paths(graph, o)
+            if paths is None:
+                plan.omitted.append(f"no chain-rule check for {label}: {why}")
+            else:
+                n = len(paths)
+                plan.checks.append(Planned("path", p, f"{label}, {n} operator path{'s' if n > 1 else ''}",
+                                           size, o, tuple(paths)))
+        plan.checks.append(Planned("total", p, f"∂L/∂{sw.names[p][0]}", size))
+    return plan
+
+
+def _checkable_paths(graph, o):
+    """(the operator paths from occurrence ``o`` to the loss, None) when every local Jacobian on
+    them exists; else (None, the reason)."""
+    paths = operator_paths(graph, o.node)
+    if paths is None:
+        return None, f"more than {MAX_PATHS} operator paths"
+    try:
+        for edges in paths:
+            for node_id, position in [(o.node, o.slot), *edges]:
+                _local(graph, node_id, position)
+    except MissingRule as e:
+        return None, f"{e}; the sympy.diff checks cover it"
+    return paths, None
+
+
+def prove_model(sw: ModelSweep, sizes: dict, plan: ModelPlan | None = None) -> ProofResult:
+    """Prove every gradient of ``sw`` at the concrete ``sizes`` (named dim → int), check by
+    check as :func:`model_proof_plan` lists them."""
     graph = sw.graph
+    plan = plan or model_proof_plan(sw, sizes)
     dims = {sp.Symbol(d, integer=True, positive=True): v for d, v in sizes.items()}
-    result = ProofResult(dict(sizes))
+    result = ProofResult(dict(sizes), assumptions=list(plan.assumptions), omitted=list(plan.omitted))
     leaves = {n.name: _entries(n.name, concrete(n.shape, dims)) for n in graph.nodes
               if n.kind in ("input", "target", "param", "const")}
     tied = explicit_forward(sw, dims, leaves)
@@ -137,37 +205,25 @@ def prove_model(sw: ModelSweep, sizes: dict) -> ProofResult:
     untied = dict(zip(every, gradient(L_u, every, result.notes, "the untied loss"), strict=True)) if every else {}
     every_p = [s for p in sw.wrt for s in _flat(leaves[p])]  # every parameter at once: one reverse pass
     by_symbol = dict(zip(every_p, gradient(L_t, every_p, result.notes, "the loss"), strict=True))
-    brutes = {p: [by_symbol[s] for s in _flat(leaves[p])] for p in sw.wrt}
     simplex = _simplex(sw, leaves)
-    if simplex:
-        result.assumptions.extend(sw.assumptions)
-
     atoms, simplex_memo = Atoms(), {}  # shared by every zero test of this proof
 
-    def check(what, param, label, mine, theirs):
+    def check(c: Planned, mine, theirs):
         bounds: list = []
         ok = all(is_zero(_replace(a - b, simplex, simplex_memo), bounds=bounds, atoms=atoms)
                  for a, b in zip(mine, theirs, strict=True))
-        result.checks.append(Check(what, param, label, ok, len(theirs), min(1.0, sum(bounds))))
+        result.checks.append(Check(c.what, c.param, c.label, ok, len(theirs), min(1.0, sum(bounds))))
 
-    for k, p in enumerate(sw.wrt, 1):
-        progress.update(f"proving ∂L/∂{p}", k, len(sw.wrt))
-        grad = sw.gradients[p]
-        for o in grad.occurrences:
-            label = f"{sw.names[o.occurrence.name][0]} in {sw.names[o.equation][0]}"
-            if len(grad.occurrences) > 1:
-                brute = [_replace(untied[s], back) for s in _flat(untie[o.occurrence.name])]
-                check("occurrence", p, label, _flat(explicit(o.expr, env, dims)), brute)
-            if len(graph.node(p).shape) == 2:
-                continue  # a matrix has no Jacobian matrix in this notation: no chain-rule check to make
-            n, value = path_sum(sw, o, env, dims)
-            if value is None:
-                result.omitted.append(f"no chain-rule check for {label}: {n}")
-            else:
-                check("path", p, f"{label}, {n} operator path{'s' if n > 1 else ''}",
-                      _flat(explicit(o.expr, env, dims)), _flat(value))
-        brute = brutes[p]
-        check("total", p, f"∂L/∂{sw.names[p][0]}", _flat(explicit(grad.total, env, dims)), brute)
+    for k, c in enumerate(plan.checks, 1):
+        progress.update(f"proving ∂L/∂{c.param}: {c.what} check", k, len(plan.checks))
+        if c.what == "occurrence":
+            brute = [_replace(untied[s], back) for s in _flat(untie[c.occurrence.occurrence.name])]
+            check(c, _flat(explicit(c.occurrence.expr, env, dims)), brute)
+        elif c.what == "path":
+            check(c, _flat(explicit(c.occurrence.expr, env, dims)), _flat(path_sum(sw, c, env, dims)))
+        else:
+            mine = _flat(explicit(sw.gradients[c.param].total, env, dims))
+            check(c, mine, [by_symbol[s] for s in _flat(leaves[c.param])])
     return result
 
 
@@ -200,20 +256,13 @@ def _local(graph, node_id: int, position: int):
     return n.op.jacobian_T(position, n.symbol, [i.symbol for i in ins], [i.shape for i in ins])
 
 
-def path_sum(sw: ModelSweep, o, env: dict, dims: dict):
-    """(number of paths, Σ over paths of Π (∂next/∂this)ᵀ) for occurrence ``o``, explicit; or (the
-    reason, None) when a node on the way has no local Jacobian matrix or the paths are too many."""
-    graph = sw.graph
-    paths = operator_paths(graph, o.node)
-    if paths is None:
-        return f"more than {MAX_PATHS} operator paths", None
+def path_sum(sw: ModelSweep, c: Planned, env: dict, dims: dict):
+    """Σ over the planned check ``c``'s paths of Π (∂next/∂this)ᵀ, explicit."""
+    graph, o = sw.graph, c.occurrence
     total = None
-    try:
-        for edges in paths:
-            value = explicit(_local(graph, o.node, o.slot), env, dims)
-            for node_id, position in edges:
-                value = product(value, explicit(_local(graph, node_id, position), env, dims))
-            total = value if total is None else total + value
-    except MissingRule as e:
-        return f"{e}; the sympy.diff checks cover it", None
-    return len(paths), total
+    for edges in c.paths:
+        value = explicit(_local(graph, o.node, o.slot), env, dims)
+        for node_id, position in edges:
+            value = product(value, explicit(_local(graph, node_id, position), env, dims))
+        total = value if total is None else total + value
+    return total

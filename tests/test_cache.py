@@ -97,7 +97,7 @@ def _entry(cache_on):
 
 def _resign(cache_on, body):
     key = (cache_on / "key").read_bytes()
-    body["mac"] = cache._mac(key, {k: body[k] for k in ("key", "checks")})
+    body["mac"] = cache._mac(key, {k: body[k] for k in ("key", "checks", "notes")})
     return json.dumps(body)
 
 
@@ -207,3 +207,54 @@ def test_report_without_checks_reads_the_proof_cache(cache_on, tmp_path):
     assert main(["report", "shared_bias", "--no-check", "-o", str(first)]) == 0
     assert main(["report", "shared_bias", "--no-check", "-o", str(second)]) == 0
     assert "(cached)" not in first.read_text() and "HOLDS (cached)" in second.read_text()
+
+
+# model files: keyed by their text, checked against the plan of their checks
+
+
+def test_a_model_files_proof_is_cached_by_its_text(cache_on, capsys, tmp_path):
+    model = tmp_path / "tied.gp"
+    model.write_text((ROOT / "examples" / "models" / "tied_autoencoder.gp").read_text())
+    status, first = _run(capsys, str(model))
+    assert status == 0 and "HOLDS" in first and "(cached)" not in first
+    assert len(list(cache_on.glob("proof-model-*.json"))) == 1
+    status, second = _run(capsys, str(model))
+    assert status == 0 and "HOLDS (cached)" in second
+    strip = [line for line in second.splitlines() if not line.startswith("  (cached:")]
+    assert "\n".join(strip).replace(" (cached)", "") + "\n" == first
+    elsewhere = tmp_path / "copy.gp"  # the same text elsewhere: the same proof
+    elsewhere.write_text(model.read_text())
+    assert "HOLDS (cached)" in _run(capsys, str(elsewhere))[1]
+    assert "(cached)" not in _run(capsys, str(model), "--wrt", "W,b")[1]  # another wrt: another proof
+    model.write_text(model.read_text() + "\n# an edit\n")
+    _not_cached(capsys, str(model))
+
+
+def test_a_model_entry_with_other_checks_is_not_believed(cache_on, capsys):
+    from derive import load_model
+
+    path = str(ROOT / "examples" / "models" / "residual_block.gp")
+    _run(capsys, path)
+    entry, body = _entry(cache_on)
+    body["checks"] = body["checks"][:-1]  # one check left out, signed by this user
+    entry.write_text(_resign(cache_on, body))
+    reasons: list = []
+    assert cache.load_proof(load_model(path), reasons) is None
+    assert "not the checks this derivation makes" in reasons[0]
+    entry, body = _entry(cache_on)
+    body["notes"] = ["x" * 10_000]
+    entry.write_text(_resign(cache_on, body))
+    _not_cached(capsys, path)
+
+
+def test_a_model_plan_lists_exactly_the_checks_the_proof_makes():
+    from derive import load_model
+    from derive.model_proof import model_proof_plan, prove_model
+
+    for name in ("tied_autoencoder", "lstm_step", "softmax_regression"):
+        d = load_model(str(ROOT / "examples" / "models" / f"{name}.gp"))
+        plan = model_proof_plan(d.sweep, d.sizes)
+        result = prove_model(d.sweep, d.sizes)
+        assert [(c.what, c.param, c.label, c.components) for c in plan.checks] == \
+            [(c.what, c.param, c.label, c.components) for c in result.checks]
+        assert (plan.omitted, plan.assumptions) == (result.omitted, result.assumptions)
