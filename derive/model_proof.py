@@ -206,7 +206,7 @@ def prove_model(sw: ModelSweep, sizes: dict, plan: ModelPlan | None = None) -> P
     every_p = [s for p in sw.wrt for s in _flat(leaves[p])]  # every parameter at once: one reverse pass
     by_symbol = dict(zip(every_p, gradient(L_t, every_p, result.notes, "the loss"), strict=True))
     simplex = _simplex(sw, leaves)
-    atoms, simplex_memo = Atoms(), {}  # shared by every zero test of this proof
+    atoms, simplex_memo, tie_memo = Atoms(), {}, {}  # shared by every zero test and tie-back of this proof
 
     def check(c: Planned, mine, theirs):
         bounds: list = []
@@ -217,7 +217,7 @@ def prove_model(sw: ModelSweep, sizes: dict, plan: ModelPlan | None = None) -> P
     for k, c in enumerate(plan.checks, 1):
         progress.update(f"proving ∂L/∂{c.param}: {c.what} check", k, len(plan.checks))
         if c.what == "occurrence":
-            brute = [_replace(untied[s], back) for s in _flat(untie[c.occurrence.occurrence.name])]
+            brute = [_replace(untied[s], back, tie_memo) for s in _flat(untie[c.occurrence.occurrence.name])]
             check(c, _flat(explicit(c.occurrence.expr, env, dims)), brute)
         elif c.what == "path":
             check(c, _flat(explicit(c.occurrence.expr, env, dims)), _flat(path_sum(sw, c, env, dims)))

@@ -571,7 +571,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
     result.assumptions.extend(proof_assumptions(sweep))
 
     cache: dict = {}
-    atoms, simplex_memo = Atoms(), {}  # shared by every zero test of this proof
+    atoms, simplex_memo, tie_memo = Atoms(), {}, {}  # shared by every zero test of this proof
 
     def untied(symbols):
         """∂L/∂(occurrence symbols) of the untied loss, every occurrence at once (one reverse pass)."""
@@ -603,9 +603,8 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
     for k, (what, p, label, c) in enumerate(plan, 1):
         progress.update(f"proving ∂L/∂{p}: {what} check", k, len(plan))
         grad = sweep.gradients[p]
-        if what == "occurrence":
-            tie = dict(everything_tied)
-            brute = [_replace(d, tie) for d in untied(list(leaves_u[c.occurrence.name]))]
+        if what == "occurrence":  # one memo for every tie-back: the untied gradients share most of their DAG
+            brute = [_replace(d, everything_tied, tie_memo) for d in untied(list(leaves_u[c.occurrence.name]))]
             check(what, p, label, list(explicit(c.expr, derived, dims)), brute)
         elif what == "path":
             total = None
