@@ -140,10 +140,19 @@ class Derivation(render.Rendered):
         return text
 
     def u(self, expr) -> str:
-        return _unicode(expr, self.names, ranks=self.ranks)
+        return self._printed(_unicode, expr)
 
     def tex(self, expr) -> str:
-        return _latex(expr, self.names, ranks=self.ranks)
+        return self._printed(_latex, expr)
+
+    def _printed(self, printer, expr) -> str:
+        """``printer(expr)`` with this derivation's names and ranks, each distinct formula printed once
+        (the document prints many of them more than once)."""
+        memo = self.__dict__.setdefault("_printed_memo", {})
+        key = (printer, expr)
+        if key not in memo:
+            memo[key] = printer(expr, self.names, ranks=self.ranks)
+        return memo[key]
 
     def formula(self, param, form="matrix") -> str:
         """∂L/∂param as Unicode: ``matrix`` (δ terms), ``expanded`` or ``elementwise``."""
