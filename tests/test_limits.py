@@ -102,7 +102,7 @@ def test_params_files_are_bounded(tmp_path, capsys):
 
 def test_sigterm_while_proving_exits_130_in_one_line(tmp_path):
     env = {**os.environ, "GRADPROOF_CACHE": "off", "TMPDIR": str(tmp_path)}
-    p = subprocess.Popen([sys.executable, "-m", "derive", "rnn_bptt", "--steps", "8"], cwd=ROOT, env=env,
+    p = subprocess.Popen([sys.executable, "-m", "derive", "rnn_bptt", "--steps", "15"], cwd=ROOT, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(3)
     p.terminate()
