@@ -140,19 +140,10 @@ class Derivation(render.Rendered):
         return text
 
     def u(self, expr) -> str:
-        return self._printed(_unicode, expr)
+        return self.printed(_unicode, expr, ranks=self.ranks)
 
     def tex(self, expr) -> str:
-        return self._printed(_latex, expr)
-
-    def _printed(self, printer, expr) -> str:
-        """``printer(expr)`` with this derivation's names and ranks, each distinct formula printed once
-        (the document prints many of them more than once)."""
-        memo = self.__dict__.setdefault("_printed_memo", {})
-        key = (printer, expr)
-        if key not in memo:
-            memo[key] = printer(expr, self.names, ranks=self.ranks)
-        return memo[key]
+        return self.printed(_latex, expr, ranks=self.ranks)
 
     def formula(self, param, form="matrix") -> str:
         """∂L/∂param as Unicode: ``matrix`` (δ terms), ``expanded`` or ``elementwise``."""

@@ -108,10 +108,10 @@ class ModelDerivation(render.Rendered):
 
     # -- pieces ------------------------------------------------------------------
     def u(self, expr) -> str:
-        return unicode(expr, self.names)
+        return self.printed(unicode, expr)
 
     def tex(self, expr) -> str:
-        return latex(expr, self.names)
+        return self.printed(latex, expr)
 
     def formula(self, param, form="matrix") -> str:
         g = self.sweep.gradients[param]

@@ -48,6 +48,15 @@ class Rendered:
     class whose ``document(proof)`` returns a :class:`~derive.document.Document` and whose
     ``to_dict(proof)`` its data."""
 
+    def printed(self, printer, expr, **settings) -> str:
+        """``printer(expr, self.names, **settings)``, each distinct formula printed once (a document
+        prints many of them more than once)."""
+        memo = self.__dict__.setdefault("_printed_memo", {})
+        key = (printer, expr)
+        if key not in memo:
+            memo[key] = printer(expr, self.names, **settings)
+        return memo[key]
+
     def text(self, proof=True) -> str:
         """The whole derivation as readable Unicode text."""
         return text(self.document(proof))

@@ -46,6 +46,10 @@ class LossOp(Operator):
         importing the registry differentiates no loss."""
         return (0, 1) if loss_gradient(self.loss, 1) is not None else (0,)
 
+    def check_vjp(self, position: int, operand: str):
+        if position:  # the prediction always has a rule: differentiate the loss for the target's only
+            super().check_vjp(position, operand)
+
     def shape(self, shapes):
         a, b = shapes
         if a != b:
