@@ -16,8 +16,6 @@ __all__ = ["component", "delta_elementwise", "elementwise", "finite_sums", "indi
 
 INDEX = ("i", "j")
 SUMS = ("j", "l", "p", "q", "r", "s")
-STRUCTURAL_INDEX = 40  # expression nodes above which component forms come from derive.index
-
 
 
 def too_big(expr) -> bool:
@@ -135,9 +133,8 @@ def component(d, param, expr):
         at = idx
     else:
         at = (idx[0], 0) if cols == 1 else (0, idx[0])
-    # large expressions (RNN weight gradients) are indexed structurally, without summation algorithms
-    nodes = sum(1 for _ in sp.preorder_traversal(expr))
-    element = entry(expr, *at) if nodes > STRUCTURAL_INDEX else expr[at[0], at[1]]
+    # indexed structurally (derive.index), without SymPy's summation algorithms or its index checks
+    element = entry(expr, *at)
     return idx, rename_dummies(finite_sums(element))
 
 def delta_elementwise(d, index="i"):
