@@ -156,7 +156,18 @@ def _relu(z):
 def unevaluated(func, *args):
     """``func(*args, evaluate=False)``, one object per distinct arguments: SymPy caches only the
     evaluated constructors, and equal but distinct objects compare by walking both trees."""
+    if issubclass(func, (sp.Max, sp.Min)) and len(args) == 2 and sum(sp.sympify(a).is_Number for a in args) == 1:
+        return _lattice(func, *sorted(map(sp.sympify, args), key=lambda a: not a.is_Number))
     return func(*args, evaluate=False)
+
+
+def _lattice(func, *args):
+    """``Max(0, z)`` as SymPy builds it unevaluated (the number first, as SymPy's ``ordered`` puts
+    it), without ``ordered``'s sort keys: for a nested z they walk its tree (relu of a T = 20 RNN:
+    most of the explicit forward pass)."""
+    obj = sp.Expr.__new__(func, *args)
+    obj._argset = frozenset(args)
+    return obj
 
 
 _add(Activation("relu", "rectifier max(0, z); relu′ = 𝟙[z > 0] (Heaviside)", _relu, "relu",

@@ -29,7 +29,7 @@ from . import progress
 from .ops import MissingRule
 from .ops.evaluate import explicit
 from .ops.linear import product
-from .proof import Atoms, Check, ProofResult, _replace, gradient, is_zero
+from .proof import Identities, ProofResult, gradient
 from .sweep import ModelSweep
 
 __all__ = ["prove_model", "model_proof_plan", "default_sizes", "explicit_forward", "derived_env"]
@@ -206,18 +206,18 @@ def prove_model(sw: ModelSweep, sizes: dict, plan: ModelPlan | None = None) -> P
     every_p = [s for p in sw.wrt for s in _flat(leaves[p])]  # every parameter at once: one reverse pass
     by_symbol = dict(zip(every_p, gradient(L_t, every_p, result.notes, "the loss"), strict=True))
     simplex = _simplex(sw, leaves)
-    atoms, simplex_memo, tie_memo = Atoms(), {}, {}  # shared by every zero test and tie-back of this proof
+    identities, tie_memo = Identities(simplex), {}  # shared by every zero test and tie-back of this proof
 
     def check(c: Planned, mine, theirs):
-        bounds: list = []
-        ok = all(is_zero(_replace(a - b, simplex, simplex_memo), bounds=bounds, atoms=atoms)
-                 for a, b in zip(mine, theirs, strict=True))
-        result.checks.append(Check(c.what, c.param, c.label, ok, len(theirs), min(1.0, sum(bounds))))
+        result.checks.append(identities.check(c.what, c.param, c.label, mine, theirs))
 
     for k, c in enumerate(plan.checks, 1):
         progress.update(f"proving ∂L/∂{c.param}: {c.what} check", k, len(plan.checks))
         if c.what == "occurrence":
-            brute = [_replace(untied[s], back, tie_memo) for s in _flat(untie[c.occurrence.occurrence.name])]
+            if not tie_memo:
+                identities.interned(L_t)  # the tied forward pass first: a tied-back node is one of its own
+            brute = [identities.interned.substitute(untied[s], back, tie_memo)
+                     for s in _flat(untie[c.occurrence.occurrence.name])]
             check(c, _flat(explicit(c.occurrence.expr, env, dims)), brute)
         elif c.what == "path":
             check(c, _flat(explicit(c.occurrence.expr, env, dims)), _flat(path_sum(sw, c, env, dims)))
