@@ -419,12 +419,13 @@ def _proof_fits(args):
     """An unrolled RNN longer than the proof can finish in the default budget: say so before starting."""
     if args.no_proof or not args.steps or args.timeout > DEFAULT:
         return
-    from .models.rnn import MAX_PROVED_STEPS
+    from .models.rnn import max_proved_steps
 
-    if args.steps > MAX_PROVED_STEPS:
-        raise UsageError(f"the proof at --steps {args.steps} does not finish within {DEFAULT:g} s (T = "
-                         f"{MAX_PROVED_STEPS} takes about 12 s on 2 cores); add --no-proof, use --steps "
-                         f"{MAX_PROVED_STEPS} or fewer, or give a longer --proof-timeout")
+    most = max_proved_steps(args.activation, args.output_activation, args.loss)
+    if args.steps > most:
+        raise UsageError(f"the proof at --steps {args.steps} with these functions does not finish within "
+                         f"{DEFAULT:g} s on 2 cores; add --no-proof, use --steps {most} or fewer, or give a "
+                         "longer --proof-timeout")
 
 
 def is_model_path(name: str) -> bool:

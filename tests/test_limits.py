@@ -102,7 +102,7 @@ def test_params_files_are_bounded(tmp_path, capsys):
 
 def test_sigterm_while_proving_exits_130_in_one_line(tmp_path):
     env = {**os.environ, "GRADPROOF_CACHE": "off", "TMPDIR": str(tmp_path)}
-    p = subprocess.Popen([sys.executable, "-m", "derive", "rnn_bptt", "--steps", "15"], cwd=ROOT, env=env,
+    p = subprocess.Popen([sys.executable, "-m", "derive", "rnn_bptt", "--steps", "30"], cwd=ROOT, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(3)
     p.terminate()
@@ -112,7 +112,7 @@ def test_sigterm_while_proving_exits_130_in_one_line(tmp_path):
 
 def test_every_documented_steps_value_finishes_or_is_refused_up_front(capsys):
     start = time.perf_counter()
-    status, _, err = _run(capsys, "rnn_bptt", "--steps", "20")
+    status, _, err = _run(capsys, "rnn_bptt", "--steps", "31")
     assert status == 2 and "does not finish within 60 s" in err and "--no-proof" in err
     assert time.perf_counter() - start < 5
     status, _, err = _run(capsys, "rnn_bptt", "--steps", "51", "--no-proof")
@@ -137,8 +137,11 @@ def test_inputs_that_used_to_hang_or_crash_end_in_one_line(capsys, monkeypatch):
 
 
 def test_an_unrolling_the_proof_cannot_finish_is_refused_before_it_starts(capsys):
-    from derive.models.rnn import MAX_PROVED_STEPS
+    from derive.models.rnn import MAX_PROVED_STEPS, SMOOTH_PROVED_STEPS
 
-    status, out, err = _run(capsys, "rnn_bptt", "--steps", str(MAX_PROVED_STEPS + 1))
-    assert status == 2 and not out
-    assert f"--steps {MAX_PROVED_STEPS + 1} does not finish" in err and "--no-proof" in err
+    for extra, most in (((), SMOOTH_PROVED_STEPS), (("--activation", "relu"), MAX_PROVED_STEPS),
+                        (("--activation", "g"), MAX_PROVED_STEPS), (("--loss", "l"), MAX_PROVED_STEPS)):
+        status, out, err = _run(capsys, "rnn_bptt", "--steps", str(most + 1), *extra)
+        assert status == 2 and not out
+        assert f"--steps {most + 1} with these functions does not finish" in err and "--no-proof" in err
+        assert f"use --steps {most} or fewer" in err
