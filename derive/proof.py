@@ -94,7 +94,6 @@ class Interned:
         self.seen[id(expr)] = (expr, out)
         return out
 
-
     def substitute(self, expr, mapping: dict, memo: dict):
         """``expr.xreplace(mapping)`` (``mapping``: symbol -> expression), interned as it is rebuilt:
         every rebuilt node is looked up among the interned ones, so that SymPy's constructor cache

@@ -218,3 +218,20 @@ def test_a_large_unrolled_loss_is_differentiated_over_its_dag_and_says_so():
     assert d.proof.holds
     assert any("reverse accumulation over its expression DAG" in n for n in d.proof.notes)
     assert any("reverse accumulation" in line for line in d.proof_text())
+
+
+def test_interning_makes_equal_terms_built_apart_one_object_and_keeps_their_value():
+    from sympy.core.cache import clear_cache
+
+    from derive.proof import Interned
+
+    x, y, w = sp.symbols("x y w")
+    a = sp.tanh(x * y + 1) ** 2 + x
+    clear_cache()  # otherwise SymPy's constructor cache hands back the same objects
+    b = sp.tanh(x * y + 1) ** 2 + x
+    assert a == b and a is not b and a.args[1] is not b.args[1]
+    intern = Interned()
+    assert intern(a) is intern(b) and intern(a) == a
+    tied = intern.substitute(sp.tanh(w * y + 1) ** 2 + w, {w: x}, {})
+    assert tied is intern(a)
+    assert intern.substitute(sp.tanh(w * y) + w, {w: x}, {}) == sp.tanh(x * y) + x
