@@ -156,8 +156,10 @@ def _relu(z):
 def unevaluated(func, *args):
     """``func(*args, evaluate=False)``, one object per distinct arguments: SymPy caches only the
     evaluated constructors, and equal but distinct objects compare by walking both trees."""
-    if issubclass(func, (sp.Max, sp.Min)) and len(args) == 2 and sum(sp.sympify(a).is_Number for a in args) == 1:
-        return _lattice(func, *sorted(map(sp.sympify, args), key=lambda a: not a.is_Number))
+    basic = [sp.Integer(a) if isinstance(a, int) else a for a in args]  # relu passes a Python 0
+    if issubclass(func, (sp.Max, sp.Min)) and len(basic) == 2 and all(isinstance(a, sp.Basic) for a in basic) \
+            and sum(a.is_Number for a in basic) == 1:
+        return _lattice(func, *sorted(basic, key=lambda a: not a.is_Number))
     return func(*args, evaluate=False)
 
 
