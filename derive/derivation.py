@@ -271,11 +271,7 @@ class Derivation(render.Rendered):
     def proof_text(self):
         pr = self.proof
         sizes = ", ".join(f"{k} = {v}" for k, v in pr.sizes.items())
-        L = [f"Proof against sympy.diff of the explicit scalar loss ({sizes}): "
-             + ("HOLDS" if pr.holds else "FAILS") + (" (cached)" if pr.cached else "")]
-        if pr.cached:
-            L.append("  (cached: proved by an earlier run of this same code with these options; "
-                     "--no-cache proves it again)")
+        L = pr.verdict(sizes, "with these options")
         for c in pr.checks:
             what = {"occurrence": f"occurrence ({c.label} path): p̄₍ᵢ₎ = ∂L/∂p₍ᵢ₎ of the untied model",
                     "path": f"chain rule along the {c.label} path(s) = that occurrence's adjoint",

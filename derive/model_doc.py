@@ -243,11 +243,7 @@ class ModelDerivation(render.Rendered):
     def proof_text(self):
         pr = self.proof
         sizes = ", ".join(f"{k} = {v}" for k, v in pr.sizes.items()) or "scalars"
-        L = [f"Proof against sympy.diff of the explicit scalar loss ({sizes}): " + ("HOLDS" if pr.holds else "FAILS")
-             + (" (cached)" if pr.cached else "")]
-        if pr.cached:
-            L.append("  (cached: proved by an earlier run of this same code on this same model text; "
-                     "--no-cache proves it again)")
+        L = pr.verdict(sizes, "on this same model text")
         for c in pr.checks:
             what = {"occurrence": f"occurrence {c.label}: its adjoint = ∂L/∂(that occurrence) of the untied model",
                     "path": f"chain rule for {c.label}: Σ over paths of Π (local Jacobian)ᵀ = that adjoint",

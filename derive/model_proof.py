@@ -206,7 +206,7 @@ def prove_model(sw: ModelSweep, sizes: dict, plan: ModelPlan | None = None) -> P
     every_p = [s for p in sw.wrt for s in _flat(leaves[p])]  # every parameter at once: one reverse pass
     by_symbol = dict(zip(every_p, gradient(L_t, every_p, result.notes, "the loss"), strict=True))
     simplex = _simplex(sw, leaves)
-    identities, tie_memo = Identities(simplex), {}  # shared by every zero test and tie-back of this proof
+    identities = Identities(simplex)  # shared by every zero test and tie-back of this proof
 
     def check(c: Planned, mine, theirs):
         result.checks.append(identities.check(c.what, c.param, c.label, mine, theirs))
@@ -214,10 +214,7 @@ def prove_model(sw: ModelSweep, sizes: dict, plan: ModelPlan | None = None) -> P
     for k, c in enumerate(plan.checks, 1):
         progress.update(f"proving ∂L/∂{c.param}: {c.what} check", k, len(plan.checks))
         if c.what == "occurrence":
-            if not tie_memo:
-                identities.interned(L_t)  # the tied forward pass first: a tied-back node is one of its own
-            brute = [identities.interned.substitute(untied[s], back, tie_memo)
-                     for s in _flat(untie[c.occurrence.occurrence.name])]
+            brute = identities.tie_back([untied[s] for s in _flat(untie[c.occurrence.occurrence.name])], back, L_t)
             check(c, _flat(explicit(c.occurrence.expr, env, dims)), brute)
         elif c.what == "path":
             check(c, _flat(explicit(c.occurrence.expr, env, dims)), _flat(path_sum(sw, c, env, dims)))

@@ -55,6 +55,15 @@ class ProofResult:
     def holds(self) -> bool:
         return bool(self.checks) and all(c.holds for c in self.checks)
 
+    def verdict(self, sizes: str, same: str) -> list[str]:
+        """The proof's first line, and for a cached proof the line saying so (``same``: what an
+        earlier run shared with this one besides the code)."""
+        lines = [f"Proof against sympy.diff of the explicit scalar loss ({sizes}): "
+                 + ("HOLDS" if self.holds else "FAILS") + (" (cached)" if self.cached else "")]
+        if self.cached:
+            lines.append(f"  (cached: proved by an earlier run of this same code {same}; --no-cache proves it again)")
+        return lines
+
     def _repr_markdown_(self):  # Jupyter
         sizes = ", ".join(f"{k} = {v}" for k, v in self.sizes.items()) or "scalars"
         lines = [f"**Proof against sympy.diff ({sizes}): {'HOLDS' if self.holds else 'FAILS'}**"
@@ -128,7 +137,7 @@ class Identities:
     def __init__(self, simplex: dict | None = None):
         self.simplex, self.simplex_memo = simplex or {}, {}
         self.atoms = Atoms()
-        self.interned = self.atoms.interned
+        self.interned, self.tie_memo = self.atoms.interned, {}
 
     def check(self, what, param, label, mine, theirs) -> Check:
         """One identity, component by component; a randomized test's bounds add up (union
@@ -137,6 +146,14 @@ class Identities:
         ok = all(is_zero(_replace(self.difference(a, b), self.simplex, self.simplex_memo), bounds=bounds,
                          atoms=self.atoms) for a, b in zip(mine, theirs, strict=True))
         return Check(what, param, label, ok, len(theirs), min(1.0, sum(bounds)))
+
+    def tie_back(self, exprs, mapping: dict, forward) -> list:
+        """``exprs`` with ``mapping`` (each occurrence's symbols -> the shared ones) substituted, through
+        the interning, the tied ``forward`` pass interned first: a tied-back node is one of its own.
+        One memo serves every call: the untied gradients share most of their DAG."""
+        if not self.tie_memo:
+            self.interned(forward)
+        return [self.interned.substitute(e, mapping, self.tie_memo) for e in exprs]
 
     def difference(self, a, b):
         """a − b, left unevaluated (evaluating it looks for like terms between a and b)."""
@@ -653,7 +670,7 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
     result.assumptions.extend(proof_assumptions(sweep))
 
     cache: dict = {}
-    identities, tie_memo = Identities(simplex), {}  # shared by every zero test and tie-back of this proof
+    identities = Identities(simplex)  # shared by every zero test and tie-back of this proof
 
     def untied(symbols):
         """∂L/∂(occurrence symbols) of the untied loss, every occurrence at once (one reverse pass)."""
@@ -680,11 +697,8 @@ def prove(sweep: Sweep, sizes: dict) -> ProofResult:
     for k, (what, p, label, c) in enumerate(plan, 1):
         progress.update(f"proving ∂L/∂{p}: {what} check", k, len(plan))
         grad = sweep.gradients[p]
-        if what == "occurrence":  # one memo for every tie-back: the untied gradients share most of their DAG
-            if not tie_memo:
-                identities.interned(L_t)  # the tied forward pass first: a tied-back node is one of its own
-            brute = [identities.interned.substitute(d, everything_tied, tie_memo)
-                     for d in untied(list(leaves_u[c.occurrence.name]))]
+        if what == "occurrence":
+            brute = identities.tie_back(untied(list(leaves_u[c.occurrence.name])), everything_tied, L_t)
             check(what, p, label, list(explicit(c.expr, derived, dims)), brute)
         elif what == "path":
             total = None

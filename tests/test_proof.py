@@ -235,3 +235,13 @@ def test_interning_makes_equal_terms_built_apart_one_object_and_keeps_their_valu
     tied = intern.substitute(sp.tanh(w * y + 1) ** 2 + w, {w: x}, {})
     assert tied is intern(a)
     assert intern.substitute(sp.tanh(w * y) + w, {w: x}, {}) == sp.tanh(x * y) + x
+
+
+def test_relus_unevaluated_max_is_sympys_own():
+    from derive.functions import unevaluated
+
+    x, y = sp.symbols("x y")
+    for z in (x, x * y + sp.tanh(x), -x):
+        mine, theirs = unevaluated(sp.Max, 0, z), sp.Max(0, z, evaluate=False)
+        assert mine == theirs and mine.args == theirs.args and hash(mine) == hash(theirs)
+        assert mine.subs(x, 2) == theirs.subs(x, 2)
